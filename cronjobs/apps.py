@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CronJobsConfig(AppConfig):
+    name = "cronjobs"
+    verbose_name = "Cron jobs"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from cronjobs import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,184 @@
+"""System checks: every mistake in a job class or in ``CRONJOBS`` is reported before anything runs."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+from cronjobs import conf, locks, registry
+from cronjobs.exceptions import ScheduleError
+from cronjobs.jobs import CATCHUP_CHOICES, OVERLAP_CHOICES, BaseCronJob, CommandJob
+
+TAG = "cronjobs"
+
+
+def _error(msg: str, hint: str, id: int, obj: Any = None) -> Error:
+    return Error(msg, hint=hint, obj=obj, id=f"cronjobs.E{id:03d}")
+
+
+@register(TAG)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    user = getattr(settings, "CRONJOBS", None)
+    if user is not None and not isinstance(user, dict):
+        return [_error("CRONJOBS must be a dict.", f"Got {type(user).__name__}.", 10)]
+    for key in sorted(set(user or {}) - set(conf.DEFAULTS)):
+        errors.append(
+            _error(
+                f"CRONJOBS has an unknown key {key!r}.",
+                f"Accepted keys: {', '.join(sorted(conf.DEFAULTS))}.",
+                10,
+            )
+        )
+    if not settings.USE_TZ:
+        errors.append(
+            _error(
+                "cronjobs needs USE_TZ = True.",
+                "Slots are stored as aware datetimes in UTC; set USE_TZ = True in your settings.",
+                13,
+            )
+        )
+    values = conf.get_settings()
+    if not isinstance(values["JOBS"], (list, tuple)):
+        errors.append(_error("CRONJOBS['JOBS'] must be a list of dotted paths.", "E.g. ['myapp.jobs.Nightly'].", 16))
+    if values["LOCK"] not in locks.BACKENDS:
+        errors.append(
+            _error(
+                f"CRONJOBS['LOCK'] is {values['LOCK']!r}, not a known lock.",
+                f"Use one of {', '.join(repr(n) for n in locks.BACKENDS)}.",
+                5,
+            )
+        )
+    if not isinstance(values["MAX_CATCHUP"], int) or values["MAX_CATCHUP"] < 1:
+        errors.append(_error("CRONJOBS['MAX_CATCHUP'] must be a positive integer.", "The default is 100.", 16))
+    if not isinstance(values["CATCHUP_GRACE"], timedelta) or values["CATCHUP_GRACE"] < timedelta(0):
+        errors.append(
+            _error("CRONJOBS['CATCHUP_GRACE'] must be a non-negative timedelta.", "The default is 2 minutes.", 16)
+        )
+    if values["LOCK_DIR"] is not None:
+        lock_dir = os.fspath(values["LOCK_DIR"])
+        parent = lock_dir if os.path.isdir(lock_dir) else os.path.dirname(os.path.abspath(lock_dir))
+        if not os.access(parent, os.W_OK | os.X_OK):
+            errors.append(
+                _error(
+                    f"CRONJOBS['LOCK_DIR'] {lock_dir!r} cannot be written by this user.",
+                    "Point LOCK_DIR at a directory this user owns, or leave it unset.",
+                    12,
+                )
+            )
+    for message in registry.discover().errors:
+        errors.append(_error(f"CRONJOBS['JOBS']: {message}.", "Fix or remove the entry.", 11))
+    return errors
+
+
+@register(TAG)
+def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    by_code: dict[str, list[type[BaseCronJob]]] = defaultdict(list)
+    for job in registry.discover().classes:
+        by_code[job.get_code()].append(job)
+        errors.extend(_check_job(job))
+    for code, classes in by_code.items():
+        if len(classes) > 1:
+            names = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in classes)
+            errors.append(
+                _error(
+                    f"Job code {code!r} is used by {len(classes)} classes: {names}.",
+                    "Give each job a distinct `code`.",
+                    6,
+                    classes[1],
+                )
+            )
+    return errors
+
+
+def _check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+
+    def add(msg: str, hint: str, id: int) -> None:
+        errors.append(_error(f"{job.__qualname__}: {msg}", hint, id, job))
+
+    code = job.get_code()
+    if not isinstance(code, str) or not code or len(code) > 191 or any(c.isspace() for c in code):
+        add(f"code {code!r} is not usable.", "Use a non-empty string of at most 191 characters without spaces.", 15)
+    if job.schedule is None and job.interval is None:
+        add("has neither schedule nor interval.", "Set schedule = '*/5 * * * *' or interval = timedelta(...).", 2)
+    elif job.schedule is not None and job.interval is not None:
+        add("has both schedule and interval.", "Keep one of them.", 2)
+    elif job.interval is not None:
+        try:
+            job.get_schedule()
+        except ScheduleError as exc:
+            add(f"bad interval: {exc}.", "Use a positive timedelta of whole seconds, e.g. timedelta(minutes=5).", 3)
+    else:
+        zone_ok = _zone_ok(job.get_timezone())
+        if not zone_ok:
+            add(
+                f"unknown time zone {job.get_timezone()!r}.",
+                "Use an IANA zone name such as 'Europe/Berlin' (see zoneinfo.available_timezones()).",
+                4,
+            )
+        else:
+            try:
+                job.get_schedule()
+            except ScheduleError as exc:
+                add(
+                    f"bad schedule: {exc}.",
+                    "Use five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, "
+                    "@weekly, @monthly, @yearly.",
+                    1,
+                )
+    if job.get_lock_name() not in locks.BACKENDS:
+        add(
+            f"unknown lock {job.get_lock_name()!r}.",
+            f"Use one of {', '.join(repr(n) for n in locks.BACKENDS)}.",
+            5,
+        )
+    if job.catchup not in CATCHUP_CHOICES:
+        add(f"catchup is {job.catchup!r}.", f"Use one of {', '.join(map(repr, CATCHUP_CHOICES))}.", 7)
+    if job.overlap not in OVERLAP_CHOICES:
+        add(f"overlap is {job.overlap!r}.", f"Use one of {', '.join(map(repr, OVERLAP_CHOICES))}.", 8)
+    if not isinstance(job.retries, int) or isinstance(job.retries, bool) or job.retries < 0:
+        add(f"retries is {job.retries!r}.", "Use a whole number, 0 or more.", 9)
+    if not isinstance(job.atomic, bool):
+        add(f"atomic is {job.atomic!r}.", "Use True or False.", 9)
+    for name, allow_none in (("retry_delay", False), ("timeout", True), ("lock_ttl", False)):
+        value = getattr(job, name)
+        if value is None and allow_none:
+            continue
+        if not isinstance(value, timedelta) or value < timedelta(0) or (name != "retry_delay" and not value):
+            add(f"{name} is {value!r}.", "Use a positive datetime.timedelta.", 9)
+    if issubclass(job, CommandJob):
+        errors.extend(_check_command(job))
+    return errors
+
+
+def _check_command(job: type[CommandJob]) -> list[CheckMessage]:
+    from django.core.management import get_commands
+
+    if not job.command:
+        return [_error(f"{job.__qualname__}: no command set.", "Set command = 'clearsessions' (for example).", 14, job)]
+    if job.command not in get_commands():
+        return [
+            _error(
+                f"{job.__qualname__}: unknown management command {job.command!r}.",
+                "Run `manage.py help` for the list of commands.",
+                14,
+                job,
+            )
+        ]
+    return []
+
+
+def _zone_ok(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,125 @@
+"""The classes users subclass: :class:`BaseCronJob` and :class:`CommandJob`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from cronjobs.schedules import CronSchedule, IntervalSchedule, Schedule
+
+CATCHUP_CHOICES = ("latest", "all", "none")
+OVERLAP_CHOICES = ("skip", "allow")
+
+
+class BaseCronJob:
+    """A unit of scheduled work. Subclass it in ``<app>/cron.py`` and implement :meth:`run`.
+
+    Set exactly one of ``schedule`` (a cron expression or nickname) and ``interval``.
+    A subclass that only serves as a base for others sets ``abstract = True``.
+    """
+
+    schedule: ClassVar[str | None] = None
+    """Five-field cron expression or nickname (``@hourly``, ``@daily``...)."""
+    interval: ClassVar[timedelta | None] = None
+    """Run every this long, in absolute time aligned to the epoch."""
+    timezone: ClassVar[str | None] = None
+    """IANA zone the cron fields are read in (default: ``settings.TIME_ZONE``)."""
+    lock: ClassVar[str | None] = None
+    """``"file"``, ``"database"`` or ``"cache"`` (default: ``CRONJOBS["LOCK"]``)."""
+    lock_ttl: ClassVar[timedelta] = timedelta(minutes=10)
+    """Lease of database and cache locks, renewed while the job runs."""
+    atomic: ClassVar[bool] = True
+    """Run :meth:`run` inside ``transaction.atomic()``: a failure rolls back its writes."""
+    timeout: ClassVar[timedelta | None] = None
+    """Stop the job and record it as timed out past this."""
+    retries: ClassVar[int] = 0
+    """Further attempts after a failure."""
+    retry_delay: ClassVar[timedelta] = timedelta(minutes=1)
+    """How long after a failure the next attempt becomes due."""
+    catchup: ClassVar[str] = "latest"
+    """Missed slots: ``"latest"`` runs the newest once, ``"all"`` each, ``"none"`` none."""
+    overlap: ClassVar[str] = "skip"
+    """A run still going when the next slot comes: ``"skip"`` it or ``"allow"`` both."""
+    code: ClassVar[str | None] = None
+    """Stable identity, stored with every run (default ``"<app_label>.<ClassName>"``)."""
+    abstract: ClassVar[bool] = False
+    """True on a base class that is not a job itself (not inherited)."""
+
+    #: Set by the runner on the instance before :meth:`run` is called.
+    slot: datetime
+    attempt: int
+    forced: bool
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "abstract" not in cls.__dict__:
+            cls.abstract = False
+
+    def run(self) -> str | None:
+        """Do the work. The returned string is stored as the run's message."""
+        raise NotImplementedError(f"{type(self).__name__} must implement run()")
+
+    @classmethod
+    def get_code(cls) -> str:
+        """The job's stable identity."""
+        if cls.code:
+            return cls.code
+        from django.apps import apps
+
+        app = apps.get_containing_app_config(cls.__module__)
+        prefix = app.label if app else cls.__module__
+        return f"{prefix}.{cls.__name__}"
+
+    @classmethod
+    def get_schedule(cls) -> Schedule:
+        """The job's schedule; raises :class:`~cronjobs.exceptions.ScheduleError` when invalid."""
+        cached = cls.__dict__.get("_cronjobs_schedule")
+        if cached is not None and cached[0] == (cls.schedule, cls.interval, cls.get_timezone()):
+            return cached[1]
+        schedule = _build_schedule(cls)
+        cls._cronjobs_schedule = ((cls.schedule, cls.interval, cls.get_timezone()), schedule)
+        return schedule
+
+    @classmethod
+    def get_timezone(cls) -> str:
+        from django.conf import settings
+
+        return cls.timezone or settings.TIME_ZONE or "UTC"
+
+    @classmethod
+    def get_lock_name(cls) -> str:
+        from cronjobs import conf
+
+        return cls.lock or conf.get("LOCK")
+
+
+def _build_schedule(cls: type[BaseCronJob]) -> Schedule:
+    from cronjobs.exceptions import ScheduleError
+
+    if cls.schedule is not None and cls.interval is not None:
+        raise ScheduleError("set either schedule or interval, not both")
+    if cls.schedule is not None:
+        if not isinstance(cls.schedule, str):
+            raise ScheduleError(f"schedule must be a string, not {type(cls.schedule).__name__}")
+        return CronSchedule(cls.schedule, cls.get_timezone())
+    if cls.interval is not None:
+        return IntervalSchedule(cls.interval)
+    raise ScheduleError("set schedule (a cron expression) or interval (a timedelta)")
+
+
+class CommandJob(BaseCronJob):
+    """Runs a management command on a schedule: set ``command`` (and ``args``/``options``)."""
+
+    abstract = True
+    command: ClassVar[str] = ""
+    """Name of the management command, e.g. ``"clearsessions"``."""
+    args: ClassVar[list[str] | tuple[str, ...]] = ()
+    """Positional arguments passed to the command."""
+    options: ClassVar[dict[str, Any]] = {}
+    """Keyword options passed to ``call_command``."""
+
+    def run(self) -> str | None:
+        from django.core.management import call_command
+
+        call_command(self.command, *self.args, **self.options)
+        return None

@@ -1,0 +1,56 @@
+"""Locks that keep a job from running twice at once. Separate from slot claims.
+
+A lock is taken without waiting: ``acquire()`` says whether this process got it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from datetime import timedelta
+
+from django.utils.module_loading import import_string
+
+#: Lock names users can give (``lock = "..."``, ``CRONJOBS["LOCK"]``) and their classes.
+BACKENDS: dict[str, str] = {
+    "file": "cronjobs.locks.file.FileLock",
+}
+
+
+class Lock:
+    """One named lock held (or not) by this process."""
+
+    def __init__(self, name: str, *, ttl: timedelta, owner: str) -> None:
+        self.name = name
+        self.ttl = ttl
+        self.owner = owner
+
+    def acquire(self) -> bool:
+        """Take the lock if it is free; never waits."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Give the lock up; a no-op when this process does not hold it."""
+        raise NotImplementedError
+
+    def holder(self) -> str | None:
+        """Who holds the lock now, as far as can be told, or None."""
+        raise NotImplementedError
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def make_owner() -> str:
+    """An identity unique to this process: host, pid and a random token."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(8)}"
+
+
+def get_lock(backend: str, name: str, *, ttl: timedelta, owner: str | None = None) -> Lock:
+    """The lock ``name`` of the given backend."""
+    cls = import_string(BACKENDS[backend])
+    return cls(name, ttl=ttl, owner=owner or make_owner())

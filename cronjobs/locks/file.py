@@ -1,0 +1,113 @@
+"""``lock = "file"``: a kernel lock (flock) on a file in a private directory.
+
+The kernel releases it when the process dies, however it dies. It only excludes processes
+on the same host: use the database or cache lock when several hosts run the jobs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import stat
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+
+from cronjobs import conf
+from cronjobs.exceptions import LockError
+from cronjobs.locks import Lock
+
+
+def lock_dir() -> Path:
+    """``CRONJOBS["LOCK_DIR"]``, or a directory private to this user and project."""
+    configured = conf.get("LOCK_DIR")
+    if configured is not None:
+        return Path(configured)
+    project = f"{settings.SETTINGS_MODULE}:{settings.DATABASES.get('default', {}).get('NAME')}"
+    digest = hashlib.sha256(project.encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"cronjobs-{os.getuid()}" / digest
+
+
+def _ensure_private_dir(path: Path) -> None:
+    for directory in (path.parent, path) if conf.get("LOCK_DIR") is None else (path,):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            pass
+        info = os.lstat(directory)
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+            raise LockError(f"lock directory {directory} is not a directory (a symlink?); remove it")
+        if info.st_uid != os.getuid():
+            raise LockError(f"lock directory {directory} belongs to uid {info.st_uid}, not to this user")
+        if info.st_mode & 0o077:
+            os.chmod(directory, 0o700)
+
+
+def _file_name(name: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100]
+    return f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:8]}.lock"
+
+
+class FileLock(Lock):
+    """An exclusive, non-blocking ``flock`` on ``LOCK_DIR/<name>.lock``."""
+
+    def __init__(self, name: str, *, ttl: timedelta, owner: str) -> None:
+        super().__init__(name, ttl=ttl, owner=owner)
+        self.path = lock_dir() / _file_name(name)
+        self._fd: int | None = None
+
+    def _open(self) -> int:
+        _ensure_private_dir(self.path.parent)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            return os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            raise LockError(f"cannot open lock file {self.path}: {exc.strerror}") from exc
+
+    def acquire(self) -> bool:
+        if self._fd is not None:
+            raise LockError(f"lock {self.name!r} is already held by this object")
+        fd = self._open()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except OSError as exc:
+            os.close(fd)
+            raise LockError(f"cannot lock {self.path}: {exc.strerror}") from exc
+        os.ftruncate(fd, 0)
+        os.write(fd, self.owner.encode())
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def holder(self) -> str | None:
+        if self._fd is not None:
+            return self.owner
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return os.read(fd, 512).decode(errors="replace") or "unknown"
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)

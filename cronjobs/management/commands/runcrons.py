@@ -1,0 +1,133 @@
+"""``manage.py runcrons``: run the jobs that are due. Cron calls it every minute."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from django.core.checks.messages import ERROR
+from django.core.management import BaseCommand, CommandError
+from django.db import DatabaseError
+from django.utils import timezone
+
+from cronjobs import registry
+from cronjobs.exceptions import CronJobsError, Interrupted
+from cronjobs.execution import Outcome
+from cronjobs.runner import Runner
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class Command(BaseCommand):
+    help = "Run the cron jobs that are due (cron calls this every minute)."
+    requires_system_checks: list[str] = []  # checked in handle(), to exit 2 on bad configuration
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("codes", nargs="*", metavar="CODE", help="Only these jobs (default: all).")
+        parser.add_argument("--force", action="store_true", help="Run now even if not due (still locked, recorded).")
+        parser.add_argument("--dry-run", action="store_true", help="Say what would run; change nothing.")
+
+    def handle(self, *codes: str, force: bool, dry_run: bool, verbosity: int, **options: Any) -> None:
+        self._check()
+        _configure_logging(verbosity)
+        jobs = _select(registry.get_jobs(), codes)
+        runner = Runner(jobs, now=timezone.now(), force=force, dry_run=dry_run)
+        try:
+            with _signals_raise():
+                outcomes = runner.run()
+        except Interrupted as exc:
+            raise CommandError(f"stopped: {exc}", returncode=128 + exc.signum) from None
+        except KeyboardInterrupt:
+            raise CommandError("stopped: interrupted", returncode=128 + signal.SIGINT) from None
+        except DatabaseError as exc:
+            raise CommandError(f"database error: {_one_line(exc)}", returncode=EXIT_FAILED) from None
+        except CronJobsError as exc:
+            raise CommandError(str(exc), returncode=EXIT_FAILED) from None
+        for outcome in outcomes:
+            self._report(outcome, verbosity, dry_run)
+        failed = [o for o in outcomes if o.failed]
+        if failed:
+            raise CommandError(
+                f"{len(failed)} of {len(outcomes)} run(s) did not succeed: "
+                + ", ".join(sorted({o.code for o in failed})),
+                returncode=EXIT_FAILED,
+            )
+
+    def _check(self) -> None:
+        from django.core import checks
+
+        messages = checks.run_checks(include_deployment_checks=False)
+        errors = [m for m in messages if m.level >= ERROR and not m.is_silenced()]
+        if errors:
+            lines = "\n".join(f"{m.id}: {m.msg}" + (f"\n\tHINT: {m.hint}" if m.hint else "") for m in errors)
+            raise CommandError(f"configuration errors, nothing was run:\n{lines}", returncode=EXIT_USAGE)
+
+    def _report(self, outcome: Outcome, verbosity: int, dry_run: bool) -> None:
+        if dry_run:
+            slot = timezone.localtime(outcome.slot).isoformat(timespec="seconds")
+            self.stdout.write(f"{outcome.code}: would {'record as missed' if outcome.status == 'missed' else 'run'} {slot}")
+            return
+        if verbosity < 2 and outcome.status in ("skipped", "missed"):
+            return
+        if verbosity < 1 and not outcome.failed:
+            return
+        line = f"{outcome.code}: {outcome.status} in {outcome.duration:.2f}s"
+        if outcome.attempt > 1:
+            line += f" (attempt {outcome.attempt})"
+        if outcome.message:
+            line += f": {_one_line(outcome.message)}"
+        self.stdout.write(self.style.ERROR(line) if outcome.failed else line)
+
+def _select(jobs: dict[str, Any], codes: tuple[str, ...]) -> dict[str, Any]:
+    if not codes:
+        return jobs
+    unknown = [c for c in codes if c not in jobs]
+    if unknown:
+        hints = []
+        for code in unknown:
+            close = difflib.get_close_matches(code, list(jobs), n=1)
+            hints.append(f"{code!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise CommandError(f"unknown job code {', '.join(hints)}", returncode=EXIT_USAGE)
+    return {code: jobs[code] for code in dict.fromkeys(codes)}
+
+
+def _one_line(value: object) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _configure_logging(verbosity: int) -> None:
+    if verbosity < 2:
+        return
+    logger = logging.getLogger("cronjobs")
+    if not any(getattr(h, "_cronjobs", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._cronjobs = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbosity >= 3 else logging.INFO)
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM raises :class:`Interrupted` in the main thread while jobs run."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a test thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,197 @@
+"""Deciding what is due, claiming slots exactly once, and running them.
+
+The runner reads the clock once per invocation (``now``); everything else takes it from here.
+With nothing due, a pass costs one query however many jobs are registered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from cronjobs import conf
+from cronjobs.execution import Outcome, execute, new_run
+from cronjobs.jobs import BaseCronJob
+from cronjobs.models import Job, Run
+from cronjobs.schedules import DueSlots, due_slots
+
+logger = logging.getLogger("cronjobs")
+
+
+@dataclasses.dataclass
+class Planned:
+    """A job that has something to do in this invocation."""
+
+    job: type[BaseCronJob]
+    state: Job
+    forced: bool = False
+    retry: bool = False
+    slots: DueSlots | None = None
+
+    @property
+    def code(self) -> str:
+        return self.state.code
+
+
+class Runner:
+    """One pass over the registered jobs at the moment ``now``."""
+
+    def __init__(
+        self,
+        jobs: dict[str, type[BaseCronJob]],
+        *,
+        now: datetime,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> None:
+        self.jobs = jobs
+        self.now = now
+        self.force = force
+        self.dry_run = dry_run
+
+    # -- deciding --------------------------------------------------------------------
+
+    def plan(self) -> list[Planned]:
+        """What is due now, in registration order. Writes only for new or changed jobs."""
+        states = {state.code: state for state in Job.objects.all()}
+        new = [code for code in self.jobs if code not in states]
+        if new:
+            states.update(self._first_seen(new))
+        planned = []
+        for code, job in self.jobs.items():
+            state = states[code]
+            schedule = job.get_schedule()
+            if state.schedule_key != schedule.key:
+                self._reschedule(state, job)
+            if self.force:
+                planned.append(Planned(job, state, forced=True))
+                continue
+            if state.paused:
+                continue
+            if state.retry_at is not None and state.retry_at <= self.now:
+                planned.append(Planned(job, state, retry=True))
+            if state.next_slot <= self.now:
+                limit = conf.get("MAX_CATCHUP")
+                grace = conf.get("CATCHUP_GRACE")
+                slots = due_slots(schedule, state.watermark, self.now, job.catchup, limit=limit, grace=grace)
+                planned.append(Planned(job, state, slots=slots))
+        return planned
+
+    def _first_seen(self, codes: Iterable[str]) -> dict[str, Job]:
+        """A new job starts from the moment it is first seen, never from the epoch."""
+        rows = []
+        for code in codes:
+            schedule = self.jobs[code].get_schedule()
+            rows.append(
+                Job(
+                    code=code,
+                    first_seen=self.now,
+                    watermark=self.now,
+                    schedule_key=schedule.key,
+                    next_slot=schedule.next_after(self.now),
+                )
+            )
+        if not self.dry_run:
+            Job.objects.bulk_create(rows, ignore_conflicts=True)
+        return {row.code: row for row in rows}
+
+    def _reschedule(self, state: Job, job: type[BaseCronJob]) -> None:
+        """The job's schedule changed in code: its next slot follows the new schedule."""
+        schedule = job.get_schedule()
+        state.schedule_key = schedule.key
+        state.next_slot = schedule.next_after(state.watermark)
+        if not self.dry_run:
+            Job.objects.filter(code=state.code).update(schedule_key=state.schedule_key, next_slot=state.next_slot)
+
+    # -- running ---------------------------------------------------------------------
+
+    def run(self, planned: list[Planned] | None = None) -> list[Outcome]:
+        """Run everything that is due; one job's failure never stops the others."""
+        outcomes: list[Outcome] = []
+        for item in self.plan() if planned is None else planned:
+            outcomes.extend(self.run_one(item))
+        return outcomes
+
+    def run_one(self, item: Planned) -> list[Outcome]:
+        if item.forced:
+            return self._attempts(item.job, self.now, 1, forced=True)
+        if item.retry:
+            state = item.state
+            assert state.retry_slot is not None and state.retry_attempt is not None
+            return self._attempts(item.job, state.retry_slot, state.retry_attempt, retry_of=state)
+        assert item.slots is not None
+        outcomes = self._settle(item)
+        for slot in item.slots.run:
+            outcomes.extend(self._attempts(item.job, slot, 1))
+        return outcomes
+
+    def _settle(self, item: Planned) -> list[Outcome]:
+        """Record missed slots and move the watermark past every slot of this decision."""
+        slots = item.slots
+        assert slots is not None
+        newest = slots.newest
+        if newest is None or self.dry_run:
+            return [Outcome(item.code, s, 1, Run.Status.MISSED, 0.0, "") for s in slots.missed]
+        schedule = item.job.get_schedule()
+        missed = [new_run(item.code, slot, 1, status=Run.Status.MISSED) for slot in slots.missed]
+        if missed and slots.more_missed:
+            missed[0].message = f"earlier slots since {item.state.watermark.isoformat()} were missed too"
+        with transaction.atomic():
+            if missed:
+                Run.objects.bulk_create(missed, ignore_conflicts=True)
+            Job.objects.filter(code=item.code, watermark__lt=newest).update(
+                watermark=newest, next_slot=schedule.next_after(newest)
+            )
+        if missed:
+            logger.warning("%s: %d slot(s) missed (catchup=%s)", item.code, len(missed), item.job.catchup)
+        return [Outcome(item.code, m.slot, 1, Run.Status.MISSED, 0.0, m.message) for m in missed]
+
+    def _attempts(
+        self,
+        job: type[BaseCronJob],
+        slot: datetime,
+        attempt: int,
+        *,
+        forced: bool = False,
+        retry_of: Job | None = None,
+    ) -> list[Outcome]:
+        """Claim and run one slot; with retries and no delay, run the further attempts at once."""
+        code = job.get_code()
+        outcomes = []
+        while True:
+            if self.dry_run:
+                return [Outcome(code, slot, attempt, "due", 0.0, "dry run")]
+            run = self.claim(code, slot, attempt, forced=forced, retry_of=retry_of)
+            retry_of = None
+            if run is None:
+                return outcomes
+            outcome = execute(job, run)
+            outcomes.append(outcome)
+            if outcome.status not in (Run.Status.FAILED, Run.Status.TIMED_OUT) or attempt > job.retries:
+                return outcomes
+            attempt += 1
+            if job.retry_delay:
+                retry_at = self.now + job.retry_delay
+                Job.objects.filter(code=code).update(retry_at=retry_at, retry_slot=slot, retry_attempt=attempt)
+                return outcomes
+
+    def claim(
+        self, code: str, slot: datetime, attempt: int, *, forced: bool = False, retry_of: Job | None = None
+    ) -> Run | None:
+        """Insert the run row that claims (job, slot, attempt); None when another process has it."""
+        run = new_run(code, slot, attempt, forced=forced)
+        try:
+            with transaction.atomic():
+                run.save(force_insert=True)
+                if retry_of is not None:
+                    Job.objects.filter(code=code, retry_slot=slot, retry_attempt=attempt).update(
+                        retry_at=None, retry_slot=None, retry_attempt=None
+                    )
+        except IntegrityError:
+            logger.debug("%s %s #%d: claimed by another process", code, slot.isoformat(), attempt)
+            return None
+        return run

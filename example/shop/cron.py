@@ -1,0 +1,57 @@
+"""The example's jobs: each shows one feature. runcrons finds them because this file is cron.py."""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from cronjobs import BaseCronJob, CommandJob
+from shop.models import Heartbeat, Price
+
+
+class RecordHeartbeat(BaseCronJob):
+    """Every minute: records that the scheduler is alive (one row per slot)."""
+
+    schedule = "* * * * *"
+    code = "shop.heartbeat"
+
+    def run(self):
+        Heartbeat.objects.create(slot=self.slot)
+        return f"alive at {timezone.localtime(self.slot):%H:%M}"
+
+
+class RefreshPrices(BaseCronJob):
+    """Every 5 minutes in absolute time; atomic: all prices change together or none do."""
+
+    interval = timedelta(minutes=5)
+    code = "shop.refresh_prices"
+    retries = 2
+    retry_delay = timedelta(minutes=1)
+
+    def run(self):
+        now = timezone.now()
+        for sku in ("apple", "pear", "plum"):
+            Price.objects.create(sku=sku, amount=Decimal(random.randint(100, 500)) / 100, refreshed_at=now)
+        return "3 prices refreshed"
+
+
+class NightlyReport(BaseCronJob):
+    """At 02:30 Berlin time, DST-safe; after downtime it waits for the next night."""
+
+    schedule = "30 2 * * *"
+    timezone = "Europe/Berlin"
+    catchup = "none"
+    code = "shop.nightly_report"
+
+    def run(self):
+        since = timezone.now() - timedelta(days=1)
+        count = Price.objects.filter(refreshed_at__gte=since).count()
+        return f"{count} price updates in the last 24 hours"
+
+
+class ClearSessions(CommandJob):
+    """Any management command on a schedule."""
+
+    schedule = "@daily"
+    command = "clearsessions"

@@ -1,0 +1,89 @@
+"""Settings for the in-process tests (SQLite) and for the runcrons processes tests start.
+
+Processes started by tests read their database from the environment:
+CRONJOBS_TEST_DB_VENDOR (sqlite, postgresql, mysql) and CRONJOBS_TEST_DB_NAME.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = "tests-only"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "tests.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "cronjobs",
+    "tests.testapp",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database() -> dict:
+    vendor = os.environ.get("CRONJOBS_TEST_DB_VENDOR", "sqlite")
+    name = os.environ.get("CRONJOBS_TEST_DB_NAME", "")
+    if vendor == "postgresql":
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": name or "test",
+            "HOST": os.environ.get("CRONJOBS_TEST_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("CRONJOBS_TEST_PG_PORT", "5432"),
+            "USER": os.environ.get("CRONJOBS_TEST_PG_USER", "postgres"),
+            "TEST": {"NAME": f"test_cronjobs_{os.getpid()}"},
+        }
+    if vendor == "mysql":
+        import pymysql
+
+        pymysql.install_as_MySQLdb()
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": name or "test",
+            "HOST": os.environ.get("CRONJOBS_TEST_MYSQL_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("CRONJOBS_TEST_MYSQL_PORT", "3306"),
+            "USER": os.environ.get("CRONJOBS_TEST_MYSQL_USER", "root"),
+            "PASSWORD": "",
+            "OPTIONS": {"charset": "utf8mb4", "isolation_level": "read committed"},
+            "TEST": {"NAME": f"test_cronjobs_{os.getpid()}"},
+        }
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": name or str(BASE_DIR / "tests.sqlite3"),
+        "OPTIONS": {"timeout": 30},
+        "TEST": {"NAME": ""},  # in memory for the in-process tests
+    }
+
+
+DATABASES = {"default": _database()}
+
+CRONJOBS = {
+    "AUTODISCOVER": False,
+    "JOBS": [p for p in os.environ.get("CRONJOBS_TEST_JOBS", "").split(",") if p],
+    "LOCK_DIR": os.environ.get("CRONJOBS_TEST_LOCK_DIR") or None,
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
