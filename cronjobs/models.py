@@ -43,7 +43,11 @@ class Run(models.Model):
         CRASHED = "crashed", _("crashed")
         INTERRUPTED = "interrupted", _("interrupted")
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="runs", db_column="job_code")
+    # No database-level constraint: the job row always exists first, and MySQL's foreign-key
+    # checks would take shared locks on it that deadlock concurrent claims.
+    job = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="runs", db_column="job_code", db_constraint=False
+    )
     slot = models.DateTimeField(_("slot"))
     attempt = models.PositiveIntegerField(_("attempt"), default=1)
     forced = models.BooleanField(_("forced"), default=False)

@@ -123,31 +123,62 @@ class Runner:
             state = item.state
             assert state.retry_slot is not None and state.retry_attempt is not None
             return self._attempts(item.job, state.retry_slot, state.retry_attempt, retry_of=state)
-        assert item.slots is not None
-        outcomes = self._settle(item)
-        for slot in item.slots.run:
-            outcomes.extend(self._attempts(item.job, slot, 1))
+        if self.dry_run:
+            assert item.slots is not None
+            return [Outcome(item.code, s, 1, Run.Status.MISSED, 0.0, "") for s in item.slots.missed] + [
+                Outcome(item.code, s, 1, "due", 0.0, "dry run") for s in item.slots.run
+            ]
+        outcomes, claimed = self._settle(item)
+        for run in claimed:
+            outcomes.extend(self._attempts(item.job, run.slot, 1, claimed=run))
         return outcomes
 
-    def _settle(self, item: Planned) -> list[Outcome]:
-        """Record missed slots and move the watermark past every slot of this decision."""
+    def _settle(self, item: Planned) -> tuple[list[Outcome], list[Run]]:
+        """Move the job's watermark past the due slots, then record missed slots and claim the rest.
+
+        The watermark moves by compare-and-set from the value this process read, so one
+        process settles each range of slots; the claim rows, unique per (job, slot,
+        attempt), make it impossible for two processes to run one slot even so.
+        """
+        state, job = item.state, item.job
         slots = item.slots
-        assert slots is not None
-        newest = slots.newest
-        if newest is None or self.dry_run:
-            return [Outcome(item.code, s, 1, Run.Status.MISSED, 0.0, "") for s in slots.missed]
-        schedule = item.job.get_schedule()
-        missed = [new_run(item.code, slot, 1, status=Run.Status.MISSED) for slot in slots.missed]
-        if missed and slots.more_missed:
-            missed[0].message = f"earlier slots since {item.state.watermark.isoformat()} were missed too"
-        with transaction.atomic():
-            if missed:
-                Run.objects.bulk_create(missed, ignore_conflicts=True)
-            Job.objects.filter(code=item.code, watermark__lt=newest).update(
-                watermark=newest, next_slot=schedule.next_after(newest)
+        schedule = job.get_schedule()
+        for _ in range(10):
+            assert slots is not None
+            newest = slots.newest
+            if newest is None:
+                return [], []
+            with transaction.atomic():
+                won = Job.objects.filter(code=state.code, watermark=state.watermark).update(
+                    watermark=newest, next_slot=schedule.next_after(newest)
+                )
+                if won:
+                    missed = self._record_missed(item, slots)
+                    claimed = [run for run in (self._insert_claim(state.code, s, 1) for s in slots.run) if run]
+                    return missed, claimed
+            # Another process moved the watermark since we read it: decide again from there.
+            fresh = Job.objects.filter(code=state.code).first()
+            if fresh is None or fresh.watermark >= self.now:
+                return [], []
+            state.watermark = fresh.watermark
+            slots = due_slots(
+                schedule,
+                state.watermark,
+                self.now,
+                job.catchup,
+                limit=conf.get("MAX_CATCHUP"),
+                grace=conf.get("CATCHUP_GRACE"),
             )
-        if missed:
-            logger.warning("%s: %d slot(s) missed (catchup=%s)", item.code, len(missed), item.job.catchup)
+        return [], []
+
+    def _record_missed(self, item: Planned, slots: DueSlots) -> list[Outcome]:
+        missed = [new_run(item.code, slot, 1, status=Run.Status.MISSED) for slot in slots.missed]
+        if not missed:
+            return []
+        if slots.more_missed:
+            missed[0].message = f"earlier slots since {item.state.watermark.isoformat()} were missed too"
+        Run.objects.bulk_create(missed, ignore_conflicts=True)
+        logger.warning("%s: %d slot(s) missed (catchup=%s)", item.code, len(missed), item.job.catchup)
         return [Outcome(item.code, m.slot, 1, Run.Status.MISSED, 0.0, m.message) for m in missed]
 
     def _attempts(
@@ -158,6 +189,7 @@ class Runner:
         *,
         forced: bool = False,
         retry_of: Job | None = None,
+        claimed: Run | None = None,
     ) -> list[Outcome]:
         """Claim and run one slot; with retries and no delay, run the further attempts at once."""
         code = job.get_code()
@@ -165,8 +197,8 @@ class Runner:
         while True:
             if self.dry_run:
                 return [Outcome(code, slot, attempt, "due", 0.0, "dry run")]
-            run = self.claim(code, slot, attempt, forced=forced, retry_of=retry_of)
-            retry_of = None
+            run = claimed or self.claim(code, slot, attempt, forced=forced, retry_of=retry_of)
+            retry_of = claimed = None
             if run is None:
                 return outcomes
             outcome = execute(job, run)
@@ -183,14 +215,19 @@ class Runner:
         self, code: str, slot: datetime, attempt: int, *, forced: bool = False, retry_of: Job | None = None
     ) -> Run | None:
         """Insert the run row that claims (job, slot, attempt); None when another process has it."""
+        with transaction.atomic():
+            if retry_of is not None:
+                # The job row first: every transaction that writes both tables locks it first.
+                Job.objects.filter(code=code, retry_slot=slot, retry_attempt=attempt).update(
+                    retry_at=None, retry_slot=None, retry_attempt=None
+                )
+            return self._insert_claim(code, slot, attempt, forced=forced)
+
+    def _insert_claim(self, code: str, slot: datetime, attempt: int, *, forced: bool = False) -> Run | None:
         run = new_run(code, slot, attempt, forced=forced)
         try:
             with transaction.atomic():
                 run.save(force_insert=True)
-                if retry_of is not None:
-                    Job.objects.filter(code=code, retry_slot=slot, retry_attempt=attempt).update(
-                        retry_at=None, retry_slot=None, retry_attempt=None
-                    )
         except IntegrityError:
             logger.debug("%s %s #%d: claimed by another process", code, slot.isoformat(), attempt)
             return None
