@@ -4,7 +4,7 @@ VENV ?= .venv
 VENV42 ?= .venv-django42
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo test test-fast lint bench clean system-deps
 
 $(VENV)/.installed: pyproject.toml requirements/dev.txt requirements/lint.txt requirements/django-5.2.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,16 @@ demo: $(VENV)/.installed
 	cd example && ../$(VENV)/bin/python manage.py cronjobs list
 
 ## test: linters, then the whole suite on Django 5.2 and on Django 4.2
-test: lint $(VENV)/.installed $(VENV42)/.installed
+test: lint system-deps $(VENV)/.installed $(VENV42)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 	$(VENV42)/bin/python -m pytest $(PYTEST_ARGS)
 
 ## test-fast: the suite on Django 5.2 only, no linters
 test-fast: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+system-deps:
+	bash scripts/system-deps.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

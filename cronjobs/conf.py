@@ -27,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_settings() -> dict[str, Any]:
     """``DEFAULTS`` updated with the project's ``CRONJOBS`` (unknown keys are kept for the checks)."""
     user = getattr(settings, "CRONJOBS", None) or {}

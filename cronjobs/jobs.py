@@ -77,7 +77,7 @@ class BaseCronJob:
         if cached is not None and cached[0] == (cls.schedule, cls.interval, cls.get_timezone()):
             return cached[1]
         schedule = _build_schedule(cls)
-        cls._cronjobs_schedule = ((cls.schedule, cls.interval, cls.get_timezone()), schedule)
+        cls._cronjobs_schedule = ((cls.schedule, cls.interval, cls.get_timezone()), schedule)  # type: ignore[attr-defined]
         return schedule
 
     @classmethod

@@ -193,7 +193,7 @@ class Runner:
     ) -> list[Outcome]:
         """Claim and run one slot; with retries and no delay, run the further attempts at once."""
         code = job.get_code()
-        outcomes = []
+        outcomes: list[Outcome] = []
         while True:
             if self.dry_run:
                 return [Outcome(code, slot, attempt, "due", 0.0, "dry run")]

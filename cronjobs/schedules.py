@@ -73,9 +73,7 @@ class CronSchedule(Schedule):
                 "boot; use a @daily job, or your init system, instead"
             )
         if self.fields.startswith("@"):
-            raise ScheduleError(
-                f"unknown nickname {self.expression!r}; use one of {', '.join(sorted(NICKNAMES))}"
-            )
+            raise ScheduleError(f"unknown nickname {self.expression!r}; use one of {', '.join(sorted(NICKNAMES))}")
         if len(self.fields.split()) != 5:
             raise ScheduleError(
                 f"{self.expression!r} has {len(self.fields.split())} fields; a cron expression "

@@ -26,8 +26,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "tests" / "manage.py"
 VENDORS = ["sqlite", "postgresql", "mysql"]
-PG = {"host": os.environ.get("CRONJOBS_TEST_PG_HOST", "127.0.0.1"), "port": int(os.environ.get("CRONJOBS_TEST_PG_PORT", "5432")), "user": os.environ.get("CRONJOBS_TEST_PG_USER", "postgres")}
-MYSQL = {"host": os.environ.get("CRONJOBS_TEST_MYSQL_HOST", "127.0.0.1"), "port": int(os.environ.get("CRONJOBS_TEST_MYSQL_PORT", "3306")), "user": os.environ.get("CRONJOBS_TEST_MYSQL_USER", "root"), "password": ""}
+PG = {
+    "host": os.environ.get("CRONJOBS_TEST_PG_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("CRONJOBS_TEST_PG_PORT", "5432")),
+    "user": os.environ.get("CRONJOBS_TEST_PG_USER", "postgres"),
+}
+MYSQL = {
+    "host": os.environ.get("CRONJOBS_TEST_MYSQL_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("CRONJOBS_TEST_MYSQL_PORT", "3306")),
+    "user": os.environ.get("CRONJOBS_TEST_MYSQL_USER", "root"),
+    "password": "",
+}
 TABLE_PREFIXES = ("cronjobs_", "testapp_")
 
 
@@ -171,7 +180,9 @@ class Project:
     def command(self, *args: str) -> list[str]:
         return [sys.executable, str(MANAGE), *args]
 
-    def manage(self, *args: str, jobs: str = "", timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    def manage(
+        self, *args: str, jobs: str = "", timeout: float = 120, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         """Run ``manage.py ARGS`` to the end."""
         return subprocess.run(
             self.command(*args), env=self._env(jobs, env), cwd=ROOT, capture_output=True, text=True, timeout=timeout
@@ -192,7 +203,9 @@ class Project:
     def _env(self, jobs: str, extra: dict | None) -> dict:
         env = dict(self.env)
         if jobs:
-            env["CRONJOBS_TEST_JOBS"] = ",".join(f"tests.testapp.jobs.{j}" if "." not in j else j for j in jobs.split(","))
+            env["CRONJOBS_TEST_JOBS"] = ",".join(
+                f"tests.testapp.jobs.{j}" if "." not in j else j for j in jobs.split(",")
+            )
         env.update(extra or {})
         return env
 
@@ -216,7 +229,6 @@ class Project:
             (code,),
         )
 
-
     def _moment(self, minutes_ago: float) -> Any:
         """A past moment as each driver wants it for a Django DateTimeField (UTC)."""
         moment = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
@@ -228,7 +240,12 @@ class Project:
 
 
 @pytest.fixture(params=VENDORS)
-def project(request: pytest.FixtureRequest, _servers: dict[str, Server], tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Project:
+def project(
+    request: pytest.FixtureRequest,
+    _servers: dict[str, Server],
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+) -> Project:
     """A migrated, empty database on each vendor, and processes to run against it."""
     vendor = request.param
     if vendor not in _servers:

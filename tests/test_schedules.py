@@ -38,8 +38,16 @@ def following(schedule, start: datetime, count: int) -> list[datetime]:
         ("@midnight", datetime(2026, 1, 1, 12, 0, tzinfo=UTC), ["01-02 00:00", "01-03 00:00", "01-04 00:00"]),
         ("@weekly", datetime(2026, 1, 1, 0, 0, tzinfo=UTC), ["01-04 00:00", "01-11 00:00", "01-18 00:00"]),
         ("@monthly", datetime(2026, 1, 15, 0, 0, tzinfo=UTC), ["02-01 00:00", "03-01 00:00", "04-01 00:00"]),
-        ("@yearly", datetime(2026, 1, 15, 0, 0, tzinfo=UTC), ["2027-01-01 00:00", "2028-01-01 00:00", "2029-01-01 00:00"]),
-        ("@annually", datetime(2026, 1, 15, 0, 0, tzinfo=UTC), ["2027-01-01 00:00", "2028-01-01 00:00", "2029-01-01 00:00"]),
+        (
+            "@yearly",
+            datetime(2026, 1, 15, 0, 0, tzinfo=UTC),
+            ["2027-01-01 00:00", "2028-01-01 00:00", "2029-01-01 00:00"],
+        ),
+        (
+            "@annually",
+            datetime(2026, 1, 15, 0, 0, tzinfo=UTC),
+            ["2027-01-01 00:00", "2028-01-01 00:00", "2029-01-01 00:00"],
+        ),
         ("30 2 * * 1-5", datetime(2026, 1, 2, 3, 0, tzinfo=UTC), ["01-05 02:30", "01-06 02:30", "01-07 02:30"]),
         ("0 0 29 2 *", datetime(2026, 1, 1, tzinfo=UTC), ["2028-02-29 00:00", "2032-02-29 00:00", "2036-02-29 00:00"]),
     ],
@@ -110,14 +118,22 @@ def test_wildcard_hours_fire_on_every_real_occurrence_on_fall_back_day_in_berlin
 def test_wildcard_hours_skip_the_missing_hour_on_spring_forward_day_in_new_york():
     schedule = CronSchedule("0 * * * *", "America/New_York")
     slots = following(schedule, local(NEW_YORK, 2026, 3, 8, 0, 30), 3)
-    assert slots == [local(NEW_YORK, 2026, 3, 8, 1, 0), local(NEW_YORK, 2026, 3, 8, 3, 0), local(NEW_YORK, 2026, 3, 8, 4, 0)]
+    assert slots == [
+        local(NEW_YORK, 2026, 3, 8, 1, 0),
+        local(NEW_YORK, 2026, 3, 8, 3, 0),
+        local(NEW_YORK, 2026, 3, 8, 4, 0),
+    ]
 
 
 def test_wildcard_hours_fire_twice_in_the_repeated_hour_in_new_york():
     schedule = CronSchedule("15 * * * *", "America/New_York")
     slots = following(schedule, local(NEW_YORK, 2026, 11, 1, 0, 30), 3)
     # 01:15 EDT, 01:15 EST, 02:15 EST
-    assert slots == [local(NEW_YORK, 2026, 11, 1, 1, 15, fold=0), local(NEW_YORK, 2026, 11, 1, 1, 15, fold=1), local(NEW_YORK, 2026, 11, 1, 2, 15)]
+    assert slots == [
+        local(NEW_YORK, 2026, 11, 1, 1, 15, fold=0),
+        local(NEW_YORK, 2026, 11, 1, 1, 15, fold=1),
+        local(NEW_YORK, 2026, 11, 1, 2, 15),
+    ]
     assert [s.strftime("%H:%M") for s in slots] == ["05:15", "06:15", "07:15"]
 
 

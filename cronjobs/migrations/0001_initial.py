@@ -5,56 +5,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('code', models.CharField(max_length=191, primary_key=True, serialize=False, verbose_name='code')),
-                ('first_seen', models.DateTimeField(verbose_name='first seen')),
-                ('watermark', models.DateTimeField(help_text='Slots at or before this time are settled: run, missed or skipped.', verbose_name='settled up to')),
-                ('schedule_key', models.CharField(max_length=255, verbose_name='schedule')),
-                ('next_slot', models.DateTimeField(verbose_name='next slot')),
-                ('paused', models.BooleanField(default=False, verbose_name='paused')),
-                ('retry_at', models.DateTimeField(blank=True, null=True, verbose_name='retry at')),
-                ('retry_slot', models.DateTimeField(blank=True, null=True, verbose_name='retry slot')),
-                ('retry_attempt', models.PositiveIntegerField(blank=True, null=True, verbose_name='retry attempt')),
+                ("code", models.CharField(max_length=191, primary_key=True, serialize=False, verbose_name="code")),
+                ("first_seen", models.DateTimeField(verbose_name="first seen")),
+                (
+                    "watermark",
+                    models.DateTimeField(
+                        help_text="Slots at or before this time are settled: run, missed or skipped.",
+                        verbose_name="settled up to",
+                    ),
+                ),
+                ("schedule_key", models.CharField(max_length=255, verbose_name="schedule")),
+                ("next_slot", models.DateTimeField(verbose_name="next slot")),
+                ("paused", models.BooleanField(default=False, verbose_name="paused")),
+                ("retry_at", models.DateTimeField(blank=True, null=True, verbose_name="retry at")),
+                ("retry_slot", models.DateTimeField(blank=True, null=True, verbose_name="retry slot")),
+                ("retry_attempt", models.PositiveIntegerField(blank=True, null=True, verbose_name="retry attempt")),
             ],
             options={
-                'verbose_name': 'cron job',
-                'verbose_name_plural': 'cron jobs',
-                'ordering': ['code'],
+                "verbose_name": "cron job",
+                "verbose_name_plural": "cron jobs",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slot', models.DateTimeField(verbose_name='slot')),
-                ('attempt', models.PositiveIntegerField(default=1, verbose_name='attempt')),
-                ('forced', models.BooleanField(default=False, verbose_name='forced')),
-                ('status', models.CharField(choices=[('running', 'running'), ('succeeded', 'succeeded'), ('failed', 'failed'), ('timed_out', 'timed out'), ('skipped', 'skipped'), ('missed', 'missed'), ('crashed', 'crashed'), ('interrupted', 'interrupted')], max_length=16, verbose_name='status')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('duration', models.FloatField(blank=True, null=True, verbose_name='duration (s)')),
-                ('hostname', models.CharField(blank=True, max_length=255, verbose_name='host')),
-                ('pid', models.PositiveIntegerField(blank=True, null=True, verbose_name='pid')),
-                ('message', models.TextField(blank=True, verbose_name='message')),
-                ('traceback', models.TextField(blank=True, verbose_name='traceback')),
-                ('output', models.TextField(blank=True, verbose_name='output')),
-                ('job', models.ForeignKey(db_column='job_code', db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='cronjobs.job')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slot", models.DateTimeField(verbose_name="slot")),
+                ("attempt", models.PositiveIntegerField(default=1, verbose_name="attempt")),
+                ("forced", models.BooleanField(default=False, verbose_name="forced")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "running"),
+                            ("succeeded", "succeeded"),
+                            ("failed", "failed"),
+                            ("timed_out", "timed out"),
+                            ("skipped", "skipped"),
+                            ("missed", "missed"),
+                            ("crashed", "crashed"),
+                            ("interrupted", "interrupted"),
+                        ],
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished")),
+                ("duration", models.FloatField(blank=True, null=True, verbose_name="duration (s)")),
+                ("hostname", models.CharField(blank=True, max_length=255, verbose_name="host")),
+                ("pid", models.PositiveIntegerField(blank=True, null=True, verbose_name="pid")),
+                ("message", models.TextField(blank=True, verbose_name="message")),
+                ("traceback", models.TextField(blank=True, verbose_name="traceback")),
+                ("output", models.TextField(blank=True, verbose_name="output")),
+                (
+                    "job",
+                    models.ForeignKey(
+                        db_column="job_code",
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="cronjobs.job",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'run',
-                'verbose_name_plural': 'runs',
-                'ordering': ['-slot', '-attempt'],
-                'indexes': [models.Index(fields=['status', 'started_at'], name='cronjobs_run_status')],
-                'constraints': [models.UniqueConstraint(fields=('job', 'slot', 'attempt'), name='cronjobs_run_one_claim_per_slot')],
+                "verbose_name": "run",
+                "verbose_name_plural": "runs",
+                "ordering": ["-slot", "-attempt"],
+                "indexes": [models.Index(fields=["status", "started_at"], name="cronjobs_run_status")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("job", "slot", "attempt"), name="cronjobs_run_one_claim_per_slot")
+                ],
             },
         ),
     ]

@@ -72,7 +72,9 @@ class Command(BaseCommand):
     def _report(self, outcome: Outcome, verbosity: int, dry_run: bool) -> None:
         if dry_run:
             slot = timezone.localtime(outcome.slot).isoformat(timespec="seconds")
-            self.stdout.write(f"{outcome.code}: would {'record as missed' if outcome.status == 'missed' else 'run'} {slot}")
+            self.stdout.write(
+                f"{outcome.code}: would {'record as missed' if outcome.status == 'missed' else 'run'} {slot}"
+            )
             return
         if verbosity < 2 and outcome.status in ("skipped", "missed"):
             return
@@ -84,6 +86,7 @@ class Command(BaseCommand):
         if outcome.message:
             line += f": {_one_line(outcome.message)}"
         self.stdout.write(self.style.ERROR(line) if outcome.failed else line)
+
 
 def _select(jobs: dict[str, Any], codes: tuple[str, ...]) -> dict[str, Any]:
     if not codes:
