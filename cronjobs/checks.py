@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -62,12 +63,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             _error("CRONJOBS['CATCHUP_GRACE'] must be a non-negative timedelta.", "The default is 2 minutes.", 16)
         )
     if values["LOCK_DIR"] is not None:
-        lock_dir = os.fspath(values["LOCK_DIR"])
-        parent = lock_dir if os.path.isdir(lock_dir) else os.path.dirname(os.path.abspath(lock_dir))
-        if not os.access(parent, os.W_OK | os.X_OK):
+        problem = _unwritable(os.fspath(values["LOCK_DIR"]))
+        if problem:
             errors.append(
                 _error(
-                    f"CRONJOBS['LOCK_DIR'] {lock_dir!r} cannot be written by this user.",
+                    f"CRONJOBS['LOCK_DIR'] {os.fspath(values['LOCK_DIR'])!r} cannot be written: {problem}.",
                     "Point LOCK_DIR at a directory this user owns, or leave it unset.",
                     12,
                 )
@@ -174,6 +174,17 @@ def _check_command(job: type[CommandJob]) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _unwritable(directory: str) -> str | None:
+    """Why a file lock could not be created in ``directory``, or None when it can."""
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _zone_ok(name: str) -> bool:

@@ -53,14 +53,14 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     """
     code = job_cls.get_code()
     lock = None
-    if job_cls.overlap == "skip":
-        lock = locks.get_lock(job_cls.get_lock_name(), code, ttl=job_cls.lock_ttl)
-        if not lock.acquire():
-            holder = lock.holder() or "another process"
-            return _finish(run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
     started = time.monotonic()
     status, message, trace = Status.SUCCEEDED, "", ""
     try:
+        if job_cls.overlap == "skip":
+            lock = locks.get_lock(job_cls.get_lock_name(), code, ttl=job_cls.lock_ttl)
+            if not lock.acquire():
+                holder, lock = lock.holder() or "another process", None
+                return _finish(run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
         job = job_cls()
         job.slot, job.attempt, job.forced = run.slot, run.attempt, run.forced
         context = transaction.atomic() if job_cls.atomic else nullcontext()

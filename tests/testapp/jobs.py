@@ -63,3 +63,15 @@ class Clear(CommandJob):
     schedule = "@daily"
     code = "test.clearsessions"
     command = "clearsessions"
+
+
+class SleepsThenWrites(BaseCronJob):
+    """Sleeps (CRONJOBS_TEST_SLEEP seconds, default 1), then writes a row: holds no write
+    transaction while it sleeps, so other processes can write meanwhile, even on SQLite."""
+
+    schedule = "* * * * *"
+    code = "test.sleeps_then_writes"
+
+    def run(self):
+        time.sleep(float(os.environ.get("CRONJOBS_TEST_SLEEP", "1")))
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())

@@ -34,10 +34,10 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Run now even if not due (still locked, recorded).")
         parser.add_argument("--dry-run", action="store_true", help="Say what would run; change nothing.")
 
-    def handle(self, *codes: str, force: bool, dry_run: bool, verbosity: int, **options: Any) -> None:
+    def handle(self, *args: Any, codes: list[str], force: bool, dry_run: bool, verbosity: int, **options: Any) -> None:
         self._check()
         _configure_logging(verbosity)
-        jobs = _select(registry.get_jobs(), codes)
+        jobs = _select(registry.get_jobs(), tuple(codes))
         runner = Runner(jobs, now=timezone.now(), force=force, dry_run=dry_run)
         try:
             with _signals_raise():

@@ -1,0 +1,122 @@
+"""Every system check fires on the input it guards, with its id and a hint."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from cronjobs import BaseCronJob, CommandJob
+
+HERE = "tests.test_checks"
+
+
+def job(name: str, **attrs):
+    attrs.setdefault("run", lambda self: None)
+    attrs.setdefault("code", f"check.{name}")
+    cls = type(name, (attrs.pop("base", BaseCronJob),), attrs)
+    cls.__module__ = HERE
+    globals()[name] = cls
+    return f"{HERE}.{name}"
+
+
+def errors_for(*paths: str, **extra) -> list[checks.CheckMessage]:
+    with override_settings(CRONJOBS={"AUTODISCOVER": False, "JOBS": list(paths), **extra}):
+        return [m for m in checks.run_checks(tags=["cronjobs"])]
+
+
+def ids(messages) -> list[str]:
+    return [m.id for m in messages]
+
+
+def test_a_valid_job_passes():
+    assert errors_for(job("Valid", schedule="*/5 * * * *")) == []
+    assert errors_for(job("ValidInterval", interval=timedelta(minutes=5))) == []
+
+
+@pytest.mark.parametrize(
+    ("attrs", "expected_id", "text"),
+    [
+        ({"schedule": "61 * * * *"}, "cronjobs.E001", "bad schedule: '61 * * * *': Bad minute"),
+        ({"schedule": "@reboot"}, "cronjobs.E001", "@reboot is not supported"),
+        ({"schedule": "* * * *"}, "cronjobs.E001", "has 4 fields"),
+        ({}, "cronjobs.E002", "has neither schedule nor interval"),
+        ({"schedule": "* * * * *", "interval": timedelta(minutes=1)}, "cronjobs.E002", "has both"),
+        ({"interval": timedelta(0)}, "cronjobs.E003", "interval must be positive"),
+        ({"interval": 300}, "cronjobs.E003", "interval must be a timedelta"),
+        ({"schedule": "0 3 * * *", "timezone": "Europe/Atlantis"}, "cronjobs.E004", "unknown time zone 'Europe/Atlantis'"),
+        ({"schedule": "0 3 * * *", "lock": "flock"}, "cronjobs.E005", "unknown lock 'flock'"),
+        ({"schedule": "0 3 * * *", "catchup": "everything"}, "cronjobs.E007", "catchup is 'everything'"),
+        ({"schedule": "0 3 * * *", "overlap": "queue"}, "cronjobs.E008", "overlap is 'queue'"),
+        ({"schedule": "0 3 * * *", "retries": -1}, "cronjobs.E009", "retries is -1"),
+        ({"schedule": "0 3 * * *", "retry_delay": 60}, "cronjobs.E009", "retry_delay is 60"),
+        ({"schedule": "0 3 * * *", "timeout": timedelta(0)}, "cronjobs.E009", "timeout is"),
+        ({"schedule": "0 3 * * *", "atomic": "yes"}, "cronjobs.E009", "atomic is 'yes'"),
+        ({"schedule": "0 3 * * *", "code": "has spaces in it"}, "cronjobs.E015", "code 'has spaces in it'"),
+        ({"schedule": "@daily", "base": CommandJob}, "cronjobs.E014", "no command set"),
+        ({"schedule": "@daily", "base": CommandJob, "command": "nosuchcommand"}, "cronjobs.E014", "unknown management command"),
+    ],
+)
+def test_each_mistake_in_a_job_class_is_an_error_with_its_id(attrs, expected_id, text):
+    messages = errors_for(job("Broken", **attrs))
+    assert ids(messages) == [expected_id]
+    assert text in messages[0].msg
+    assert messages[0].hint
+    assert messages[0].obj is globals()["Broken"]
+
+
+def test_duplicate_codes_are_an_error():
+    first = job("First", schedule="@daily", code="same.code")
+    second = job("Second", schedule="@hourly", code="same.code")
+    messages = errors_for(first, second)
+    assert messages == [
+        checks.Error(
+            "Job code 'same.code' is used by 2 classes: tests.test_checks.First, tests.test_checks.Second.",
+            hint="Give each job a distinct `code`.",
+            obj=globals()["Second"],
+            id="cronjobs.E006",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected_id", "text"),
+    [
+        ({"LOKC": "file"}, "cronjobs.E010", "unknown key 'LOKC'"),
+        ({"LOCK": "zookeeper"}, "cronjobs.E005", "'zookeeper', not a known lock"),
+        ({"MAX_CATCHUP": 0}, "cronjobs.E016", "MAX_CATCHUP"),
+        ({"CATCHUP_GRACE": 5}, "cronjobs.E016", "CATCHUP_GRACE"),
+        ({"JOBS": "myapp.Job"}, "cronjobs.E016", "must be a list"),
+        ({"JOBS": ["tests.nowhere.Job"]}, "cronjobs.E011", "cannot be imported"),
+        ({"JOBS": ["tests.test_checks.errors_for"]}, "cronjobs.E011", "is not a BaseCronJob subclass"),
+        ({"LOCK_DIR": __file__ + "/locks"}, "cronjobs.E012", "cannot be written: Not a directory"),
+    ],
+)
+def test_each_mistake_in_the_setting_is_an_error_with_its_id(setting, expected_id, text):
+    with override_settings(CRONJOBS={"AUTODISCOVER": False, **setting}):
+        messages = checks.run_checks(tags=["cronjobs"])
+    assert ids(messages) == [expected_id]
+    assert text in messages[0].msg and messages[0].hint
+
+
+def test_cronjobs_must_be_a_dict():
+    with override_settings(CRONJOBS=["file"]):
+        assert ids(checks.run_checks(tags=["cronjobs"])) == ["cronjobs.E010"]
+
+
+def test_use_tz_false_is_an_error():
+    with override_settings(USE_TZ=False, CRONJOBS={"AUTODISCOVER": False}):
+        assert ids(checks.run_checks(tags=["cronjobs"])) == ["cronjobs.E013"]
+
+
+def test_an_abstract_base_class_is_not_a_job():
+    base = job("AbstractBase", abstract=True)
+    assert errors_for(base) == [
+        checks.Error(
+            "CRONJOBS['JOBS']: 'tests.test_checks.AbstractBase' is abstract.",
+            hint="Fix or remove the entry.",
+            id="cronjobs.E011",
+        )
+    ]
