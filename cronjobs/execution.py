@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from cronjobs import locks
+from cronjobs import locks, statements
 from cronjobs.exceptions import Interrupted, JobTimeout
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Run
@@ -84,9 +84,7 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
 
 def _finish(run: Run, status: str, duration: float, message: str, trace: str = "") -> Outcome:
     finished = timezone.now()
-    Run.objects.filter(pk=run.pk).update(
-        status=status, finished_at=finished, duration=duration, message=message, traceback=trace
-    )
+    statements.finish_run(run.pk, status, finished, duration, message, trace)
     logger.info("%s %s: %s in %.3fs %s", run.job_id, run.slot.isoformat(), status, duration, message)
     return Outcome(run.job_id, run.slot, run.attempt, status, duration, message, run.pk)
 

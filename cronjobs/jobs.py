@@ -64,11 +64,14 @@ class BaseCronJob:
         """The job's stable identity."""
         if cls.code:
             return cls.code
-        from django.apps import apps
+        cached = cls.__dict__.get("_cronjobs_code")
+        if cached is None:
+            from django.apps import apps
 
-        app = apps.get_containing_app_config(cls.__module__)
-        prefix = app.label if app else cls.__module__
-        return f"{prefix}.{cls.__name__}"
+            app = apps.get_containing_app_config(cls.__module__)
+            cached = f"{app.label if app else cls.__module__}.{cls.__name__}"
+            cls._cronjobs_code = cached  # type: ignore[attr-defined]
+        return cached
 
     @classmethod
     def get_schedule(cls) -> Schedule:

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
-from cronjobs import conf
+from cronjobs import conf, statements
 from cronjobs.execution import Outcome, execute, new_run
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job, Run
@@ -56,14 +57,34 @@ class Runner:
     # -- deciding --------------------------------------------------------------------
 
     def plan(self) -> list[Planned]:
-        """What is due now, in registration order. Writes only for new or changed jobs."""
-        states = {state.code: state for state in Job.objects.all()}
-        new = [code for code in self.jobs if code not in states]
-        if new:
-            states.update(self._first_seen(new))
+        """What is due now, in registration order.
+
+        One query reads every job's code, schedule key, pause flag and whether it is due
+        (decided by the database, so nothing-due rows cost no datetime parsing); full rows
+        are fetched only for jobs that are due, forced, or whose schedule changed in code.
+        Writes only for new or changed jobs.
+        """
+        due = ExpressionWrapper(Q(next_slot__lte=self.now) | Q(retry_at__lte=self.now), output_field=BooleanField())
+        summary = {
+            code: (key, paused, bool(is_due))
+            for code, key, paused, is_due in Job.objects.annotate(is_due=due).values_list(
+                "code", "schedule_key", "paused", "is_due"
+            )
+        }
+        states = self._first_seen([code for code in self.jobs if code not in summary])
+        wanted = [
+            code
+            for code, job in self.jobs.items()
+            if code in summary
+            and (self.force or summary[code][0] != job.get_schedule().key or (summary[code][2] and not summary[code][1]))
+        ]
+        if wanted:
+            states.update((state.code, state) for state in Job.objects.filter(code__in=wanted))
         planned = []
         for code, job in self.jobs.items():
-            state = states[code]
+            state = states.get(code)
+            if state is None:
+                continue
             schedule = job.get_schedule()
             if state.schedule_key != schedule.key:
                 self._reschedule(state, job)
@@ -83,7 +104,7 @@ class Runner:
 
     def _first_seen(self, codes: Iterable[str]) -> dict[str, Job]:
         """A new job starts from the moment it is first seen, never from the epoch."""
-        rows = []
+        rows: list[Job] = []
         for code in codes:
             schedule = self.jobs[code].get_schedule()
             rows.append(
@@ -95,7 +116,7 @@ class Runner:
                     next_slot=schedule.next_after(self.now),
                 )
             )
-        if not self.dry_run:
+        if rows and not self.dry_run:
             Job.objects.bulk_create(rows, ignore_conflicts=True)
         return {row.code: row for row in rows}
 
@@ -149,10 +170,7 @@ class Runner:
             if newest is None:
                 return [], []
             with transaction.atomic():
-                won = Job.objects.filter(code=state.code, watermark=state.watermark).update(
-                    watermark=newest, next_slot=schedule.next_after(newest)
-                )
-                if won:
+                if statements.move_watermark(state.code, state.watermark, newest, schedule.next_after(newest)):
                     missed = self._record_missed(item, slots)
                     claimed = [run for run in (self._insert_claim(state.code, s, 1) for s in slots.run) if run]
                     return missed, claimed

@@ -7,6 +7,7 @@ Slot times are returned as aware datetimes in UTC.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,10 +80,9 @@ class CronSchedule(Schedule):
                 f"{self.expression!r} has {len(self.fields.split())} fields; a cron expression "
                 "has five: minute hour day-of-month month day-of-week"
             )
-        try:
-            CronSim(self.fields, datetime(2000, 1, 1, tzinfo=self.tz))
-        except CronSimError as exc:
-            raise ScheduleError(f"{self.expression!r}: {exc}") from None
+        problem = _cron_problem(self.fields)
+        if problem:
+            raise ScheduleError(f"{self.expression!r}: {problem}")
 
     fields: str = dataclasses.field(init=False, repr=False, compare=False)
     tz: ZoneInfo = dataclasses.field(init=False, repr=False, compare=False)
@@ -151,6 +151,16 @@ class IntervalSchedule(Schedule):
 
     def describe(self) -> str:
         return f"every {_words(self.interval)}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _cron_problem(fields: str) -> str | None:
+    """What cronsim says is wrong with five cron fields, or None (cached: jobs share expressions)."""
+    try:
+        CronSim(fields, datetime(2000, 1, 1, tzinfo=UTC))
+    except CronSimError as exc:
+        return str(exc)
+    return None
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -32,7 +32,18 @@ def lock_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"cronjobs-{os.getuid()}" / digest
 
 
+_checked: set[Path] = set()
+
+
 def _ensure_private_dir(path: Path) -> None:
+    """Create the lock directory (0700) or check that it is a private one; once per process."""
+    if path in _checked:
+        return
+    _do_ensure_private_dir(path)
+    _checked.add(path)
+
+
+def _do_ensure_private_dir(path: Path) -> None:
     for directory in (path.parent, path) if conf.get("LOCK_DIR") is None else (path,):
         try:
             os.mkdir(directory, 0o700)

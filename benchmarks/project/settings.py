@@ -1,0 +1,25 @@
+"""Settings of the benchmark project: BENCH_DB (SQLite file, or 'postgresql:NAME'), BENCH_JOBS jobs."""
+
+import os
+
+SECRET_KEY = "benchmarks-only"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "cronjobs", "benchmarks.project.benchapp"]
+
+_db = os.environ.get("BENCH_DB", "/tmp/cronjobs-bench.sqlite3")
+if _db.startswith("postgresql:"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _db.split(":", 1)[1],
+            "HOST": "127.0.0.1",
+            "USER": "postgres",
+            "CONN_MAX_AGE": None,
+        }
+    }
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": _db, "OPTIONS": {"timeout": 20}}}
+
+CRONJOBS = {"LOCK": os.environ.get("BENCH_LOCK", "file"), "LOCK_DIR": os.environ.get("BENCH_LOCK_DIR") or None}
