@@ -194,7 +194,7 @@ def main() -> None:
     inserted = child("history", env)
     after = [child("idle", env) for _ in range(3)]
     whole_after = statistics.median([manage(env, "runcrons") for _ in range(args.runs)])
-    print(f"| 1,000 jobs, nothing due | runs in table | queries | in-process pass (median of 3) | whole process |")
+    print("| 1,000 jobs, nothing due | runs in table | queries | in-process pass (median of 3) | whole process |")
     print("|---|---:|---:|---:|---:|")
     print(
         f"| before | 0 | {before[0]['queries']} | {statistics.median(b['ms'] for b in before):.1f} ms | "

@@ -72,12 +72,13 @@ class Runner:
             )
         }
         states = self._first_seen([code for code in self.jobs if code not in summary])
-        wanted = [
-            code
-            for code, job in self.jobs.items()
-            if code in summary
-            and (self.force or summary[code][0] != job.get_schedule().key or (summary[code][2] and not summary[code][1]))
-        ]
+        wanted = []
+        for code, job in self.jobs.items():
+            if code not in summary:
+                continue
+            key, paused, is_due = summary[code]
+            if self.force or key != job.get_schedule().key or (is_due and not paused):
+                wanted.append(code)
         if wanted:
             states.update((state.code, state) for state in Job.objects.filter(code__in=wanted))
         planned = []

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from django.db import connection
 
 from cronjobs.models import Job, Run
 
 
-def _prep(model: type[Job] | type[Run], name: str, value: object) -> object:
+def _prep(model: type[Job] | type[Run], name: str, value: object) -> Any:
     return model._meta.get_field(name).get_db_prep_value(value, connection, prepared=False)
 
 
@@ -36,7 +37,7 @@ def _sql(vendor: str, kind: str) -> str:
 
 def move_watermark(code: str, expected: datetime, newest: datetime, next_slot: datetime) -> bool:
     """Compare-and-set the job's watermark from ``expected`` to ``newest``; True when this call did."""
-    params = [
+    params: list[Any] = [
         _prep(Job, "watermark", newest),
         _prep(Job, "next_slot", next_slot),
         code,
@@ -49,6 +50,6 @@ def move_watermark(code: str, expected: datetime, newest: datetime, next_slot: d
 
 def finish_run(run_id: int, status: str, finished_at: datetime, duration: float, message: str, trace: str) -> None:
     """Record how a run ended."""
-    params = [status, _prep(Run, "finished_at", finished_at), duration, message, trace, run_id]
+    params: list[Any] = [status, _prep(Run, "finished_at", finished_at), duration, message, trace, run_id]
     with connection.cursor() as cursor:
         cursor.execute(_sql(connection.vendor, "finish"), params)

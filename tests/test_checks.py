@@ -46,7 +46,11 @@ def test_a_valid_job_passes():
         ({"schedule": "* * * * *", "interval": timedelta(minutes=1)}, "cronjobs.E002", "has both"),
         ({"interval": timedelta(0)}, "cronjobs.E003", "interval must be positive"),
         ({"interval": 300}, "cronjobs.E003", "interval must be a timedelta"),
-        ({"schedule": "0 3 * * *", "timezone": "Europe/Atlantis"}, "cronjobs.E004", "unknown time zone 'Europe/Atlantis'"),
+        (
+            {"schedule": "0 3 * * *", "timezone": "Europe/Atlantis"},
+            "cronjobs.E004",
+            "unknown time zone 'Europe/Atlantis'",
+        ),
         ({"schedule": "0 3 * * *", "lock": "flock"}, "cronjobs.E005", "unknown lock 'flock'"),
         ({"schedule": "0 3 * * *", "catchup": "everything"}, "cronjobs.E007", "catchup is 'everything'"),
         ({"schedule": "0 3 * * *", "overlap": "queue"}, "cronjobs.E008", "overlap is 'queue'"),
@@ -56,7 +60,11 @@ def test_a_valid_job_passes():
         ({"schedule": "0 3 * * *", "atomic": "yes"}, "cronjobs.E009", "atomic is 'yes'"),
         ({"schedule": "0 3 * * *", "code": "has spaces in it"}, "cronjobs.E015", "code 'has spaces in it'"),
         ({"schedule": "@daily", "base": CommandJob}, "cronjobs.E014", "no command set"),
-        ({"schedule": "@daily", "base": CommandJob, "command": "nosuchcommand"}, "cronjobs.E014", "unknown management command"),
+        (
+            {"schedule": "@daily", "base": CommandJob, "command": "nosuchcommand"},
+            "cronjobs.E014",
+            "unknown management command",
+        ),
     ],
 )
 def test_each_mistake_in_a_job_class_is_an_error_with_its_id(attrs, expected_id, text):

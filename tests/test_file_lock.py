@@ -40,7 +40,7 @@ def test_sigterm_rolls_back_the_running_job_records_it_interrupted_and_exits_non
     process = project.start("runcrons", "--force", jobs="EveryMinuteSlow", env={"CRONJOBS_TEST_SLEEP": "60"})
     wait_for(running(project, "test.slow"))
     stop(process, signal.SIGTERM)
-    out, err = process.communicate(timeout=20)
+    _, err = process.communicate(timeout=20)
     assert process.returncode == 128 + signal.SIGTERM, err
     assert "stopped: interrupted by signal 15" in err
     assert project.query("SELECT status, message FROM cronjobs_run") == [("interrupted", "interrupted by signal 15")]
