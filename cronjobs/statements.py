@@ -12,13 +12,15 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 from cronjobs.models import Job, Run
 
 
 def _prep(model: type[Job] | type[Run], name: str, value: object) -> Any:
-    return model._meta.get_field(name).get_db_prep_value(value, connection, prepared=False)
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field.get_db_prep_value(value, connection, prepared=False)
 
 
 @cache
