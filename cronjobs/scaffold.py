@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
 import keyword
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def add_job(
     if code in taken:
         raise ScaffoldError(f"a job with code {code!r} is registered already; choose another name")
     path = app_path / f"{MODULE_NAME}.py"
-    context = {"app_label": app_label, "class_name": cls, "schedule": repr(schedule), "code": code}
+    context = {"app_label": app_label, "class_name": cls, "schedule": json.dumps(schedule), "code": code}
     job = _render("job.py-tpl", context)
     if not path.exists():
         path.write_text(f"{_render('cron.py-tpl', context).rstrip()}\n\n\n{job.rstrip()}\n", encoding="utf-8")
