@@ -1,0 +1,33 @@
+"""The wheel holds every module of the package and the scaffolding templates, inside the package."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_wheel_ships_the_templates_inside_cronjobs_and_every_module(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    templates = sorted(p.name for p in (ROOT / "management_templates").glob("*.py-tpl"))
+    assert templates, "no templates in management_templates/"
+    for name in templates:
+        assert f"cronjobs/management_templates/{name}" in names
+    # Not a top-level directory (or package) of its own in site-packages.
+    assert not [n for n in names if n.startswith("management_templates/")]
+    # Every module of the source tree is in the wheel: a package missing from the explicit
+    # list in pyproject.toml would be left out silently otherwise.
+    modules = {str(p.relative_to(ROOT)) for p in (ROOT / "cronjobs").rglob("*.py") if "__pycache__" not in p.parts}
+    assert modules - names == set()
+    assert "cronjobs/py.typed" in names
