@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from cronjobs import crontab
+from cronjobs import install
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "tests" / "manage.py"
@@ -70,8 +70,8 @@ def fake_crontab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     tabs.mkdir()
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_CRONTAB_DIR", str(tabs))
-    monkeypatch.setenv("FAKE_CRONTAB_USER", crontab.pwd.getpwuid(os.getuid()).pw_name)
-    monkeypatch.setattr(crontab, "cron_daemon_running", lambda: True)
+    monkeypatch.setenv("FAKE_CRONTAB_USER", install.pwd.getpwuid(os.getuid()).pw_name)
+    monkeypatch.setattr(install, "cron_daemon_running", lambda: True)
     return tabs
 
 
@@ -79,7 +79,7 @@ def my_tab(tabs: Path) -> Path:
     return tabs / os.environ["FAKE_CRONTAB_USER"]
 
 
-def install(*args: str, tmp_path: Path, **kwargs: object) -> str:
+def installcrons(*args: str, tmp_path: Path, **kwargs: object) -> str:
     """Run installcrons in this process; return what it printed."""
     from io import StringIO
 
@@ -102,7 +102,7 @@ def install(*args: str, tmp_path: Path, **kwargs: object) -> str:
 
 
 def test_it_installs_into_an_empty_crontab_and_says_so(fake_crontab: Path, tmp_path: Path) -> None:
-    output = install(tmp_path=tmp_path)
+    output = installcrons(tmp_path=tmp_path)
     text = my_tab(fake_crontab).read_text()
     assert text.count("\n") == 1
     assert text.endswith(" runcrons >> " + str(tmp_path / "cronjobs.log") + " 2>&1 # cronjobs:tests.settings\n")
@@ -113,10 +113,10 @@ def test_it_installs_into_an_empty_crontab_and_says_so(fake_crontab: Path, tmp_p
 
 def test_running_it_twice_changes_nothing_and_says_unchanged(fake_crontab: Path, tmp_path: Path) -> None:
     my_tab(fake_crontab).write_text(FOREIGN)
-    install(tmp_path=tmp_path)
+    installcrons(tmp_path=tmp_path)
     first = my_tab(fake_crontab).read_bytes()
     mtime = my_tab(fake_crontab).stat().st_mtime_ns
-    output = install(tmp_path=tmp_path)
+    output = installcrons(tmp_path=tmp_path)
     assert my_tab(fake_crontab).read_bytes() == first
     assert my_tab(fake_crontab).stat().st_mtime_ns == mtime  # not even rewritten
     assert output.startswith("Unchanged: the crontab of")
@@ -124,17 +124,17 @@ def test_running_it_twice_changes_nothing_and_says_unchanged(fake_crontab: Path,
 
 def test_foreign_lines_stay_byte_for_byte_and_remove_leaves_them(fake_crontab: Path, tmp_path: Path) -> None:
     my_tab(fake_crontab).write_text(FOREIGN)
-    install(tmp_path=tmp_path)
+    installcrons(tmp_path=tmp_path)
     assert my_tab(fake_crontab).read_text().startswith(FOREIGN)
-    output = install("--remove", tmp_path=tmp_path)
+    output = installcrons("--remove", tmp_path=tmp_path)
     assert my_tab(fake_crontab).read_text() == FOREIGN
     assert "Removed the entry" in output
-    assert "nothing to remove" in install("--remove", tmp_path=tmp_path)
+    assert "nothing to remove" in installcrons("--remove", tmp_path=tmp_path)
 
 
 def test_removing_the_only_entry_removes_the_crontab(fake_crontab: Path, tmp_path: Path) -> None:
-    install(tmp_path=tmp_path)
-    install("--remove", tmp_path=tmp_path)
+    installcrons(tmp_path=tmp_path)
+    installcrons("--remove", tmp_path=tmp_path)
     assert not my_tab(fake_crontab).exists()
 
 
@@ -142,8 +142,8 @@ def test_a_redeploy_from_another_directory_replaces_the_entry(fake_crontab: Path
     release = tmp_path / "releases" / "2"
     release.mkdir(parents=True)
     shutil.copy(MANAGE, release / "manage.py")
-    install(tmp_path=tmp_path)
-    output = install("--manage-py", str(release / "manage.py"), tmp_path=tmp_path)
+    installcrons(tmp_path=tmp_path)
+    output = installcrons("--manage-py", str(release / "manage.py"), tmp_path=tmp_path)
     text = my_tab(fake_crontab).read_text()
     assert text.count("cronjobs:tests.settings") == 1
     assert f"cd {release} && " in text
@@ -152,9 +152,9 @@ def test_a_redeploy_from_another_directory_replaces_the_entry(fake_crontab: Path
 
 
 def test_two_ids_under_one_user_never_touch_each_other(fake_crontab: Path, tmp_path: Path) -> None:
-    install("--id", "shop-production", tmp_path=tmp_path)
-    install("--id", "shop-staging", tmp_path=tmp_path)
-    install("--id", "shop-staging", "--remove", tmp_path=tmp_path)
+    installcrons("--id", "shop-production", tmp_path=tmp_path)
+    installcrons("--id", "shop-staging", tmp_path=tmp_path)
+    installcrons("--id", "shop-staging", "--remove", tmp_path=tmp_path)
     text = my_tab(fake_crontab).read_text()
     assert text.count("\n") == 1
     assert text.endswith("# cronjobs:shop-production\n")
@@ -164,32 +164,32 @@ def test_the_id_comes_from_the_option_then_the_settings_then_the_settings_module
     fake_crontab: Path, tmp_path: Path
 ) -> None:
     with override_settings(CRONJOBS={"INSTALL_ID": "from-settings", "AUTODISCOVER": False}):
-        install(tmp_path=tmp_path)
-        install("--id", "from-option", tmp_path=tmp_path)
-    install(tmp_path=tmp_path)
+        installcrons(tmp_path=tmp_path)
+        installcrons("--id", "from-option", tmp_path=tmp_path)
+    installcrons(tmp_path=tmp_path)
     tags = [line.rsplit("# ", 1)[1] for line in my_tab(fake_crontab).read_text().splitlines()]
     assert tags == ["cronjobs:from-settings", "cronjobs:from-option", "cronjobs:tests.settings"]
 
 
 def test_a_bad_id_is_refused(fake_crontab: Path, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="cannot be an installation id"):
-        install("--id", "../etc", tmp_path=tmp_path)
+        installcrons("--id", "../etc", tmp_path=tmp_path)
 
 
 def test_an_unparseable_line_makes_it_refuse_unless_forced(fake_crontab: Path, tmp_path: Path) -> None:
     my_tab(fake_crontab).write_text("FOO = bar\n")
     with pytest.raises(CommandError, match="line 1: FOO = bar") as info:
-        install(tmp_path=tmp_path)
+        installcrons(tmp_path=tmp_path)
     assert info.value.returncode == 1
     assert my_tab(fake_crontab).read_text() == "FOO = bar\n"
-    output = install("--force", tmp_path=tmp_path)
+    output = installcrons("--force", tmp_path=tmp_path)
     assert my_tab(fake_crontab).read_text().startswith("FOO = bar\n* * * * * ")
     assert "kept line 1" in output
 
 
 def test_dry_run_prints_the_diff_and_writes_nothing(fake_crontab: Path, tmp_path: Path) -> None:
     my_tab(fake_crontab).write_text(FOREIGN)
-    output = install("--dry-run", tmp_path=tmp_path)
+    output = installcrons("--dry-run", tmp_path=tmp_path)
     assert my_tab(fake_crontab).read_text() == FOREIGN
     assert output.startswith("--- the crontab of ")
     assert "\n+* * * * * cd " in output
@@ -198,14 +198,14 @@ def test_dry_run_prints_the_diff_and_writes_nothing(fake_crontab: Path, tmp_path
 
 def test_check_exits_1_until_the_entry_is_installed_as_it_would_be_written(fake_crontab: Path, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="is not installed") as info:
-        install("--check", tmp_path=tmp_path)
+        installcrons("--check", tmp_path=tmp_path)
     assert info.value.returncode == 1
-    install(tmp_path=tmp_path)
-    assert "is up to date" in install("--check", tmp_path=tmp_path)
+    installcrons(tmp_path=tmp_path)
+    assert "is up to date" in installcrons("--check", tmp_path=tmp_path)
     with pytest.raises(CommandError, match="is out of date"):
-        install("--check", "--log-file", str(tmp_path / "other.log"), tmp_path=tmp_path)
+        installcrons("--check", "--log-file", str(tmp_path / "other.log"), tmp_path=tmp_path)
     with pytest.raises(CommandError, match="is still installed"):
-        install("--check", "--remove", tmp_path=tmp_path)
+        installcrons("--check", "--remove", tmp_path=tmp_path)
 
 
 def test_another_users_crontab_needs_privileges(fake_crontab: Path, tmp_path: Path, monkeypatch, request) -> None:
@@ -214,28 +214,28 @@ def test_another_users_crontab_needs_privileges(fake_crontab: Path, tmp_path: Pa
     shared.chmod(0o777)
     log = ("--log-file", str(shared / "x.log"))
     with pytest.raises(CommandError, match=r"must be privileged.*\n--user nobody needs root"):
-        install("--user", "nobody", *log, tmp_path=tmp_path)
+        installcrons("--user", "nobody", *log, tmp_path=tmp_path)
     monkeypatch.setenv("FAKE_CRONTAB_PRIVILEGED", "1")
-    install("--user", "nobody", *log, tmp_path=tmp_path)
+    installcrons("--user", "nobody", *log, tmp_path=tmp_path)
     assert (fake_crontab / "nobody").read_text().startswith("* * * * * cd ")
 
 
 def test_an_unknown_user_is_a_clear_error(fake_crontab: Path, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="there is no user 'no-such-user-here'"):
-        install("--user", "no-such-user-here", tmp_path=tmp_path)
+        installcrons("--user", "no-such-user-here", tmp_path=tmp_path)
 
 
 def test_without_a_crontab_program_it_points_to_runcrons_loop(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(CommandError, match=r"no `crontab` program.*runcrons --loop"):
-        install(tmp_path=tmp_path)
+        installcrons(tmp_path=tmp_path)
 
 
 def test_without_a_cron_daemon_it_warns_and_points_to_runcrons_loop(
     fake_crontab: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(crontab, "cron_daemon_running", lambda: False)
-    output = install(tmp_path=tmp_path)
+    monkeypatch.setattr(install, "cron_daemon_running", lambda: False)
+    output = installcrons(tmp_path=tmp_path)
     assert "warning: no cron daemon is running" in output
     assert "runcrons --loop" in output
     assert my_tab(fake_crontab).exists()
@@ -244,32 +244,32 @@ def test_without_a_cron_daemon_it_warns_and_points_to_runcrons_loop(
 def test_the_cron_daemon_is_found_in_proc(tmp_path: Path) -> None:
     (tmp_path / "1").mkdir()
     (tmp_path / "1" / "comm").write_text("systemd\n")
-    assert crontab.cron_daemon_running(tmp_path) is False
+    assert install.cron_daemon_running(tmp_path) is False
     (tmp_path / "77").mkdir()
     (tmp_path / "77" / "comm").write_text("cron\n")
-    assert crontab.cron_daemon_running(tmp_path) is True
-    assert crontab.cron_daemon_running(tmp_path / "absent") is None
+    assert install.cron_daemon_running(tmp_path) is True
+    assert install.cron_daemon_running(tmp_path / "absent") is None
 
 
 def test_a_log_directory_that_does_not_exist_is_refused(fake_crontab: Path, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match=r"log file's directory .*missing does not exist"):
-        install("--log-file", str(tmp_path / "missing" / "x.log"), tmp_path=tmp_path)
+        installcrons("--log-file", str(tmp_path / "missing" / "x.log"), tmp_path=tmp_path)
     assert not my_tab(fake_crontab).exists()
 
 
 def test_environment_variables_come_from_the_allowlist(fake_crontab: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("SHOP_REGION", "eu west")
     with override_settings(CRONJOBS={"INSTALL_ENV": ["SHOP_REGION"], "AUTODISCOVER": False}):
-        install(tmp_path=tmp_path)
+        installcrons(tmp_path=tmp_path)
     assert "DJANGO_SETTINGS_MODULE=tests.settings SHOP_REGION='eu west' " in my_tab(fake_crontab).read_text()
 
 
 def test_a_secret_in_the_allowlist_is_a_system_check_error(fake_crontab: Path, tmp_path: Path) -> None:
     with override_settings(CRONJOBS={"INSTALL_ENV": ["SECRET_KEY"], "AUTODISCOVER": False}):
         with pytest.raises(SystemCheckError, match=r"cronjobs.E032.*SECRET_KEY, which looks like a secret"):
-            install(tmp_path=tmp_path, skip_checks=False)
+            installcrons(tmp_path=tmp_path, skip_checks=False)
         with pytest.raises(CommandError, match="SECRET_KEY looks like a secret and is never written"):
-            install(tmp_path=tmp_path)  # and the installer itself refuses it too
+            installcrons(tmp_path=tmp_path)  # and the installer itself refuses it too
     assert not my_tab(fake_crontab).exists()
 
 
@@ -277,10 +277,10 @@ def test_the_env_file_must_exist_and_should_not_be_world_readable(fake_crontab: 
     env_file = tmp_path / "shop.env"
     with override_settings(CRONJOBS={"INSTALL_ENV_FILE": str(env_file), "AUTODISCOVER": False}):
         with pytest.raises(CommandError, match=r"shop\.env does not exist"):
-            install(tmp_path=tmp_path)
+            installcrons(tmp_path=tmp_path)
         env_file.write_text("SECRET_KEY=x\n")
         env_file.chmod(0o644)
-        output = install(tmp_path=tmp_path)
+        output = installcrons(tmp_path=tmp_path)
     assert f". {env_file} && set +a" in my_tab(fake_crontab).read_text()
     assert "readable by every user" in output
 
@@ -321,11 +321,11 @@ def test_two_concurrent_installs_are_both_present(fake_crontab: Path, tmp_path: 
 def test_a_tabfile_is_synced_like_a_crontab(tmp_path: Path) -> None:
     tabfile = tmp_path / "crontab.txt"
     tabfile.write_text(FOREIGN)
-    install("--tabfile", str(tabfile), tmp_path=tmp_path)
-    install("--tabfile", str(tabfile), tmp_path=tmp_path)
+    installcrons("--tabfile", str(tabfile), tmp_path=tmp_path)
+    installcrons("--tabfile", str(tabfile), tmp_path=tmp_path)
     assert tabfile.read_text().startswith(FOREIGN)
     assert tabfile.read_text().count("cronjobs:") == 1
-    install("--tabfile", str(tabfile), "--remove", tmp_path=tmp_path)
+    installcrons("--tabfile", str(tabfile), "--remove", tmp_path=tmp_path)
     assert tabfile.read_text() == FOREIGN
 
 
@@ -335,23 +335,23 @@ def test_cron_d_gets_the_system_format_written_atomically_with_mode_0644(tmp_pat
     path = cron_d / "shop"
     path.write_text("0 5 * * * root /usr/bin/backup\n")
     path.chmod(0o600)
-    install("--cron-d", str(path), "--run-as", "root", tmp_path=tmp_path)
+    installcrons("--cron-d", str(path), "--run-as", "root", tmp_path=tmp_path)
     lines = path.read_text().splitlines()
     assert lines[0] == "0 5 * * * root /usr/bin/backup"
     assert lines[1].startswith("* * * * * root cd ")
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert sorted(p.name for p in cron_d.iterdir()) == ["shop"]  # no temporary file left behind
-    assert "Unchanged" in install("--cron-d", str(path), "--run-as", "root", tmp_path=tmp_path)
+    assert "Unchanged" in installcrons("--cron-d", str(path), "--run-as", "root", tmp_path=tmp_path)
 
 
 def test_cron_d_file_names_follow_cron_rules(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match=r"cron ignores files in cron\.d named 'shop\.cron'"):
-        install("--cron-d", str(tmp_path / "shop.cron"), "--run-as", "root", tmp_path=tmp_path)
+        installcrons("--cron-d", str(tmp_path / "shop.cron"), "--run-as", "root", tmp_path=tmp_path)
 
 
 def test_cron_d_needs_run_as(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="--cron-d needs --run-as") as info:
-        install("--cron-d", str(tmp_path / "shop"), tmp_path=tmp_path)
+        installcrons("--cron-d", str(tmp_path / "shop"), tmp_path=tmp_path)
     assert info.value.returncode == 2
 
 
@@ -365,16 +365,16 @@ def test_the_log_file_must_be_writable_by_the_user_cron_runs_as(tmp_path: Path, 
     for log, ok in ((shared / "x.log", True), (hidden / "x.log", False), (tmp_path / "x.log", False)):
         args = ("--cron-d", str(tmp_path / "shop"), "--run-as", "nobody", "--log-file", str(log))
         if ok:
-            install(*args, tmp_path=tmp_path)
+            installcrons(*args, tmp_path=tmp_path)
         else:
             with pytest.raises(CommandError, match="cannot be written by nobody"):
-                install(*args, tmp_path=tmp_path)
+                installcrons(*args, tmp_path=tmp_path)
 
 
 def test_removing_the_last_entry_of_a_cron_d_file_deletes_it(tmp_path: Path) -> None:
     path = tmp_path / "shop"
-    install("--cron-d", str(path), "--run-as", "root", tmp_path=tmp_path)
-    install("--cron-d", str(path), "--run-as", "root", "--remove", tmp_path=tmp_path)
+    installcrons("--cron-d", str(path), "--run-as", "root", tmp_path=tmp_path)
+    installcrons("--cron-d", str(path), "--run-as", "root", "--remove", tmp_path=tmp_path)
     assert not path.exists()
 
 
@@ -399,7 +399,7 @@ def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path: Path, monkeypat
     units = tmp_path / "units"
     units.mkdir()
     with override_settings(CRONJOBS={"INSTALL_ENV": ["SHOP_NOTE"], "AUTODISCOVER": False}):
-        output = install(
+        output = installcrons(
             "--systemd",
             str(units),
             "--run-as",
@@ -433,13 +433,13 @@ def test_systemd_analyze_verify_would_catch_a_broken_unit(tmp_path: Path) -> Non
 def test_the_systemd_units_are_synced_checked_and_removed(tmp_path: Path) -> None:
     units = tmp_path / "units"
     units.mkdir()
-    install("--systemd", str(units), tmp_path=tmp_path)
-    assert "Unchanged" in install("--systemd", str(units), tmp_path=tmp_path)
-    assert "up to date" in install("--systemd", str(units), "--check", tmp_path=tmp_path)
-    install("--systemd", str(units), "--remove", tmp_path=tmp_path)
+    installcrons("--systemd", str(units), tmp_path=tmp_path)
+    assert "Unchanged" in installcrons("--systemd", str(units), tmp_path=tmp_path)
+    assert "up to date" in installcrons("--systemd", str(units), "--check", tmp_path=tmp_path)
+    installcrons("--systemd", str(units), "--remove", tmp_path=tmp_path)
     assert list(units.iterdir()) == []
 
 
 def test_run_as_goes_with_cron_d_or_systemd(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="--run-as goes with"):
-        install("--run-as", "root", "--tabfile", str(tmp_path / "t"), tmp_path=tmp_path)
+        installcrons("--run-as", "root", "--tabfile", str(tmp_path / "t"), tmp_path=tmp_path)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cronjobs import crontab
+from cronjobs import install
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,14 +38,14 @@ def cron_daemon() -> Iterator[subprocess.Popen | None]:
     cron = shutil.which("cron") or ("/usr/sbin/cron" if Path("/usr/sbin/cron").exists() else None)
     if shutil.which("crontab") is None or cron is None:
         unavailable("Debian's cron is not installed (scripts/system-deps.sh installs it as root)")
-    if crontab.cron_daemon_running():
+    if install.cron_daemon_running():
         yield None
         return
-    if not Path("/proc").is_dir() or crontab.os.getuid() != 0:
+    if not Path("/proc").is_dir() or install.os.getuid() != 0:
         unavailable("no cron daemon is running, and only root can start one")
     daemon = subprocess.Popen([str(cron), "-f"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 10
-    while not crontab.cron_daemon_running():
+    while not install.cron_daemon_running():
         if daemon.poll() is not None or time.monotonic() > deadline:
             output = daemon.communicate()[0] if daemon.poll() is not None else ""
             daemon.kill()
@@ -61,7 +61,7 @@ def cron_daemon() -> Iterator[subprocess.Popen | None]:
 
 
 def manage(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in crontab.os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    env = {key: value for key, value in install.os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=project, env=env, capture_output=True, text=True, timeout=120
     )

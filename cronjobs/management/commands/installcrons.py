@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management import BaseCommand, CommandError
 
-from cronjobs import crontab, systemd
+from cronjobs import crontab, install, systemd
 from cronjobs.crontab import InstallError, UnparseableCrontab
 
 EXIT_DIFFERS = 1
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             raise CommandError("--run-as goes with --cron-d or --systemd", returncode=EXIT_USAGE)
         write = not (options["dry_run"] or options["check"])
         try:
-            project = crontab.build_project(
+            project = install.build_project(
                 manage_py=options["manage_py"] or sys.argv[0],
                 install_id=options["id"],
                 log_file=options["log_file"],
@@ -67,24 +67,24 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
 
     def _crontab(self, project: crontab.Project, options: dict[str, Any], write: bool) -> None:
-        target: crontab.Target
+        target: install.Target
         if options["tabfile"]:
-            target = crontab.FileCrontab(options["tabfile"])
+            target = install.FileCrontab(options["tabfile"])
         elif options["cron_d"]:
-            target = crontab.FileCrontab(options["cron_d"], system=True)
+            target = install.FileCrontab(options["cron_d"], system=True)
         else:
-            target = crontab.UserCrontab(options["user"])
+            target = install.UserCrontab(options["user"])
         run_as = options["run_as"] or options["user"]
         line = None if options["remove"] else crontab.entry_line(project, run_as=options["run_as"])
         if line is not None:
-            for warning in crontab.preflight(project, run_as):
+            for warning in install.preflight(project, run_as):
                 self.stderr.write(f"warning: {warning}")
-        if not options["tabfile"] and write and line is not None and crontab.cron_daemon_running() is False:
+        if not options["tabfile"] and write and line is not None and install.cron_daemon_running() is False:
             self.stderr.write(
                 "warning: no cron daemon is running on this host (as in most containers), so the entry will "
                 f"not run until one is started; {LOOP_HINT}"
             )
-        result = crontab.apply(target, project.tag, line, write=write, force=options["force"])
+        result = install.apply(target, project.tag, line, write=write, force=options["force"])
         for number, raw in result.unparseable:
             self.stderr.write(f"warning: kept line {number}, which python-crontab cannot parse: {raw}")
         where = f"{target.name} (id {project.id})"
@@ -98,7 +98,7 @@ class Command(BaseCommand):
     def _systemd(self, project: crontab.Project, directory: Path, options: dict[str, Any], write: bool) -> None:
         wanted = systemd.units(project, run_as=options["run_as"])
         if not options["remove"]:
-            for warning in crontab.preflight(project, options["run_as"]):
+            for warning in install.preflight(project, options["run_as"]):
                 self.stderr.write(f"warning: {warning}")
         result = systemd.apply(directory, wanted, remove=options["remove"], write=write)
         where = f"{directory} (units {systemd.unit_name(project)}.service and .timer)"
