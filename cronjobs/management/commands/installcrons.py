@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management import BaseCommand, CommandError
+from django.core.management.base import SystemCheckError
 
 from cronjobs import crontab, install, systemd
 from cronjobs.crontab import InstallError, UnparseableCrontab
@@ -19,6 +20,7 @@ LOOP_HINT = "run `manage.py runcrons --loop` as a long-running process instead, 
 
 class Command(BaseCommand):
     help = "Install the crontab entry that runs `runcrons` every minute for this project (one tagged line)."
+    requires_system_checks: list[str] = []  # run in handle(), to exit 2 on bad configuration
 
     def add_arguments(self, parser: Any) -> None:
         mode = parser.add_mutually_exclusive_group()
@@ -45,6 +47,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, **options: Any) -> None:
+        try:
+            self.check()
+        except SystemCheckError as exc:
+            raise CommandError(f"configuration errors, nothing was written:\n{exc}", returncode=EXIT_USAGE) from None
         if options["cron_d"] and not options["run_as"]:
             raise CommandError("--cron-d needs --run-as USER: system crontab lines name their user", returncode=2)
         if options["run_as"] and not (options["cron_d"] or options["systemd"]):
