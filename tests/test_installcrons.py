@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import stat
 import subprocess
@@ -69,7 +70,7 @@ def fake_crontab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     tabs.mkdir()
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_CRONTAB_DIR", str(tabs))
-    monkeypatch.setenv("FAKE_CRONTAB_USER", install.pwd.getpwuid(os.getuid()).pw_name)
+    monkeypatch.setenv("FAKE_CRONTAB_USER", pwd.getpwuid(os.getuid()).pw_name)
     monkeypatch.setattr(install, "cron_daemon_running", lambda: True)
     return tabs
 

@@ -8,6 +8,7 @@ and removes the entry afterwards, leaving the crontab as it found it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -41,7 +42,7 @@ def cron_daemon() -> Iterator[subprocess.Popen | None]:
     if install.cron_daemon_running():
         yield None
         return
-    if not Path("/proc").is_dir() or install.os.getuid() != 0:
+    if not Path("/proc").is_dir() or os.getuid() != 0:
         unavailable("no cron daemon is running, and only root can start one")
     daemon = subprocess.Popen([str(cron), "-f"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 10
@@ -61,7 +62,7 @@ def cron_daemon() -> Iterator[subprocess.Popen | None]:
 
 
 def manage(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in install.os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=project, env=env, capture_output=True, text=True, timeout=120
     )
