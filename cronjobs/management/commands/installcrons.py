@@ -10,7 +10,7 @@ from django.core.management import BaseCommand, CommandError
 from django.core.management.base import SystemCheckError
 
 from cronjobs import crontab, install, systemd
-from cronjobs.crontab import InstallError, UnparseableCrontab
+from cronjobs.crontab import InstallError
 
 EXIT_DIFFERS = 1
 EXIT_FAILED = 1
@@ -38,7 +38,12 @@ class Command(BaseCommand):
         target.add_argument("--systemd", metavar="DIR", help="A .service and .timer pair in DIR instead of cron.")
         parser.add_argument("--run-as", metavar="USER", help="The user the job runs as (--cron-d, --systemd).")
         parser.add_argument("--id", help="Identity of the entry (default: CRONJOBS['INSTALL_ID'], else the settings).")
-        parser.add_argument("--log-file", metavar="PATH", help="Append runcrons' output here (default: see README).")
+        parser.add_argument(
+            "--log-file",
+            metavar="PATH",
+            help="Append runcrons' output here (default: CRONJOBS['INSTALL_LOG_FILE'], else cronjobs.log "
+            "beside manage.py).",
+        )
         parser.add_argument(
             "--manage-py", metavar="PATH", help="The project's manage.py (default: the one running this command)."
         )
@@ -52,7 +57,9 @@ class Command(BaseCommand):
         except SystemCheckError as exc:
             raise CommandError(f"configuration errors, nothing was written:\n{exc}", returncode=EXIT_USAGE) from None
         if options["cron_d"] and not options["run_as"]:
-            raise CommandError("--cron-d needs --run-as USER: system crontab lines name their user", returncode=2)
+            raise CommandError(
+                "--cron-d needs --run-as USER: system crontab lines name their user", returncode=EXIT_USAGE
+            )
         if options["run_as"] and not (options["cron_d"] or options["systemd"]):
             raise CommandError("--run-as goes with --cron-d or --systemd", returncode=EXIT_USAGE)
         write = not (options["dry_run"] or options["check"])
@@ -67,9 +74,7 @@ class Command(BaseCommand):
                 self._systemd(project, Path(options["systemd"]), options, write)
             else:
                 self._crontab(project, options, write)
-        except UnparseableCrontab as exc:
-            raise CommandError(str(exc), returncode=EXIT_FAILED) from None
-        except InstallError as exc:
+        except InstallError as exc:  # UnparseableCrontab included: nothing was written
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
 
     def _crontab(self, project: crontab.Project, options: dict[str, Any], write: bool) -> None:
@@ -94,7 +99,8 @@ class Command(BaseCommand):
         for number, raw in result.unparseable:
             self.stderr.write(f"warning: kept line {number}, which python-crontab cannot parse: {raw}")
         where = f"{target.name} (id {project.id})"
-        if line is not None and result.ours and not any(project.manage_py in old for old in result.ours):
+        manage_py = crontab.quote(project.manage_py).replace("%", "\\%")  # as it appears in a line
+        if line is not None and result.ours and not any(manage_py in old for old in result.ours):
             self.stderr.write(
                 f"note: this replaces an entry with id {project.id} for another manage.py; if that is a "
                 "different deployment rather than an older release of this one, give each its own --id"
