@@ -135,6 +135,10 @@ class _ExactCronTab(CronTab):
         super().__setattr__(name, value)
 
     def raw_text(self, joiner: str) -> str:
+        """The crontab exactly as read (lines joined back with ``joiner``)."""
+        if not self._raw and (self.lines or self.crons or len(self.env) or self._parked_env):
+            # python-crontab parsed something we did not capture: writing would lose it.
+            raise InstallError("this version of python-crontab reads crontabs in a way cronjobs does not know")
         return joiner.join(self._raw)
 
     def render(self, errors: bool = False) -> str:

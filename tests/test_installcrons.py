@@ -442,3 +442,15 @@ def test_the_systemd_units_are_synced_checked_and_removed(tmp_path: Path) -> Non
 def test_run_as_goes_with_cron_d_or_systemd(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="--run-as goes with"):
         installcrons("--run-as", "root", "--tabfile", str(tmp_path / "t"), tmp_path=tmp_path)
+
+
+def test_a_crontab_python_crontab_reads_in_an_unknown_way_is_never_written(tmp_path: Path, monkeypatch) -> None:
+    from crontab import CronTab
+
+    # As if a future python-crontab no longer set `lines` from what it read.
+    monkeypatch.setattr(install._ExactCronTab, "__setattr__", CronTab.__setattr__)
+    tabfile = tmp_path / "crontab.txt"
+    tabfile.write_text(FOREIGN)
+    with pytest.raises(CommandError, match="python-crontab reads crontabs in a way cronjobs does not know"):
+        installcrons("--tabfile", str(tabfile), tmp_path=tmp_path)
+    assert tabfile.read_text() == FOREIGN

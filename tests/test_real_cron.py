@@ -25,7 +25,7 @@ from cronjobs import install
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
-MARGIN = 12  # seconds after the minute boundary for cron to start runcrons and the job to finish
+MARGIN = 15  # seconds after the minute boundary for cron to start runcrons and the job to finish
 
 
 def crontab_state() -> tuple[int, str]:
