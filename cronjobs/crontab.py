@@ -30,7 +30,7 @@ SECRET_NAME_RE = re.compile(r"SECRET|PASSW|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|COO
 #: A URL with a password in it (``scheme://user:password@host``).
 SECRET_VALUE_RE = re.compile(r"://[^/\s@:]*:[^/\s@]+@")
 EVERY_MINUTE = "* * * * *"
-#: The longest command Vixie/Debian cron takes.
+#: The longest command Debian's crontab accepts (longer: "command too long").
 MAX_COMMAND = 998
 
 
@@ -145,16 +145,18 @@ def command(project: Project) -> str:
 
 def entry_line(project: Project, *, run_as: str | None = None) -> str:
     """The whole crontab line, rendered by python-crontab (``run_as``: system format with a user)."""
-    cmd = command(project)
-    if len(cmd) > MAX_COMMAND:
+    tab = CronTab(user=False if run_as else None)
+    item = tab.new(command=command(project), comment=project.tag, user=run_as)
+    item.setall(EVERY_MINUTE)
+    line = str(item.render())
+    # What cron hands to the shell: everything after the time fields (and the user), tag included.
+    cron_command = line.split(" ", 5 + (1 if run_as else 0))[-1]
+    if len(cron_command) > MAX_COMMAND:
         raise InstallError(
-            f"the command is {len(cmd)} characters long; cron allows at most {MAX_COMMAND}. "
+            f"the command is {len(cron_command)} characters long; cron allows at most {MAX_COMMAND}. "
             "Shorten the paths, or move variables from INSTALL_ENV to INSTALL_ENV_FILE"
         )
-    tab = CronTab(user=False if run_as else None)
-    item = tab.new(command=cmd, comment=project.tag, user=run_as)
-    item.setall(EVERY_MINUTE)
-    return str(item.render())
+    return line
 
 
 # -- syncing a crontab's text -------------------------------------------------------------
