@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -115,3 +116,34 @@ def _heartbeat_runs(database: Path) -> list[tuple]:
         return conn.execute("SELECT status, slot FROM cronjobs_run WHERE job_code = 'shop.heartbeat'").fetchall()
     finally:
         conn.close()
+
+
+def test_the_real_crontab_program_keeps_foreign_lines_byte_for_byte(tmp_path: Path) -> None:
+    """Through Debian's own `crontab -u nobody` (as root), restoring nobody's crontab after."""
+    if shutil.which("crontab") is None:
+        unavailable("Debian's cron is not installed (scripts/system-deps.sh installs it as root)")
+    if os.getuid() != 0:
+        pytest.skip("needs root to write the crontab of another user")
+    foreign = 'MAILTO=""\n# nightly\n0  5 * * 1-5   /usr/bin/true --all   # backup\n*/10 * * * * date +\\%s\n'
+    saved = subprocess.run(["crontab", "-u", "nobody", "-l"], capture_output=True, text=True)
+    (tmp_path / "foreign").write_text(foreign)
+    subprocess.run(["crontab", "-u", "nobody", str(tmp_path / "foreign")], check=True)
+    logs = Path(tempfile.mkdtemp(prefix="cronjobs-test-"))  # the log file must be writable by nobody
+    logs.chmod(0o777)
+    try:
+        listings = []
+        for args in (("--log-file", str(logs / "cron.log")), ("--remove",)):
+            result = manage(ROOT / "example", "installcrons", "--user", "nobody", *args)
+            assert result.returncode == 0, result.stderr
+            listings.append(subprocess.run(["crontab", "-u", "nobody", "-l"], capture_output=True, text=True).stdout)
+        installed, removed = listings
+        assert installed.startswith(foreign)
+        assert installed[len(foreign) :].endswith(" # cronjobs:demo.settings\n")
+        assert removed == foreign
+    finally:
+        shutil.rmtree(logs)
+        if saved.returncode == 0:
+            (tmp_path / "saved").write_text(saved.stdout)
+            subprocess.run(["crontab", "-u", "nobody", str(tmp_path / "saved")], check=True)
+        else:
+            subprocess.run(["crontab", "-u", "nobody", "-r"], capture_output=True)
