@@ -171,6 +171,13 @@ def test_the_id_comes_from_the_option_then_the_settings_then_the_settings_module
     assert tags == ["cronjobs:from-settings", "cronjobs:from-option", "cronjobs:tests.settings"]
 
 
+def test_without_manage_py_it_asks_for_its_path(fake_crontab: Path, tmp_path: Path) -> None:
+    # Under pytest, sys.argv[0] is not a manage.py (as with `django-admin` or `python -m django`).
+    with pytest.raises(CommandError, match=r"not started through manage\.py .*pass --manage-py PATH"):
+        call_command("installcrons", "--log-file", str(tmp_path / "x.log"))
+    assert not my_tab(fake_crontab).exists()
+
+
 def test_a_bad_id_is_refused(fake_crontab: Path, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="cannot be an installation id"):
         installcrons("--id", "../etc", tmp_path=tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ class Command(BaseCommand):
         write = not (options["dry_run"] or options["check"])
         try:
             project = install.build_project(
-                manage_py=options["manage_py"] or sys.argv[0],
+                manage_py=options["manage_py"] or _running_manage_py(),
                 install_id=options["id"],
                 log_file=options["log_file"],
                 default_log=not options["systemd"],
@@ -139,3 +140,13 @@ class Command(BaseCommand):
             self.stdout.write(f"Removed the entry from {where}.")
         else:
             self.stdout.write(f"{'Updated' if existed else 'Installed'} the entry in {where}.")
+
+
+def _running_manage_py() -> str:
+    """The manage.py running this command; the entry records its path."""
+    if os.path.basename(sys.argv[0]) != "manage.py":
+        raise InstallError(
+            f"this command was not started through manage.py (but {sys.argv[0]!r}), and the entry needs its "
+            "path: run `python manage.py installcrons`, or pass --manage-py PATH"
+        )
+    return sys.argv[0]
