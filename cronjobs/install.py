@@ -61,7 +61,7 @@ def build_project(
 
     from cronjobs import conf
 
-    manage_py = os.path.abspath(manage_py)
+    manage_py = logical_abspath(manage_py)
     if not os.path.isfile(manage_py):
         raise InstallError(f"{manage_py} is not a file; pass the path of your manage.py with --manage-py")
     settings_module = getattr(settings, "SETTINGS_MODULE", None) or os.environ.get("DJANGO_SETTINGS_MODULE")
@@ -70,7 +70,7 @@ def build_project(
     chosen_id = check_id(install_id or conf.get("INSTALL_ID") or default_id(settings_module))
     env_file = conf.get("INSTALL_ENV_FILE")
     if env_file is not None:
-        env_file = os.path.abspath(os.fspath(env_file))
+        env_file = logical_abspath(os.fspath(env_file))
         if not os.path.isfile(env_file):
             raise InstallError(f"CRONJOBS['INSTALL_ENV_FILE'] {env_file} does not exist")
     configured_log = conf.get("INSTALL_LOG_FILE") if log_file is None else log_file
@@ -79,7 +79,7 @@ def build_project(
     elif configured_log is None:
         resolved_log = os.path.join(os.path.dirname(manage_py), "cronjobs.log")
     else:
-        resolved_log = os.path.abspath(os.fspath(configured_log))
+        resolved_log = logical_abspath(os.fspath(configured_log))
     return Project(
         id=chosen_id,
         python=os.path.abspath(sys.executable),
@@ -89,6 +89,19 @@ def build_project(
         env_file=env_file,
         log_file=resolved_log,
     )
+
+
+def logical_abspath(path: str) -> str:
+    """``path`` made absolute against the shell's ``$PWD``, so that symlinks such as
+    ``/srv/app/current`` stay in the entry instead of the release directory they point to."""
+    if os.path.isabs(path):
+        return os.path.normpath(path)
+    shell_pwd = os.environ.get("PWD", "")
+    try:
+        same = os.path.isabs(shell_pwd) and os.path.samefile(shell_pwd, os.getcwd())
+    except OSError:
+        same = False
+    return os.path.normpath(os.path.join(shell_pwd, path)) if same else os.path.abspath(path)
 
 
 def preflight(project: Project, run_as: str | None) -> list[str]:

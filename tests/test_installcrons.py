@@ -151,6 +151,20 @@ def test_a_redeploy_from_another_directory_replaces_the_entry(fake_crontab: Path
     assert "give each its own --id" in output  # in case it was another deployment, not a release
 
 
+def test_a_symlinked_project_directory_stays_a_symlink_in_the_entry(
+    fake_crontab: Path, tmp_path: Path, monkeypatch
+) -> None:
+    release = tmp_path / "releases" / "42"
+    release.mkdir(parents=True)
+    shutil.copy(MANAGE, release / "manage.py")
+    current = tmp_path / "current"
+    current.symlink_to(release)
+    monkeypatch.chdir(current)  # os.getcwd() now says releases/42; the shell's $PWD says current
+    monkeypatch.setenv("PWD", str(current))
+    installcrons("--manage-py", "manage.py", tmp_path=tmp_path)
+    assert f"cd {current} && " in my_tab(fake_crontab).read_text()
+
+
 def test_two_ids_under_one_user_never_touch_each_other(fake_crontab: Path, tmp_path: Path) -> None:
     installcrons("--id", "shop-production", tmp_path=tmp_path)
     installcrons("--id", "shop-staging", tmp_path=tmp_path)
