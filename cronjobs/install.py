@@ -227,15 +227,16 @@ class UserCrontab(Target):
         return self._tab().raw_text("\n")
 
     def write(self, text: str) -> None:
-        tab = self._tab()
         if not text.strip():
+            # python-crontab cannot remove a crontab; an empty one would stay behind as a file.
             result = _run([self.program or "crontab", *self._user_args(), "-r"])
             if result[0] != 0 and "no crontab" not in result[1]:
                 raise InstallError(self._explain(f"cannot remove {self.name}: {result[1].strip()}"))
             return
+        tab = _ExactCronTab(tab="", program=self.program)  # nothing to read: it only writes
         tab.text = text
         try:
-            tab.write()
+            tab.write(user=self.user if self.user != self.current else True)
         except OSError as exc:
             raise InstallError(self._explain(f"cannot write {self.name}: {exc}")) from None
 
