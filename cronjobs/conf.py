@@ -24,6 +24,15 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CATCHUP": 100,
     # With catchup "none", a slot still runs when it came due at most this long ago.
     "CATCHUP_GRACE": timedelta(minutes=2),
+    # installcrons: the id tagging this project's crontab entry; None: the settings module.
+    "INSTALL_ID": None,
+    # installcrons: names of environment variables copied into the entry (never secrets).
+    "INSTALL_ENV": [],
+    # installcrons: a file of NAME=value lines the entry sources at run time (secrets go here).
+    "INSTALL_ENV_FILE": None,
+    # installcrons: where runcrons' output is appended; None: cronjobs.log beside manage.py;
+    # False: no log file (cron mails the output).
+    "INSTALL_LOG_FILE": None,
 }
 
 
