@@ -17,6 +17,7 @@ from django.utils import timezone
 from cronjobs import heartbeat, locks
 from cronjobs.exceptions import Interrupted, JobTimeout, LockError
 from cronjobs.jobs import BaseCronJob
+from cronjobs.locks.database import DatabaseLock
 from cronjobs.models import Run
 from cronjobs.timeouts import Deadline
 
@@ -53,8 +54,8 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     """Run ``job_cls`` for the claimed ``run`` and record how it ended.
 
     The lock (``overlap = "skip"``) is taken and released outside the job's transaction, and
-    its lease renewed by the heartbeat meanwhile. The run is recorded before the lock is
-    released. Returns the outcome; re-raises ``KeyboardInterrupt`` and :class:`Interrupted`
+    its lease renewed by the heartbeat meanwhile. The run is recorded before (a database lock:
+    together with) the lock's release. Returns the outcome; re-raises ``KeyboardInterrupt`` and :class:`Interrupted`
     after recording the run as interrupted, so the runner can stop.
     """
     code = job_cls.get_code()
@@ -73,7 +74,7 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
                 lock = None
                 return _finish(run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
             beat.add_lock(lock)
-        return _run(job_cls, run)
+        return _run(job_cls, run, lock)
     finally:
         beat.remove_run(run.pk)
         if lock is not None:
@@ -84,7 +85,7 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
                 logger.error("%s: %s", code, exc)
 
 
-def _run(job_cls: type[BaseCronJob], run: Run) -> Outcome:
+def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outcome:
     code = job_cls.get_code()
     started = time.monotonic()
     status, message, trace = Status.SUCCEEDED, "", ""
@@ -100,7 +101,7 @@ def _run(job_cls: type[BaseCronJob], run: Run) -> Outcome:
         status, message, trace = Status.TIMED_OUT, f"stopped after {job_cls.timeout}", traceback.format_exc()
     except (KeyboardInterrupt, Interrupted) as exc:
         message = str(exc) or "interrupted"
-        _finish(run, Status.INTERRUPTED, time.monotonic() - started, message, traceback.format_exc())
+        _finish(run, Status.INTERRUPTED, time.monotonic() - started, message, traceback.format_exc(), lock=lock)
         raise
     except Exception as exc:
         if deadline.fired:  # the interrupted query raised before the timeout did
@@ -111,14 +112,21 @@ def _run(job_cls: type[BaseCronJob], run: Run) -> Outcome:
         trace = traceback.format_exc()
     if status == Status.TIMED_OUT:
         logger.error("%s timed out: %s", code, message)
-    return _finish(run, status, time.monotonic() - started, message, trace)
+    return _finish(run, status, time.monotonic() - started, message, trace, lock=lock)
 
 
-def _finish(run: Run, status: str, duration: float, message: str, trace: str = "") -> Outcome:
+def _finish(
+    run: Run, status: str, duration: float, message: str, trace: str = "", *, lock: locks.Lock | None = None
+) -> Outcome:
+    """Record how the run ended, then release ``lock`` (a database lock: in the same transaction)."""
     finished = timezone.now()
-    Run.objects.filter(pk=run.pk).update(
-        status=status, finished_at=finished, duration=duration, message=message, traceback=trace
-    )
+    record = Run.objects.filter(pk=run.pk)
+    if isinstance(lock, DatabaseLock) and lock.db == record.db:
+        with transaction.atomic(using=lock.db):  # one commit instead of two
+            record.update(status=status, finished_at=finished, duration=duration, message=message, traceback=trace)
+            lock.release()
+    else:
+        record.update(status=status, finished_at=finished, duration=duration, message=message, traceback=trace)
     logger.info("%s %s: %s in %.3fs %s", run.job_id, run.slot.isoformat(), status, duration, message)
     return Outcome(run.job_id, run.slot, run.attempt, status, duration, message, run.pk)
 
