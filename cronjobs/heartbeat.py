@@ -28,6 +28,8 @@ logger = logging.getLogger("cronjobs")
 
 #: The thread wakes at least this often (seconds) to look for due renewals.
 MAX_TICK = 5.0
+#: How long a renewal waits for SQLite's write lock (milliseconds) before it tries next beat.
+SQLITE_WAIT_MS = 200
 
 
 class Heartbeat:
@@ -38,7 +40,7 @@ class Heartbeat:
         self._mutex = threading.Lock()
         self._runs: dict[int, tuple[timedelta, float]] = {}
         self._locks: dict[int, tuple[Lock, float]] = {}
-        self._wake = threading.Event()
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- what is held ------------------------------------------------------------------
@@ -69,21 +71,26 @@ class Heartbeat:
     # -- the thread --------------------------------------------------------------------
 
     def _start(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._wake.clear()
-            self._thread = threading.Thread(target=self._loop, name="cronjobs-heartbeat", daemon=True)
+        with self._mutex:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop = threading.Event()  # each thread its own: a stopping one may still be busy
+            self._thread = threading.Thread(
+                target=self._loop, args=(self._stop,), name="cronjobs-heartbeat", daemon=True
+            )
             self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop renewing (the runner is done); waits briefly for a renewal in progress."""
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        with self._mutex:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        if thread is not None:
+            thread.join(timeout)
 
-    def _loop(self) -> None:
+    def _loop(self, stop: threading.Event) -> None:
         try:
-            while not self._wake.wait(self._tick()):
+            while not stop.wait(self._tick()):
                 self.beat()
         finally:
             connections.close_all()  # this thread's own connections
@@ -101,19 +108,8 @@ class Heartbeat:
         with self._mutex:
             runs = {rid: ttl for rid, (ttl, last) in self._runs.items() if now - last >= ttl.total_seconds() / 3}
             locks = [lock for lock, last in self._locks.values() if now - last >= lock.ttl.total_seconds() / 3]
-        by_ttl: dict[timedelta, list[int]] = {}
-        for run_id, ttl in runs.items():
-            by_ttl.setdefault(ttl, []).append(run_id)
-        for ttl, ids in by_ttl.items():
-            try:
-                Run.objects.filter(pk__in=ids, status=Run.Status.RUNNING).update(lease_until=timezone.now() + ttl)
-            except Exception:
-                logger.warning("could not renew the lease of run(s) %s", ids, exc_info=True)
-                continue
-            with self._mutex:
-                for run_id in ids:
-                    if run_id in self._runs:
-                        self._runs[run_id] = (ttl, now)
+        # Locks first: they keep other processes out; run leases may wait behind a job's
+        # transaction on SQLite.
         for lock in locks:
             try:
                 kept = lock.renew()
@@ -126,6 +122,36 @@ class Heartbeat:
                     self._locks.pop(id(lock), None)
                 elif id(lock) in self._locks:
                     self._locks[id(lock)] = (lock, now)
+        by_ttl: dict[timedelta, list[int]] = {}
+        for run_id, ttl in runs.items():
+            by_ttl.setdefault(ttl, []).append(run_id)
+        if by_ttl:
+            _wait_briefly_on_sqlite(Run.objects.db)
+        for ttl, ids in by_ttl.items():
+            try:
+                Run.objects.filter(pk__in=ids, status=Run.Status.RUNNING).update(lease_until=timezone.now() + ttl)
+            except Exception:
+                logger.info("could not renew the lease of run(s) %s now; trying again", ids, exc_info=True)
+                continue
+            with self._mutex:
+                for run_id in ids:
+                    if run_id in self._runs:
+                        self._runs[run_id] = (ttl, now)
+
+
+def _wait_briefly_on_sqlite(alias: str) -> None:
+    """On SQLite, the heartbeat's writes give up after a moment instead of the busy timeout.
+
+    A job's write transaction holds the file's only write lock; a renewal stuck behind it for
+    the whole busy timeout would hold up the lock renewals of the next beats.
+    """
+    connection = connections[alias]
+    if connection.vendor != "sqlite":
+        return
+    connection.ensure_connection()
+    if getattr(connection, "_cronjobs_brief", None) != id(connection.connection):
+        connection.connection.execute(f"PRAGMA busy_timeout = {SQLITE_WAIT_MS}")
+        connection._cronjobs_brief = id(connection.connection)  # type: ignore[attr-defined]
 
 
 _heartbeat: Heartbeat | None = None

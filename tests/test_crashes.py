@@ -44,7 +44,9 @@ def lock_holder(project, lock: str, name: str) -> str | None:
 
 
 def statuses(project, code: str) -> list[str]:
-    return sorted(row[2] for row in project.runs(code))
+    """The job's run statuses, sorted; without "missed" (a seeded job's older slot, when a test
+    starts just after a minute turns)."""
+    return sorted(row[2] for row in project.runs(code) if row[2] != "missed")
 
 
 def wait_running(project, process, *codes: str) -> None:
@@ -170,7 +172,9 @@ def test_workers_run_due_jobs_in_parallel_and_each_slot_once(project):
     assert sorted(effects) == [(f"test.sleeps_{n}", 1) for n in range(1, 9)]
     assert project.count("cronjobs_run", "status = 'succeeded'") == 8
     assert len({row[0] for row in project.query("SELECT pid FROM testapp_effect")}) >= 2
-    runs = project.query("SELECT started_at, finished_at FROM cronjobs_run ORDER BY started_at")
+    runs = project.query(
+        "SELECT started_at, finished_at FROM cronjobs_run WHERE status = 'succeeded' ORDER BY started_at"
+    )
     assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(runs)), "no two runs overlapped"
 
 
