@@ -14,8 +14,11 @@ interrupted but not its Python code.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from types import FrameType
 from typing import Any
@@ -78,6 +81,48 @@ class Deadline:
                 signal.pthread_kill(self._thread_id, signal.SIGALRM)
 
 
+@contextmanager
+def queries_stopped_on(*signums: int) -> Iterator[None]:
+    """While in the block, these signals also stop the running query of this (main) thread.
+
+    A Python signal handler only runs when the interpreter gets control back, which a query
+    running in the database driver's C code (a long SQLite statement, a PostgreSQL query)
+    may not give it for minutes. The C-level handler still writes the signal's number to the
+    wakeup fd; a thread reading it interrupts the query, the query returns with an error and
+    the Python handler runs. On the server the query is cancelled too, instead of running on
+    after the client has gone. Needs the main thread; elsewhere it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wrappers = [connections[alias] for alias in connections]
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:
+        os.close(read_end)
+        os.close(write_end)
+        yield
+        return
+
+    def watch() -> None:
+        while data := os.read(read_end, 64):
+            if any(signum in data for signum in signums):
+                for wrapper in wrappers:
+                    _interrupt_query(wrapper)
+        os.close(read_end)
+
+    watcher = threading.Thread(target=watch, name="cronjobs-signal-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(write_end)  # ends the watcher
+        watcher.join(1)
+
+
 def _interrupt_query(wrapper: Any) -> None:
     """Stop the query running on another thread's connection, if any."""
     raw = wrapper.connection
@@ -87,6 +132,9 @@ def _interrupt_query(wrapper: Any) -> None:
         if wrapper.vendor == "sqlite":
             raw.interrupt()
         elif wrapper.vendor == "postgresql":
+            info = getattr(raw, "info", None)  # psycopg 3: cancel only a query in progress
+            if info is not None and info.transaction_status != 1:  # TransactionStatus.ACTIVE
+                return
             cancel = getattr(raw, "cancel_safe", None) or raw.cancel
             cancel()
         elif wrapper.vendor == "mysql":

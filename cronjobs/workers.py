@@ -28,6 +28,7 @@ from cronjobs import heartbeat
 from cronjobs.exceptions import Interrupted
 from cronjobs.execution import Outcome
 from cronjobs.models import Run
+from cronjobs.timeouts import queries_stopped_on
 
 if TYPE_CHECKING:
     from cronjobs.runner import Planned, Runner
@@ -106,6 +107,11 @@ def run_in_workers(runner: Runner, items: list[Planned], workers: int) -> list[O
 
 def _work(runner: Runner, items: list[Planned], tasks: Any, results: Any) -> None:
     """A worker: run items from ``tasks`` until the ``None`` that ends the queue."""
+    with queries_stopped_on(signal.SIGTERM, signal.SIGINT):  # the parent's watcher thread did not fork
+        _take_tasks(runner, items, tasks, results)
+
+
+def _take_tasks(runner: Runner, items: list[Planned], tasks: Any, results: Any) -> None:
     pid = os.getpid()
     index = None
     try:

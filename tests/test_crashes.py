@@ -125,12 +125,9 @@ def test_timeouts_stop_loops_sleeps_and_slow_queries_and_the_other_jobs_run(proj
         assert project.count("testapp_effect", "job = ?", (code,)) == 0  # rolled back
     assert statuses(project, "test.every_minute") == ["succeeded"]
     assert project.count("testapp_effect", "job = 'test.every_minute'") == 1
-    if project.vendor == "postgresql":  # the query was cancelled on the server, not left running
-        left = "SELECT COUNT(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'"
-        assert project.query(left)[0][0] == 0
-    elif project.vendor == "mysql":
-        left = "SELECT COUNT(*) FROM information_schema.processlist WHERE info = 'SELECT SLEEP(60)'"
-        assert project.query(left)[0][0] == 0
+    # The query was cancelled on the server, not left running after the client gave up.
+    sql = {"postgresql": "SELECT pg_sleep(60)", "mysql": "SELECT SLEEP(60)"}.get(project.vendor, "")
+    wait_for(lambda: server_queries(project, sql) == 0, timeout=5)
 
 
 def test_sigterm_rolls_back_records_interrupted_and_releases_the_lock(project):
@@ -144,6 +141,33 @@ def test_sigterm_rolls_back_records_interrupted_and_releases_the_lock(project):
     assert statuses(project, "test.hangs") == ["interrupted"]
     assert project.count("testapp_effect") == 0
     assert lock_holder(project, "database", "test.hangs") is None
+
+
+def server_queries(project, sql: str) -> int:
+    """How many sessions run ``sql`` on the test database's server now (SQLite: none)."""
+    if project.vendor == "postgresql":
+        return project.query(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = ? AND query = ? AND state = 'active'",
+            (project.server.name, sql),
+        )[0][0]
+    if project.vendor == "mysql":
+        return project.query(
+            "SELECT COUNT(*) FROM information_schema.processlist WHERE db = ? AND info = ?", (project.server.name, sql)
+        )[0][0]
+    return 0
+
+
+def test_sigterm_stops_a_job_inside_a_slow_query_and_the_query_on_the_server(project):
+    project.seed_job("test.slow_query_no_timeout", minutes_ago=1)
+    process = project.start("runcrons", jobs="SlowQueryNoTimeout")
+    wait_running(project, process, "test.slow_query_no_timeout")
+    time.sleep(1)  # inside the query by now
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) == 128 + signal.SIGTERM
+    assert statuses(project, "test.slow_query_no_timeout") == ["interrupted"]
+    assert project.count("testapp_effect") == 0
+    sql = {"postgresql": "SELECT pg_sleep(60)", "mysql": "SELECT SLEEP(60)"}.get(project.vendor, "")
+    wait_for(lambda: server_queries(project, sql) == 0, timeout=5)
 
 
 def test_sigterm_to_a_runner_with_workers_stops_every_worker_cleanly(project):

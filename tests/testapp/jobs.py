@@ -213,3 +213,10 @@ class HangsWithoutWriting1(HangsWithoutWriting):
 
 class HangsWithoutWriting2(HangsWithoutWriting):
     code = "test.quiet_2"
+
+
+class SlowQueryNoTimeout(SlowQuery):
+    """The slow query without a timeout: only a signal stops it."""
+
+    code = "test.slow_query_no_timeout"
+    timeout = None

@@ -22,6 +22,7 @@ from cronjobs.exceptions import CronJobsError, Interrupted
 from cronjobs.execution import LOCK_FAILED, Outcome
 from cronjobs.models import Job
 from cronjobs.runner import Runner
+from cronjobs.timeouts import queries_stopped_on
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -167,6 +168,7 @@ def _signals_raise() -> Iterator[None]:
         yield
         return
     try:
-        yield
+        with queries_stopped_on(signal.SIGTERM, signal.SIGINT):
+            yield
     finally:
         signal.signal(signal.SIGTERM, previous)
