@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections
 from django.utils import timezone
 
-from cronjobs import heartbeat
+from cronjobs import heartbeat, recovery
 from cronjobs.exceptions import Interrupted
 from cronjobs.execution import Outcome
 from cronjobs.models import Run
@@ -93,15 +93,21 @@ def run_in_workers(runner: Runner, items: list[Planned], workers: int) -> list[O
         raise
     for process in processes:
         process.join()
+    lost = [index for index in range(len(items)) if index not in done]
+    # A worker that died left its run "running": its pid is gone, so it is recorded now.
+    crashed = recovery.recover(runner.jobs, timezone.now()) if lost else []
     outcomes: list[Outcome] = []
     for index, item in enumerate(items):
         if index in done:
             outcomes.extend(done[index])
             continue
-        exitcode = next((p.exitcode for p in processes if p.pid == started.get(index)), None)
-        message = f"worker process died (exit status {exitcode}) while running it"
-        logger.error("%s: %s", item.code, message)
-        outcomes.append(Outcome(item.code, runner.now, 0, Run.Status.CRASHED, 0.0, message))
+        mine = [o for o in crashed if o.code == item.code]
+        if not mine:
+            exitcode = next((p.exitcode for p in processes if p.pid == started.get(index)), None)
+            message = f"worker process died (exit status {exitcode}) before it claimed a run"
+            logger.error("%s: %s", item.code, message)
+            mine = [Outcome(item.code, runner.now, 0, Run.Status.CRASHED, 0.0, message)]
+        outcomes.extend(mine)
     return outcomes
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import signal
 import time
 from datetime import datetime
@@ -232,3 +233,19 @@ def test_an_unreachable_cache_is_one_line_that_names_it_and_nothing_succeeds(pro
     assert "cannot reach cache 'locks' (RedisCache at redis://127.0.0.1:1/0)" in line
     assert statuses(project, "test.every_minute") == ["failed"]
     assert project.count("testapp_effect") == 0
+
+
+def test_a_worker_killed_mid_job_is_reported_and_recorded_as_crashed_and_the_others_finish(project):
+    codes = ["test.quiet_1", "test.quiet_2"]
+    for code in codes:
+        project.seed_job(code, minutes_ago=1)
+    env = {"CRONJOBS_TEST_SLEEP": "3"}
+    process = project.start("runcrons", "--workers", "2", jobs="HangsWithoutWriting1,HangsWithoutWriting2", env=env)
+    wait_running(project, process, *codes)
+    [(pid,)] = project.query("SELECT pid FROM cronjobs_run WHERE job_code = 'test.quiet_1' AND status = 'running'")
+    os.kill(pid, signal.SIGKILL)
+    assert process.wait(timeout=60) == 1
+    out = process.communicate()[0]
+    assert "test.quiet_1: crashed" in out and "test.quiet_2: succeeded" in out
+    assert statuses(project, "test.quiet_1") == ["crashed"]
+    assert statuses(project, "test.quiet_2") == ["succeeded"]
