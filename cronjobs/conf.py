@@ -18,6 +18,8 @@ DEFAULTS: dict[str, Any] = {
     "AUTODISCOVER": True,
     # The lock backend of jobs that do not set ``lock``.
     "LOCK": "file",
+    # The CACHES alias of cache locks (a cache all runcrons processes share: Redis, Memcached).
+    "LOCK_CACHE": "default",
     # Where file locks live; None: a private directory under the system temp dir.
     "LOCK_DIR": None,
     # At most this many missed slots are run (catchup "all") or recorded one by one.

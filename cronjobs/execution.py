@@ -9,19 +9,24 @@ import socket
 import time
 import traceback
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from cronjobs import locks, statements
-from cronjobs.exceptions import Interrupted, JobTimeout
+from cronjobs import heartbeat, locks, statements
+from cronjobs.exceptions import Interrupted, JobTimeout, LockError
 from cronjobs.jobs import BaseCronJob
+from cronjobs.locks.database import DatabaseLock
 from cronjobs.models import Run
+from cronjobs.timeouts import Deadline
 
 logger = logging.getLogger("cronjobs")
 
 Status = Run.Status
+
+#: How the message of a run starts when its lock could not be taken (the lock backend failed).
+LOCK_FAILED = "could not take the lock: "
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,56 +53,102 @@ def hostname() -> str:
 def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     """Run ``job_cls`` for the claimed ``run`` and record how it ended.
 
-    Returns the outcome; re-raises ``KeyboardInterrupt`` and :class:`Interrupted` after
-    recording the run as interrupted, so the runner can stop.
+    The lock (``overlap = "skip"``) is taken and released outside the job's transaction, and
+    its lease renewed by the heartbeat meanwhile. The run is recorded before (a database lock:
+    together with) the lock's release. Returns the outcome; re-raises ``KeyboardInterrupt`` and :class:`Interrupted`
+    after recording the run as interrupted, so the runner can stop.
     """
     code = job_cls.get_code()
+    beat = heartbeat.get()
     lock = None
-    started = time.monotonic()
-    status, message, trace = Status.SUCCEEDED, "", ""
     try:
         if job_cls.overlap == "skip":
             lock = locks.get_lock(job_cls.get_lock_name(), code, ttl=job_cls.lock_ttl)
-            if not lock.acquire():
-                holder, lock = lock.holder() or "another process", None
+            try:
+                acquired = lock.acquire()
+                holder = None if acquired else lock.holder() or "another process"
+            except LockError as exc:
+                logger.error("%s: %s", code, exc)
+                return _finish(run, Status.FAILED, 0.0, f"{LOCK_FAILED}{exc}")
+            if not acquired:
+                lock = None
                 return _finish(run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
+            beat.add_lock(lock)
+        return _run(job_cls, run, lock)
+    finally:
+        beat.remove_run(run.pk)
+        if lock is not None:
+            beat.remove_lock(lock)
+            try:
+                lock.release()
+            except LockError as exc:  # it expires on its own
+                logger.error("%s: %s", code, exc)
+
+
+def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outcome:
+    code = job_cls.get_code()
+    started = time.monotonic()
+    status, message, trace = Status.SUCCEEDED, "", ""
+    deadline = Deadline(job_cls.timeout)
+    try:
         job = job_cls()
         job.slot, job.attempt, job.forced = run.slot, run.attempt, run.forced
         context = transaction.atomic() if job_cls.atomic else nullcontext()
-        with context:
+        with context, deadline:
             result = job.run()
         message = "" if result is None else str(result)
     except JobTimeout:
         status, message, trace = Status.TIMED_OUT, f"stopped after {job_cls.timeout}", traceback.format_exc()
     except (KeyboardInterrupt, Interrupted) as exc:
         message = str(exc) or "interrupted"
-        _finish(run, Status.INTERRUPTED, time.monotonic() - started, message, traceback.format_exc())
+        _finish(run, Status.INTERRUPTED, time.monotonic() - started, message, traceback.format_exc(), lock=lock)
         raise
     except Exception as exc:
-        status, message, trace = Status.FAILED, f"{type(exc).__name__}: {exc}", traceback.format_exc()
-        logger.error("%s failed: %s", code, message, exc_info=True)
-    finally:
-        if lock is not None:
-            lock.release()
-    return _finish(run, status, time.monotonic() - started, message, trace)
+        if deadline.fired:  # the interrupted query raised before the timeout did
+            status, message = Status.TIMED_OUT, f"stopped after {job_cls.timeout}"
+        else:
+            status, message = Status.FAILED, f"{type(exc).__name__}: {exc}"
+            logger.error("%s failed: %s", code, message, exc_info=True)
+        trace = traceback.format_exc()
+    if status == Status.TIMED_OUT:
+        logger.error("%s timed out: %s", code, message)
+    return _finish(run, status, time.monotonic() - started, message, trace, lock=lock)
 
 
-def _finish(run: Run, status: str, duration: float, message: str, trace: str = "") -> Outcome:
+def _finish(
+    run: Run, status: str, duration: float, message: str, trace: str = "", *, lock: locks.Lock | None = None
+) -> Outcome:
+    """Record how the run ended, then release ``lock`` (a database lock: in the same transaction)."""
     finished = timezone.now()
-    statements.finish_run(run.pk, status, finished, duration, message, trace)
+    if isinstance(lock, DatabaseLock) and lock.db == Run.objects.db:
+        with transaction.atomic(using=lock.db):  # one commit instead of two
+            statements.finish_run(run.pk, status, finished, duration, message, trace)
+            lock.release()
+    else:
+        statements.finish_run(run.pk, status, finished, duration, message, trace)
     logger.info("%s %s: %s in %.3fs %s", run.job_id, run.slot.isoformat(), status, duration, message)
     return Outcome(run.job_id, run.slot, run.attempt, status, duration, message, run.pk)
 
 
-def new_run(code: str, slot: datetime, attempt: int, *, forced: bool = False, status: str = Status.RUNNING) -> Run:
-    """An unsaved run record for this process."""
+def new_run(
+    code: str,
+    slot: datetime,
+    attempt: int,
+    *,
+    forced: bool = False,
+    status: str = Status.RUNNING,
+    lease: timedelta | None = None,
+) -> Run:
+    """An unsaved run record for this process (a running one is alive for ``lease``)."""
+    now = timezone.now()
     return Run(
         job_id=code,
         slot=slot,
         attempt=attempt,
         forced=forced,
         status=status,
-        started_at=timezone.now() if status == Status.RUNNING else None,
+        started_at=now if status == Status.RUNNING else None,
+        lease_until=now + lease if status == Status.RUNNING and lease else None,
         hostname=hostname(),
         pid=os.getpid(),
     )

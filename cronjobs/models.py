@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cronjobs.locks.models import Lease  # noqa: F401  (the database lock's table)
+
 
 class Job(models.Model):
     """The state that decides what is due: one row per job code, whatever the history."""
@@ -57,6 +59,9 @@ class Run(models.Model):
     duration = models.FloatField(_("duration (s)"), null=True, blank=True)
     hostname = models.CharField(_("host"), max_length=255, blank=True)
     pid = models.PositiveIntegerField(_("pid"), null=True, blank=True)
+    lease_until = models.DateTimeField(
+        _("alive until"), null=True, blank=True, help_text=_("Renewed while running; past it, the run crashed.")
+    )
     message = models.TextField(_("message"), blank=True)
     traceback = models.TextField(_("traceback"), blank=True)
     output = models.TextField(_("output"), blank=True)

@@ -14,11 +14,13 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
-from cronjobs import conf, statements
+from cronjobs import conf, heartbeat, recovery, statements
+from cronjobs.exceptions import Interrupted
 from cronjobs.execution import Outcome, execute, new_run
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job, Run
 from cronjobs.schedules import DueSlots, due_slots
+from cronjobs.workers import abandon_claims, run_in_workers
 
 logger = logging.getLogger("cronjobs")
 
@@ -131,11 +133,26 @@ class Runner:
 
     # -- running ---------------------------------------------------------------------
 
-    def run(self, planned: list[Planned] | None = None) -> list[Outcome]:
-        """Run everything that is due; one job's failure never stops the others."""
-        outcomes: list[Outcome] = []
-        for item in self.plan() if planned is None else planned:
-            outcomes.extend(self.run_one(item))
+    def run(self, planned: list[Planned] | None = None, *, workers: int = 1) -> list[Outcome]:
+        """Run everything that is due; one job's failure never stops the others.
+
+        With something due, runs left behind by dead processes are recorded as crashed first.
+        ``workers`` > 1 runs the due jobs in that many processes (see :mod:`cronjobs.workers`).
+        """
+        items = self.plan() if planned is None else planned
+        if not items or self.dry_run:
+            return [outcome for item in items for outcome in self.run_one(item)]
+        outcomes = recovery.recover(self.jobs, self.now)
+        if workers > 1 and len(items) > 1:
+            return outcomes + run_in_workers(self, items, workers)
+        try:
+            for item in items:
+                outcomes.extend(self.run_one(item))
+        except (KeyboardInterrupt, Interrupted):
+            abandon_claims()
+            raise
+        finally:
+            heartbeat.get().stop()
         return outcomes
 
     def run_one(self, item: Planned) -> list[Outcome]:
@@ -243,11 +260,13 @@ class Runner:
             return self._insert_claim(code, slot, attempt, forced=forced)
 
     def _insert_claim(self, code: str, slot: datetime, attempt: int, *, forced: bool = False) -> Run | None:
-        run = new_run(code, slot, attempt, forced=forced)
+        ttl = self.jobs[code].lock_ttl
+        run = new_run(code, slot, attempt, forced=forced, lease=ttl)
         try:
             with transaction.atomic():
                 run.save(force_insert=True)
         except IntegrityError:
             logger.debug("%s %s #%d: claimed by another process", code, slot.isoformat(), attempt)
             return None
+        heartbeat.get().add_run(run.pk, ttl)
         return run

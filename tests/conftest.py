@@ -174,6 +174,7 @@ class Project:
             "CRONJOBS_TEST_DB_VENDOR": server.vendor,
             "CRONJOBS_TEST_DB_NAME": server.name,
             "CRONJOBS_TEST_LOCK_DIR": str(tmp_path / "locks"),
+            "CRONJOBS_TEST_CACHE_PREFIX": f"cronjobs-test-{uuid.uuid4().hex[:12]}",
             "PYTHONPATH": str(ROOT),
         }
 
@@ -258,6 +259,19 @@ def project(
     server = _servers[vendor]
     server.empty()
     return Project(server, tmp_path)
+
+
+REDIS_URL = os.environ.get("CRONJOBS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def require_redis() -> None:
+    """Skip (fail under CI) when the Redis server of the cache-lock tests is not reachable."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        unavailable(f"redis not reachable at {REDIS_URL}: {exc}")
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:

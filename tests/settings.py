@@ -7,6 +7,8 @@ CRONJOBS_TEST_DB_VENDOR (sqlite, postgresql, mysql) and CRONJOBS_TEST_DB_NAME.
 import os
 from pathlib import Path
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "tests-only"
 DEBUG = False
@@ -71,10 +73,16 @@ def _database() -> dict:
             "OPTIONS": {"charset": "utf8mb4", "isolation_level": "read committed"},
             "TEST": {"NAME": f"test_cronjobs_{os.getpid()}"},
         }
+    # Several processes on one file: WAL (set by testapp's connection_created receiver) and a
+    # busy timeout. CRONJOBS_TEST_SQLITE_IMMEDIATE=1 adds BEGIN IMMEDIATE (Django 5.1+), so that
+    # no transaction that reads first fails to become a writer with "database is locked".
+    options: dict = {"timeout": 30}
+    if os.environ.get("CRONJOBS_TEST_SQLITE_IMMEDIATE") and django.VERSION >= (5, 1):
+        options["transaction_mode"] = "IMMEDIATE"
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": name or str(BASE_DIR / "tests.sqlite3"),
-        "OPTIONS": {"timeout": 30},
+        "OPTIONS": options,
         "TEST": {"NAME": ""},  # in memory for the in-process tests
     }
 
@@ -85,5 +93,17 @@ CRONJOBS = {
     "AUTODISCOVER": False,
     "JOBS": [p for p in os.environ.get("CRONJOBS_TEST_JOBS", "").split(",") if p],
     "LOCK_DIR": os.environ.get("CRONJOBS_TEST_LOCK_DIR") or None,
+    "LOCK": os.environ.get("CRONJOBS_TEST_LOCK", "file"),
+    "LOCK_CACHE": "locks",
 }
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # The cache lock's cache: a real Redis for processes (CRONJOBS_TEST_REDIS_URL), with a key
+    # prefix per test so that tests sharing the server never see each other's locks.
+    "locks": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("CRONJOBS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "KEY_PREFIX": os.environ.get("CRONJOBS_TEST_CACHE_PREFIX", "cronjobs-tests"),
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+    },
+}

@@ -15,6 +15,8 @@ from django.utils.module_loading import import_string
 #: Lock names users can give (``lock = "..."``, ``CRONJOBS["LOCK"]``) and their classes.
 BACKENDS: dict[str, str] = {
     "file": "cronjobs.locks.file.FileLock",
+    "database": "cronjobs.locks.database.DatabaseLock",
+    "cache": "cronjobs.locks.cache.CacheLock",
 }
 
 
@@ -29,6 +31,13 @@ class Lock:
     def acquire(self) -> bool:
         """Take the lock if it is free; never waits."""
         raise NotImplementedError
+
+    def renew(self) -> bool:
+        """Extend the lease of a held lock by ``ttl``; False when it was lost (expired and taken).
+
+        Locks without a lease (the file lock) have nothing to renew.
+        """
+        return True
 
     def release(self) -> None:
         """Give the lock up; a no-op when this process does not hold it."""

@@ -75,3 +75,160 @@ class SleepsThenWrites(BaseCronJob):
     def run(self):
         time.sleep(float(os.environ.get("CRONJOBS_TEST_SLEEP", "1")))
         Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+
+
+# -- locks, crashes, timeouts, workers ------------------------------------------------------
+
+
+def _sleep_seconds(default: float) -> float:
+    return float(os.environ.get("CRONJOBS_TEST_SLEEP", default))
+
+
+class Overlapping(BaseCronJob):
+    """Runs longer than its interval; records [start, end] outside any transaction."""
+
+    schedule = "* * * * *"
+    code = "test.overlapping"
+    atomic = False
+    lock_ttl = timedelta(seconds=3)
+
+    def run(self):
+        from django.utils import timezone
+
+        started = timezone.now()
+        time.sleep(_sleep_seconds(1.5))
+        Effect.objects.create(job=self.code, slot=started, pid=os.getpid())  # created = the end
+
+
+class WritesThenHangs(BaseCronJob):
+    """Writes a row in its transaction, then sleeps (CRONJOBS_TEST_SLEEP, default 60 s)."""
+
+    schedule = "* * * * *"
+    code = "test.hangs"
+    lock_ttl = timedelta(seconds=4)
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        time.sleep(_sleep_seconds(60))
+        return "woke up"
+
+
+class EndlessLoop(BaseCronJob):
+    schedule = "* * * * *"
+    code = "test.endless_loop"
+    timeout = timedelta(seconds=1)
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        n = 0
+        while True:
+            try:
+                n += 1
+            except Exception:  # a job's own handlers cannot swallow the timeout
+                pass
+
+
+class LongSleep(BaseCronJob):
+    schedule = "* * * * *"
+    code = "test.long_sleep"
+    timeout = timedelta(seconds=1)
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        time.sleep(60)
+
+
+class SlowQuery(BaseCronJob):
+    """A query that takes a minute on each vendor; SQLite: an endless recursive CTE."""
+
+    schedule = "* * * * *"
+    code = "test.slow_query"
+    timeout = timedelta(seconds=1)
+
+    def run(self):
+        from django.db import connection
+
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        sql = {
+            "postgresql": "SELECT pg_sleep(60)",
+            "mysql": "SELECT SLEEP(60)",
+            "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c",
+        }[connection.vendor]
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            cursor.fetchall()
+
+
+class SleepsOneSecond(BaseCronJob):
+    """Sleeps, then writes (on SQLite a transaction that has written holds up every writer)."""
+
+    abstract = True
+    schedule = "* * * * *"
+
+    def run(self):
+        time.sleep(_sleep_seconds(1))
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+
+
+class SleepsOneSecond1(SleepsOneSecond):
+    code = "test.sleeps_1"
+
+
+class SleepsOneSecond2(SleepsOneSecond):
+    code = "test.sleeps_2"
+
+
+class SleepsOneSecond3(SleepsOneSecond):
+    code = "test.sleeps_3"
+
+
+class SleepsOneSecond4(SleepsOneSecond):
+    code = "test.sleeps_4"
+
+
+class SleepsOneSecond5(SleepsOneSecond):
+    code = "test.sleeps_5"
+
+
+class SleepsOneSecond6(SleepsOneSecond):
+    code = "test.sleeps_6"
+
+
+class SleepsOneSecond7(SleepsOneSecond):
+    code = "test.sleeps_7"
+
+
+class SleepsOneSecond8(SleepsOneSecond):
+    code = "test.sleeps_8"
+
+
+class AllowsOverlap(WritesThenHangs):
+    """No lock, no transaction (on SQLite a transaction that wrote would hold up every writer)."""
+
+    code = "test.allows_overlap"
+    overlap = "allow"
+    atomic = False
+
+
+class HangsWithoutWriting(BaseCronJob):
+    abstract = True
+    schedule = "* * * * *"
+    lock_ttl = timedelta(seconds=4)
+
+    def run(self):
+        time.sleep(_sleep_seconds(60))
+
+
+class HangsWithoutWriting1(HangsWithoutWriting):
+    code = "test.quiet_1"
+
+
+class HangsWithoutWriting2(HangsWithoutWriting):
+    code = "test.quiet_2"
+
+
+class SlowQueryNoTimeout(SlowQuery):
+    """The slow query without a timeout: only a signal stops it."""
+
+    code = "test.slow_query_no_timeout"
+    timeout = None

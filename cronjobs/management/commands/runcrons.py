@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import logging
 import signal
@@ -13,13 +14,15 @@ from typing import Any
 
 from django.core.checks.messages import ERROR
 from django.core.management import BaseCommand, CommandError
-from django.db import DatabaseError
+from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 from cronjobs import registry
 from cronjobs.exceptions import CronJobsError, Interrupted
-from cronjobs.execution import Outcome
+from cronjobs.execution import LOCK_FAILED, Outcome
+from cronjobs.models import Job
 from cronjobs.runner import Runner
+from cronjobs.timeouts import queries_stopped_on
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -33,15 +36,21 @@ class Command(BaseCommand):
         parser.add_argument("codes", nargs="*", metavar="CODE", help="Only these jobs (default: all).")
         parser.add_argument("--force", action="store_true", help="Run now even if not due (still locked, recorded).")
         parser.add_argument("--dry-run", action="store_true", help="Say what would run; change nothing.")
+        parser.add_argument(
+            "--workers", type=_positive_int, default=1, metavar="N", help="Run due jobs in N processes (default 1)."
+        )
 
-    def handle(self, *args: Any, codes: list[str], force: bool, dry_run: bool, verbosity: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, codes: list[str], force: bool, dry_run: bool, workers: int, verbosity: int, **options: Any
+    ) -> None:
         self._check()
         _configure_logging(verbosity)
         jobs = _select(registry.get_jobs(), tuple(codes))
+        _ensure_database()
         runner = Runner(jobs, now=timezone.now(), force=force, dry_run=dry_run)
         try:
             with _signals_raise():
-                outcomes = runner.run()
+                outcomes = runner.run(workers=workers)
         except Interrupted as exc:
             raise CommandError(f"stopped: {exc}", returncode=128 + exc.signum) from None
         except KeyboardInterrupt:
@@ -54,9 +63,12 @@ class Command(BaseCommand):
             self._report(outcome, verbosity, dry_run)
         failed = [o for o in outcomes if o.failed]
         if failed:
+            # A lock backend that could not be reached is named, not only the jobs it stopped.
+            reasons = sorted({o.message.removeprefix(LOCK_FAILED) for o in failed if o.message.startswith(LOCK_FAILED)})
             raise CommandError(
                 f"{len(failed)} of {len(outcomes)} run(s) did not succeed: "
-                + ", ".join(sorted({o.code for o in failed})),
+                + ", ".join(sorted({o.code for o in failed}))
+                + "".join(f"; {_one_line(reason)}" for reason in reasons),
                 returncode=EXIT_FAILED,
             )
 
@@ -101,6 +113,32 @@ def _select(jobs: dict[str, Any], codes: tuple[str, ...]) -> dict[str, Any]:
     return {code: jobs[code] for code in dict.fromkeys(codes)}
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {value!r}")
+    return number
+
+
+def _ensure_database() -> None:
+    """Connect now, so that an unreachable database is one clear line (exit 1), not a traceback."""
+    alias = router.db_for_write(Job)
+    wrapper = connections[alias]
+    try:
+        wrapper.ensure_connection()
+    except DatabaseError as exc:
+        config = wrapper.settings_dict
+        where = str(config.get("NAME")) if wrapper.vendor == "sqlite" else str(config.get("HOST") or "localhost")
+        if config.get("PORT"):
+            where += f":{config['PORT']}"
+        raise CommandError(
+            f"cannot reach database {alias!r} ({wrapper.vendor} at {where}): {_one_line(exc)}", returncode=EXIT_FAILED
+        ) from None
+
+
 def _one_line(value: object) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= 300 else text[:297] + "..."
@@ -123,6 +161,7 @@ def _signals_raise() -> Iterator[None]:
     """SIGTERM raises :class:`Interrupted` in the main thread while jobs run."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signum, signal.SIG_IGN)  # a second SIGTERM must not break the clean-up
         raise Interrupted(signum)
 
     try:
@@ -131,6 +170,7 @@ def _signals_raise() -> Iterator[None]:
         yield
         return
     try:
-        yield
+        with queries_stopped_on(signal.SIGTERM, signal.SIGINT):
+            yield
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,89 @@
+"""``lock = "database"``: a lease row (owner, expiry) taken with one conditional write.
+
+Taking the lock is ``UPDATE ... SET owner = me WHERE name = N AND (owner = '' OR expires_at < now)``:
+the database serialises writers to one row, and the second writer re-reads the row and finds it
+taken, on PostgreSQL, MySQL/MariaDB and SQLite alike. The first use of a name inserts its row
+(the primary key lets one insert win). A heartbeat moves ``expires_at`` while the job runs; a
+holder that died stops renewing, and the lease is free ``lock_ttl`` after its last renewal.
+
+Lock traffic runs in autocommit, outside the job's transaction: the runner takes and releases
+the lock around ``transaction.atomic()``, and the heartbeat renews from its own thread, which
+has its own connection. Expiry is read from the clock of the host that writes it, so the hosts
+sharing a database need synchronised clocks (NTP); a skew shortens or lengthens leases by as much.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from datetime import timedelta
+
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from cronjobs.exceptions import LockError
+from cronjobs.locks import Lock
+from cronjobs.locks.models import Lease
+
+
+class DatabaseLock(Lock):
+    """A lease in the ``cronjobs_lease`` table, renewable, released only by its owner."""
+
+    def __init__(self, name: str, *, ttl: timedelta, owner: str) -> None:
+        super().__init__(name, ttl=ttl, owner=owner)
+        self.db = router.db_for_write(Lease)
+        self.held = False
+
+    def _rows(self) -> QuerySet[Lease]:
+        return Lease.objects.using(self.db).filter(name=self.name)
+
+    def acquire(self) -> bool:
+        if self.held:
+            raise LockError(f"lock {self.name!r} is already held by this object")
+        try:
+            self.held = self._take() or self._insert() or self._take()
+        except DatabaseError as exc:
+            raise LockError(f"database lock {self.name!r}: {exc}") from exc
+        return self.held
+
+    def _take(self) -> bool:
+        now = timezone.now()
+        free = Q(owner="") | Q(expires_at__lt=now) | Q(expires_at__isnull=True)
+        taken = self._rows().filter(free).update(owner=self.owner, acquired_at=now, expires_at=now + self.ttl)
+        return taken == 1
+
+    def _insert(self) -> bool:
+        now = timezone.now()
+        # In autocommit (as runcrons takes locks) a failed insert costs nothing more; inside a
+        # caller's transaction a savepoint keeps that transaction usable.
+        savepoint = transaction.atomic(using=self.db) if connections[self.db].in_atomic_block else nullcontext()
+        try:
+            with savepoint:
+                Lease.objects.using(self.db).create(
+                    name=self.name, owner=self.owner, acquired_at=now, expires_at=now + self.ttl
+                )
+        except IntegrityError:
+            return False  # the row exists: someone inserted it meanwhile; try the update once more
+        return True
+
+    def renew(self) -> bool:
+        if not self.held:
+            return False
+        try:
+            renewed = self._rows().filter(owner=self.owner).update(expires_at=timezone.now() + self.ttl)
+        except DatabaseError as exc:
+            raise LockError(f"database lock {self.name!r}: {exc}") from exc
+        return renewed == 1
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        try:
+            self._rows().filter(owner=self.owner).update(owner="", expires_at=None)
+        except DatabaseError as exc:
+            raise LockError(f"database lock {self.name!r}: {exc}") from exc
+
+    def holder(self) -> str | None:
+        row = self._rows().filter(expires_at__gte=timezone.now()).exclude(owner="").values_list("owner").first()
+        return row[0] if row else None
