@@ -182,3 +182,6 @@ def _zone_ok(name: str) -> bool:
     except Exception:
         return False
     return True
+
+
+from cronjobs.tasks import checks as _tasks_checks  # noqa: E402, F401  (registers the tasks checks)

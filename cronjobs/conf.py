@@ -24,6 +24,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CATCHUP": 100,
     # With catchup "none", a slot still runs when it came due at most this long ago.
     "CATCHUP_GRACE": timedelta(minutes=2),
+    # Each runcrons invocation drains ready tasks for at most this long after it starts.
+    "TASKS_BUDGET": timedelta(seconds=45),
+    # runcrons --loop looks for ready tasks this often when the queue is empty.
+    "TASKS_POLL_INTERVAL": timedelta(seconds=1),
+    # Finished tasks (succeeded or failed) are deleted this long after they finish; None keeps them.
+    "KEEP_TASK_RESULTS": timedelta(days=7),
 }
 
 

@@ -5,6 +5,7 @@ CRONJOBS_TEST_DB_VENDOR (sqlite, postgresql, mysql) and CRONJOBS_TEST_DB_NAME.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -87,3 +88,11 @@ CRONJOBS = {
     "LOCK_DIR": os.environ.get("CRONJOBS_TEST_LOCK_DIR") or None,
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+TASKS = {
+    "default": {
+        "BACKEND": "cronjobs.tasks.DatabaseBackend",
+        "QUEUES": ["default", "mail", "other"],
+        "OPTIONS": {"LEASE_GRACE": timedelta(seconds=float(os.environ.get("CRONJOBS_TEST_LEASE_GRACE", "30")))},
+    }
+}

@@ -1,0 +1,34 @@
+"""Django's Tasks API: ``django.tasks`` on Django 6, the ``django-tasks`` backport before it."""
+
+from __future__ import annotations
+
+try:  # Django 6.0+
+    from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus, task, task_backends
+    from django.tasks.backends.base import BaseTaskBackend
+    from django.tasks.base import TaskError
+    from django.tasks.exceptions import InvalidTask as InvalidTaskError
+    from django.tasks.exceptions import TaskResultDoesNotExist
+    from django.tasks.signals import task_enqueued, task_finished, task_started
+except ImportError:  # Django < 6: the backport
+    from django_tasks import TaskContext, TaskResult, TaskResultStatus, task, task_backends  # type: ignore[no-redef]
+    from django_tasks.backends.base import BaseTaskBackend  # type: ignore[no-redef,assignment]
+    from django_tasks.base import Task, TaskError  # type: ignore[no-redef,assignment]
+    from django_tasks.exceptions import InvalidTaskError  # type: ignore[no-redef,assignment]
+    from django_tasks.exceptions import TaskResultDoesNotExist  # type: ignore[no-redef,assignment]
+    from django_tasks.signals import task_enqueued, task_finished, task_started  # type: ignore[no-redef]
+
+__all__ = [
+    "BaseTaskBackend",
+    "InvalidTaskError",
+    "Task",
+    "TaskContext",
+    "TaskError",
+    "TaskResult",
+    "TaskResultDoesNotExist",
+    "TaskResultStatus",
+    "task",
+    "task_backends",
+    "task_enqueued",
+    "task_finished",
+    "task_started",
+]
