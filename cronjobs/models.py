@@ -74,5 +74,3 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} {self.slot:%Y-%m-%d %H:%M} #{self.attempt}: {self.status}"
-
-from cronjobs.tasks.models import QueuedTask  # noqa: E402

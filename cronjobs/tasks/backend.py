@@ -50,7 +50,7 @@ class DatabaseBackend(BaseTaskBackend):
 
     # -- enqueueing ------------------------------------------------------------------
 
-    def enqueue(self, task: Task[P, T], args: P.args, kwargs: P.kwargs) -> TaskResult[T]:  # type: ignore[valid-type]
+    def enqueue(self, task: Task[P, T], args: P.args, kwargs: P.kwargs) -> TaskResult:  # type: ignore[valid-type]
         self.validate_task(task)
         stored_args, stored_kwargs = json_arguments(task, args, kwargs)
         policy = self.policy(task)
@@ -116,7 +116,7 @@ def _json_value(task: Task, what: str, value: Any) -> Any:
 def _same_json(decoded: Any, value: Any) -> bool:
     """Tuples come back as lists: the one change Django's own Tasks normalisation also makes."""
     if isinstance(value, (list, tuple)) and isinstance(decoded, list):
-        return len(value) == len(decoded) and all(_same_json(d, v) for d, v in zip(decoded, value))
+        return len(value) == len(decoded) and all(_same_json(d, v) for d, v in zip(decoded, value, strict=True))
     if isinstance(value, Mapping) and isinstance(decoded, dict):
         return list(value) == list(decoded) and all(_same_json(decoded[k], value[k]) for k in value)
     if isinstance(value, float) and isinstance(decoded, float):
@@ -144,7 +144,7 @@ def to_result(row: QueuedTask, task: Task) -> TaskResult:
     """The Django ``TaskResult`` a row stands for."""
     if row.deferred and task.run_after != row.run_after:
         task = task.using(run_after=row.run_after)
-    result = TaskResult(
+    result: TaskResult = TaskResult(
         task=task,
         id=str(row.id),
         status=TaskResultStatus(row.status),

@@ -21,13 +21,21 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     values = conf.get_settings()
     for key, hint, limit in (
-        ("TASKS_BUDGET", "The default is 45 seconds; keep it well under a minute, cron starts runcrons every minute.", 60),
+        (
+            "TASKS_BUDGET",
+            "The default is 45 seconds; keep it well under a minute, cron starts runcrons every minute.",
+            60,
+        ),
         ("TASKS_POLL_INTERVAL", "The default is 1 second.", None),
     ):
         value = values[key]
         if not isinstance(value, timedelta) or value <= timedelta(0) or (limit and value >= timedelta(seconds=limit)):
             bound = f" under {limit} seconds" if limit else ""
-            errors.append(Error(f"CRONJOBS[{key!r}] is {value!r}, not a positive timedelta{bound}.", hint=hint, id="cronjobs.E052"))
+            errors.append(
+                Error(
+                    f"CRONJOBS[{key!r}] is {value!r}, not a positive timedelta{bound}.", hint=hint, id="cronjobs.E052"
+                )
+            )
     keep = values["KEEP_TASK_RESULTS"]
     if keep is not None and (not isinstance(keep, timedelta) or keep < timedelta(0)):
         errors.append(
@@ -37,6 +45,7 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 id="cronjobs.E053",
             )
         )
+    errors.extend(_check_handoffs())
     aliases = backend_aliases()
     if not aliases:
         return errors
@@ -46,11 +55,21 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         params = settings.TASKS[alias]
         options = params.get("OPTIONS") or {}
         if not isinstance(options, dict):
-            errors.append(Error(f"TASKS[{alias!r}]['OPTIONS'] must be a dict.", hint=f"Got {type(options).__name__}.", id="cronjobs.E050"))
+            errors.append(
+                Error(
+                    f"TASKS[{alias!r}]['OPTIONS'] must be a dict.",
+                    hint=f"Got {type(options).__name__}.",
+                    id="cronjobs.E050",
+                )
+            )
             continue
         for problem in validate(options):
             errors.append(
-                Error(f"TASKS[{alias!r}]['OPTIONS']: {problem}.", hint="See the README, 'One-off background tasks'.", id="cronjobs.E050")
+                Error(
+                    f"TASKS[{alias!r}]['OPTIONS']: {problem}.",
+                    hint="See the README, 'One-off background tasks'.",
+                    id="cronjobs.E050",
+                )
             )
         for key in sorted(set(options) - set(DEFAULTS)):
             errors.append(
@@ -64,7 +83,7 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         import django_tasks  # noqa: F401
     except ImportError:
         try:
-            import django.tasks  # type: ignore[import-not-found]  # noqa: F401
+            import django.tasks  # noqa: F401
         except ImportError:
             errors.append(
                 Error(
@@ -80,9 +99,31 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         if sqlite3.sqlite_version_info < (3, 35):
             errors.append(
                 Error(
-                    f"cronjobs.tasks.DatabaseBackend needs SQLite 3.35 or later; this Python has {sqlite3.sqlite_version}.",
+                    "cronjobs.tasks.DatabaseBackend needs SQLite 3.35 or later; "
+                    f"this Python has {sqlite3.sqlite_version}.",
                     hint="Claims use UPDATE ... RETURNING. Upgrade SQLite (or the Python linked to it).",
                     id="cronjobs.E055",
+                )
+            )
+    return errors
+
+
+def _check_handoffs() -> list[CheckMessage]:
+    from cronjobs import registry
+
+    errors: list[CheckMessage] = []
+    configured = getattr(settings, "TASKS", None) or {}
+    for job in registry.discover().classes:
+        alias = job.task_backend
+        if alias is None:
+            continue
+        if alias not in configured:
+            errors.append(
+                Error(
+                    f"{job.__qualname__}: task_backend is {alias!r}, which is not in settings.TASKS.",
+                    hint=f"Use one of {', '.join(map(repr, configured)) or '(none configured)'}, or add it to TASKS.",
+                    obj=job,
+                    id="cronjobs.E056",
                 )
             )
     return errors

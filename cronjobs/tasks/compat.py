@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-try:  # Django 6.0+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the types are django-stubs' django.tasks, which the backport mirrors
     from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus, task, task_backends
     from django.tasks.backends.base import BaseTaskBackend
     from django.tasks.base import TaskError
     from django.tasks.exceptions import InvalidTask as InvalidTaskError
     from django.tasks.exceptions import TaskResultDoesNotExist
     from django.tasks.signals import task_enqueued, task_finished, task_started
-except ImportError:  # Django < 6: the backport
-    from django_tasks import TaskContext, TaskResult, TaskResultStatus, task, task_backends  # type: ignore[no-redef]
-    from django_tasks.backends.base import BaseTaskBackend  # type: ignore[no-redef,assignment]
-    from django_tasks.base import Task, TaskError  # type: ignore[no-redef,assignment]
-    from django_tasks.exceptions import InvalidTaskError  # type: ignore[no-redef,assignment]
-    from django_tasks.exceptions import TaskResultDoesNotExist  # type: ignore[no-redef,assignment]
-    from django_tasks.signals import task_enqueued, task_finished, task_started  # type: ignore[no-redef]
+else:
+    try:  # Django 6.0+
+        from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus, task, task_backends
+        from django.tasks.backends.base import BaseTaskBackend
+        from django.tasks.base import TaskError
+        from django.tasks.exceptions import InvalidTask as InvalidTaskError
+        from django.tasks.exceptions import TaskResultDoesNotExist
+        from django.tasks.signals import task_enqueued, task_finished, task_started
+    except ImportError:  # Django < 6: the backport
+        from django_tasks import TaskContext, TaskResult, TaskResultStatus, task, task_backends
+        from django_tasks.backends.base import BaseTaskBackend
+        from django_tasks.base import Task, TaskError
+        from django_tasks.exceptions import InvalidTaskError, TaskResultDoesNotExist
+        from django_tasks.signals import task_enqueued, task_finished, task_started
 
 __all__ = [
     "BaseTaskBackend",

@@ -97,7 +97,7 @@ def task_options(
     def decorate(function: F) -> F:
         from cronjobs.tasks.compat import Task
 
-        target = function.func if isinstance(function, Task) else function  # type: ignore[attr-defined]
+        target = function.func if isinstance(function, Task) else function
         setattr(target, ATTRIBUTE, {**getattr(target, ATTRIBUTE, {}), **chosen})
         return function
 

@@ -38,6 +38,10 @@ logger = logging.getLogger("cronjobs")
 Status = QueuedTask.Status
 
 
+#: The columns an attempt's outcome writes.
+FINISH_FIELDS = ("status", "run_after", "finished_at", "return_value", "errors", "worker_ids")
+
+
 class TaskTimeout(BaseException):
     """Raised inside a task that ran past its timeout (a BaseException: ``except Exception`` cannot keep it)."""
 
@@ -93,7 +97,9 @@ class Worker:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.database = router.db_for_write(QueuedTask)
         self._claim_sql: str | None = None
+        self._finish_sql: str | None = None
         self._next_recovery = 0.0
+        self._pending: list[QueuedTask] = []
 
     # -- the loop --------------------------------------------------------------------
 
@@ -103,24 +109,52 @@ class Worker:
         if not self.aliases:
             return drained
         with _timer_signal():
-            while until is None or time.monotonic() < until:
-                if time.monotonic() >= self._next_recovery:
-                    drained.recovered += self.recover()
-                if limit is not None and drained.ran >= limit:
-                    break
-                row = self.claim()
-                if row is None:
-                    break
-                outcome = self.run(row)
-                setattr(drained, outcome, getattr(drained, outcome) + 1)
+            try:
+                while until is None or time.monotonic() < until:
+                    if time.monotonic() >= self._next_recovery:
+                        drained.recovered += self.recover()
+                    if limit is not None and drained.ran >= limit:
+                        break
+                    row = self.claim()
+                    if row is None:
+                        break
+                    outcome = self.run(row)
+                    setattr(drained, outcome, getattr(drained, outcome) + 1)
+            finally:
+                self.flush()
         return drained
 
     # -- claiming --------------------------------------------------------------------
 
     def claim(self, now: datetime | None = None) -> QueuedTask | None:
-        """Take the next ready task for this worker, or None."""
-        now = now or timezone.now()
-        connection = connections[self.database]
+        """Take the next ready task for this worker, or None.
+
+        The outcomes of the tasks run since the last claim are written in the same
+        transaction: one commit per task.
+        """
+        pending, self._pending = self._pending, []
+        try:
+            connection = connections[self.database]
+            with transaction.atomic(using=self.database) if pending else nullcontext():
+                for row in pending:
+                    row._written = self._write(row)  # type: ignore[attr-defined]
+                return self._claim(now or timezone.now(), connection)
+        finally:
+            self._after(pending)
+
+    def flush(self) -> None:
+        """Write the outcomes not written yet."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        try:
+            with transaction.atomic(using=self.database):
+                for row in pending:
+                    row._written = self._write(row)  # type: ignore[attr-defined]
+        finally:
+            self._after(pending)
+
+    def _claim(self, now: datetime, connection: Any) -> QueuedTask | None:
         if connection.vendor in ("sqlite", "postgresql"):
             sql, params = self._returning_claim(now)
             rows = list(QueuedTask.objects.using(self.database).raw(sql, params))
@@ -175,8 +209,9 @@ class Worker:
     def run(self, row: QueuedTask) -> str:
         """Run one claimed task; returns ``"succeeded"``, ``"retried"`` or ``"failed"``."""
         from cronjobs.tasks.backend import load_task, to_result
-        from cronjobs.tasks.compat import TaskContext, TaskResultStatus, task_backends, task_started
+        from cronjobs.tasks.compat import TaskContext, task_backends, task_started
 
+        row.worker_ids = [*row.worker_ids, self.worker_id]  # as Django's backends do: context.attempt counts it
         try:
             backend = task_backends[row.backend]
             task = load_task(row.task_path, row.priority, row.queue_name, row.backend)
@@ -204,17 +239,8 @@ class Worker:
                 logger.warning("task %s (%s) failed: %s: %s", row.pk, row.task_path, type(exc).__name__, exc)
             retry_in = policy.delay(row.attempts) if row.attempts < row.max_attempts else None
             return self._failed(row, exc, retry_in=retry_in, backend=backend, task=task)
-        now = timezone.now()
-        self._record(
-            row,
-            status=Status.SUCCESSFUL,
-            finished_at=now,
-            return_value=value,
-            worker_ids=[*row.worker_ids, self.worker_id],
-        )
-        row.status, row.finished_at, row.return_value = Status.SUCCESSFUL, now, value
-        row.worker_ids = [*row.worker_ids, self.worker_id]
-        self._finished(backend, row, task, TaskResultStatus.SUCCESSFUL)
+        row.status, row.finished_at, row.return_value = Status.SUCCESSFUL, timezone.now(), value
+        self._record(row, backend, task)
         return "succeeded"
 
     def _failed(
@@ -226,44 +252,63 @@ class Worker:
             "traceback": "".join(traceback.format_exception(exc)),
         }
         row.errors = [*row.errors, error]
-        row.worker_ids = [*row.worker_ids, self.worker_id]
         if retry_in is not None:
-            self._record(
-                row, status=Status.READY, run_after=now + retry_in, errors=row.errors, worker_ids=row.worker_ids
-            )
+            row.status, row.run_after = Status.READY, now + retry_in
+            self._record(row)
             logger.info(
                 "task %s: attempt %d of %d failed, retry in %s", row.pk, row.attempts, row.max_attempts, retry_in
             )
             return "retried"
-        self._record(row, status=Status.FAILED, finished_at=now, errors=row.errors, worker_ids=row.worker_ids)
         row.status, row.finished_at = Status.FAILED, now
-        if backend is not None and task is not None:
-            from cronjobs.tasks.compat import TaskResultStatus
-
-            self._finished(backend, row, task, TaskResultStatus.FAILED)
+        self._record(row, backend, task)
         return "failed"
 
-    def _record(self, row: QueuedTask, **values: Any) -> None:
-        """Write the attempt's outcome, unless the attempt was taken from this worker meanwhile."""
-        written = (
-            QueuedTask.objects.using(self.database)
-            .filter(pk=row.pk, status=Status.RUNNING, worker_id=self.worker_id, attempts=row.attempts)
-            .update(worker_id="", **values)
-        )
-        if not written:
-            logger.warning(
-                "task %s: attempt %d was recovered by another worker before it finished here; "
-                "its outcome (%s) is not recorded",
-                row.pk,
-                row.attempts,
-                values.get("status"),
-            )
+    def _record(self, row: QueuedTask, backend: Any = None, task: Any = None) -> None:
+        """Queue the attempt's outcome (set on ``row``) for the next claim's transaction."""
+        row._finished_signal = (backend, task) if backend is not None and task is not None else None  # type: ignore[attr-defined]
+        self._pending.append(row)
 
-    def _finished(self, backend: Any, row: QueuedTask, task: Any, status: Any) -> None:
+    def _write(self, row: QueuedTask) -> bool:
+        """Write one outcome, unless the attempt was taken from this worker meanwhile."""
+        connection = connections[self.database]
+        fields: list[Any] = [QueuedTask._meta.get_field(name) for name in FINISH_FIELDS]
+        if self._finish_sql is None:
+            qn = connection.ops.quote_name
+            columns = ", ".join(f"{qn(field.column)} = %s" for field in fields)
+            self._finish_sql = (
+                f"UPDATE {qn(QueuedTask._meta.db_table)} SET {columns}, {qn('worker_id')} = %s "
+                f"WHERE {qn('id')} = %s AND {qn('status')} = %s AND {qn('worker_id')} = %s AND {qn('attempts')} = %s"
+            )
+        params = [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
+        params += [
+            "",
+            QueuedTask._meta.pk.get_db_prep_value(row.pk, connection),
+            Status.RUNNING,
+            self.worker_id,
+            row.attempts,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(self._finish_sql, params)
+            return bool(cursor.rowcount)
+
+    def _after(self, rows: list[QueuedTask]) -> None:
+        """Once outcomes are committed: warn about the ones not written, send ``task_finished``."""
         from cronjobs.tasks.backend import to_result
         from cronjobs.tasks.compat import task_finished
 
-        task_finished.send(type(backend), task_result=to_result(row, task))
+        for row in rows:
+            written = getattr(row, "_written", None)
+            if written is False:
+                logger.warning(
+                    "task %s: attempt %d was recovered by another worker before it finished here; "
+                    "its outcome (%s) is not recorded",
+                    row.pk,
+                    row.attempts,
+                    row.status,
+                )
+            elif written and row._finished_signal is not None:  # type: ignore[attr-defined]
+                backend, task = row._finished_signal  # type: ignore[attr-defined]
+                task_finished.send(type(backend), task_result=to_result(row, task))
 
     def _release(self, row: QueuedTask) -> None:
         """Stopped by a signal: put the task back as it was before this attempt."""

@@ -63,3 +63,15 @@ class Clear(CommandJob):
     schedule = "@daily"
     code = "test.clearsessions"
     command = "clearsessions"
+
+
+class HandedOff(BaseCronJob):
+    """Its work runs in a Tasks worker, not in runcrons."""
+
+    schedule = "* * * * *"
+    code = "test.handed_off"
+    task_backend = "default"
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        return f"ran for {self.slot:%H:%M}"

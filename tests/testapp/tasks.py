@@ -4,8 +4,9 @@ import os
 import time
 from datetime import timedelta
 
-from cronjobs.tasks import task_options
 from django_tasks import task
+
+from cronjobs.tasks import task_options
 from tests.testapp.models import Effect
 
 
@@ -40,6 +41,16 @@ def sleeps(label, seconds):
     return "woke up"
 
 
+@task(takes_context=True)
+@task_options(timeout=timedelta(seconds=3), max_attempts=2, retry_delay=timedelta(0), atomic=False)
+def hangs_on_first_attempt(context, label):
+    """The first attempt writes a row (committed at once: not atomic) and hangs until killed."""
+    Effect.objects.create(job=f"{label}#{context.attempt}", pid=os.getpid())
+    if context.attempt == 1:
+        time.sleep(60)
+    return context.attempt
+
+
 @task
 @task_options(max_attempts=3, retry_delay=timedelta(0))
 def always_fails(label):
@@ -57,3 +68,13 @@ def writes_then_fails(label):
 @task
 def returns_set():
     return {1, 2}
+
+
+@task(takes_context=True)
+@task_options(max_attempts=2)
+def fails_once(context, label):
+    """Fails its first attempt, succeeds on the second (after the backend's RETRY_DELAY)."""
+    Effect.objects.create(job=f"{label}#{context.attempt}", pid=os.getpid())
+    if context.attempt == 1:
+        raise ValueError("first attempt fails")
+    return context.attempt

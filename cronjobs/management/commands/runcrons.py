@@ -38,12 +38,15 @@ class Command(BaseCommand):
 
     def handle(self, *codes: str, force: bool, dry_run: bool, verbosity: int, **options: Any) -> None:
         started = time.monotonic()
+        codes = tuple(options.pop("codes", None) or codes)  # argparse puts the positional CODEs here
         self._check()
         _configure_logging(verbosity)
         jobs = _select(registry.get_jobs(), codes)
         tasks_only, looping = options["tasks_only"], options["loop"]
         if (tasks_only or looping) and (force or dry_run):
-            raise CommandError("--loop and --tasks-only cannot be combined with --force or --dry-run", returncode=EXIT_USAGE)
+            raise CommandError(
+                "--loop and --tasks-only cannot be combined with --force or --dry-run", returncode=EXIT_USAGE
+            )
         if tasks_only and codes:
             raise CommandError("--tasks-only runs no jobs: leave out the job codes", returncode=EXIT_USAGE)
         runner = Runner(jobs, now=timezone.now(), force=force, dry_run=dry_run)
