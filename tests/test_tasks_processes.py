@@ -126,3 +126,17 @@ def test_a_task_over_its_timeout_is_stopped_and_the_worker_goes_on(project):
     (row,) = task_rows(project, "task_path LIKE ?", ("%sleeps",))
     assert (row["status"], row["attempts"]) == ("FAILED", 2)
     assert [e["exception_class_path"] for e in row["errors"]] == ["cronjobs.tasks.worker.TaskTimeout"] * 2
+
+
+def test_loop_runs_due_jobs_and_drains_tasks_and_sigterm_puts_the_running_task_back(project):
+    project.seed_job("test.every_minute", minutes_ago=1)
+    enqueue(project, "record.enqueue('queued')\nhangs_on_first_attempt.enqueue('hang')")
+    looping = project.start("runcrons", "--loop", jobs="EveryMinute")
+    try:
+        wait_for(lambda: {"test.every_minute", "queued", "hang#1"} <= set(effects(project)))
+    finally:
+        stop(looping, signal.SIGTERM)
+    assert looping.wait(timeout=20) == 128 + signal.SIGTERM
+    assert "stopped: interrupted by signal 15" in looping.communicate()[1]
+    (row,) = task_rows(project, "task_path LIKE ?", ("%hangs_on_first_attempt",))
+    assert (row["status"], row["attempts"]) == ("READY", 0)  # as it was before the interrupted attempt
