@@ -9,14 +9,17 @@ and one ``runcrons --tasks-only`` process draining them (``whole``: spawn to exi
 ``span``: first start to last finish as recorded in the table). Then the claim query's
 plan with ``--explain-rows`` ready tasks waiting.
 
-``sqlite-wal`` is WAL mode with SQLite's default ``synchronous=FULL`` (an fsync per commit),
-as the peers were measured; ``sqlite-wal-normal`` is WAL with ``synchronous=NORMAL``, what
-the example project and the tests use (no fsync per commit; durable except on power loss).
-PostgreSQL runs with its defaults (``synchronous_commit=on``). Django's default
+``+durable`` runs with ``CRONJOBS["TASKS_DURABLE_BOOKKEEPING"] = True`` (every claim and
+outcome waits for the disk); without it the worker's own records do not wait for the disk
+(the tasks' own transactions always do). ``sqlite-wal`` is WAL mode with SQLite's default
+``synchronous=FULL`` (an fsync per commit), as the peers were measured;
+``sqlite-wal-normal`` is WAL with ``synchronous=NORMAL``, what the example project and the
+tests use. PostgreSQL runs with its defaults (``synchronous_commit=on``). Django's default
 ``CONN_MAX_AGE=0`` everywhere.
-``--peers`` also runs the peer harness (/work/shared/peers/queues/run.sh: django-tasks-db's
-``db_worker --batch``, with and without persistent connections, and django-background-tasks'
-``run_next_task()`` loop) with the same N, and prints the ratios of one run.
+
+``--peers`` also runs the peer harness (/work/shared/peers/queues/run.sh): django-tasks-db's
+``db_worker --batch``, with and without persistent connections, with the same N and
+repeats, and prints the ratios of this one run.
 """
 
 from __future__ import annotations
@@ -96,22 +99,27 @@ class Database:
         self.directory = directory
         self.name = ""
 
+    @property
+    def base(self) -> str:
+        return self.vendor.removesuffix("+durable")
+
     def env(self) -> dict[str, str]:
         return {
+            "CRONJOBS_TEST_DURABLE_BOOKKEEPING": "1" if self.vendor.endswith("+durable") else "0",
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "CRONJOBS_TEST_DB_VENDOR": "sqlite" if self.vendor.startswith("sqlite") else self.vendor,
+            "CRONJOBS_TEST_DB_VENDOR": "sqlite" if self.base.startswith("sqlite") else self.base,
             "CRONJOBS_TEST_DB_NAME": self.name,
-            "CRONJOBS_TEST_SQLITE_SYNCHRONOUS": "NORMAL" if self.vendor == "sqlite-wal-normal" else "FULL",
+            "CRONJOBS_TEST_SQLITE_SYNCHRONOUS": "NORMAL" if self.base == "sqlite-wal-normal" else "FULL",
             "PYTHONPATH": str(ROOT),
         }
 
     def reset(self) -> None:
         self.drop()
         name = f"cronjobs_bench_{uuid.uuid4().hex[:8]}"
-        if self.vendor.startswith("sqlite"):
+        if self.base.startswith("sqlite"):
             self.name = str(self.directory / f"{name}.sqlite3")
-        elif self.vendor == "postgresql":
+        elif self.base == "postgresql":
             import psycopg
 
             with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:  # type: ignore[arg-type]
@@ -129,12 +137,12 @@ class Database:
     def drop(self) -> None:
         if not self.name:
             return
-        if self.vendor == "postgresql":
+        if self.base == "postgresql":
             import psycopg
 
             with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:  # type: ignore[arg-type]
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        elif self.vendor == "mysql":
+        elif self.base == "mysql":
             import pymysql
 
             conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
@@ -189,11 +197,11 @@ def run_peers(n: int, repeats: int, dbs: list[str]) -> dict | None:
         print(f"(peer harness not found at {PEERS}; skipped)", file=sys.stderr)
         return None
     names = {"sqlite-wal": "sqlite-wal", "postgresql": "postgres"}
-    peer_dbs = ",".join(names[d] for d in dbs if d in names)
+    peer_dbs = ",".join(names[d] for d in dict.fromkeys(d.removesuffix("+durable") for d in dbs) if d in names)
     path = Path(tempfile.gettempdir()) / f"peerq-{uuid.uuid4().hex[:8]}.json"
     subprocess.run(
         [str(script), "--n", str(n), "--repeats", str(repeats), "--dbs", peer_dbs,
-         "--drains", "dt,dt-persist,bg-loop", "--json", str(path)],
+         "--drains", "dt,dt-persist", "--json", str(path)],
         check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     return json.loads(path.read_text())
@@ -258,7 +266,7 @@ def print_peers(n: int, ours: dict[str, dict], peers: dict) -> None:
         ours_row = f"| {vendor} | cronjobs `runcrons --tasks-only` | {ours_drain:,.0f}/s | 1.00 |"
         print(f"{ours_row} {ours_enqueue:,.0f}/s | 1.00 |")
         for row in peers["rows"]:
-            if row["kind"] != "drain" or names.get(row["db"]) != vendor:
+            if row["kind"] != "drain" or names.get(row["db"]) != vendor.removesuffix("+durable"):
                 continue
             drain = rate(n, [s["wall_s"] for s in row["samples"]])
             enqueue_rows = [

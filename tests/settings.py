@@ -86,6 +86,7 @@ CRONJOBS = {
     "AUTODISCOVER": False,
     "JOBS": [p for p in os.environ.get("CRONJOBS_TEST_JOBS", "").split(",") if p],
     "LOCK_DIR": os.environ.get("CRONJOBS_TEST_LOCK_DIR") or None,
+    "TASKS_DURABLE_BOOKKEEPING": os.environ.get("CRONJOBS_TEST_DURABLE_BOOKKEEPING") == "1",
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

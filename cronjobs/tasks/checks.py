@@ -36,6 +36,14 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     f"CRONJOBS[{key!r}] is {value!r}, not a positive timedelta{bound}.", hint=hint, id="cronjobs.E052"
                 )
             )
+    if not isinstance(values["TASKS_DURABLE_BOOKKEEPING"], bool):
+        errors.append(
+            Error(
+                f"CRONJOBS['TASKS_DURABLE_BOOKKEEPING'] is {values['TASKS_DURABLE_BOOKKEEPING']!r}.",
+                hint="Use True or False (default).",
+                id="cronjobs.E057",
+            )
+        )
     keep = values["KEEP_TASK_RESULTS"]
     if keep is not None and (not isinstance(keep, timedelta) or keep < timedelta(0)):
         errors.append(

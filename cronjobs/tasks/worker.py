@@ -30,6 +30,7 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from cronjobs import conf
 from cronjobs.exceptions import Interrupted
 from cronjobs.tasks.models import QueuedTask
 
@@ -100,6 +101,8 @@ class Worker:
         self._finish_sql: str | None = None
         self._next_recovery = 0.0
         self._pending: list[QueuedTask] = []
+        self._relax: str | None = None
+        self._sqlite_synchronous = 2
 
     # -- the loop --------------------------------------------------------------------
 
@@ -134,11 +137,10 @@ class Worker:
         """
         pending, self._pending = self._pending, []
         try:
-            connection = connections[self.database]
-            with transaction.atomic(using=self.database) if pending else nullcontext():
+            with self._bookkeeping(atomic=bool(pending)):
                 for row in pending:
                     row._written = self._write(row)  # type: ignore[attr-defined]
-                return self._claim(now or timezone.now(), connection)
+                return self._claim(now or timezone.now(), connections[self.database])
         finally:
             self._after(pending)
 
@@ -148,11 +150,56 @@ class Worker:
         if not pending:
             return
         try:
-            with transaction.atomic(using=self.database):
+            with self._bookkeeping(atomic=True):
                 for row in pending:
                     row._written = self._write(row)  # type: ignore[attr-defined]
         finally:
             self._after(pending)
+
+    @contextmanager
+    def _bookkeeping(self, *, atomic: bool) -> Iterator[None]:
+        """Where the worker writes its own records (claims, outcomes).
+
+        Unless ``CRONJOBS["TASKS_DURABLE_BOOKKEEPING"]``, these commits do not wait for the
+        disk: ``synchronous_commit = off`` for the transaction on PostgreSQL, ``synchronous =
+        NORMAL`` around it on SQLite in WAL mode. Tasks' own transactions are untouched, and
+        a crash of the database server can only lose the last of these records: the tasks
+        concerned run again, as after a worker's crash.
+        """
+        connection = connections[self.database]
+        relaxed = self._relaxed(connection)
+        if relaxed == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        try:
+            if atomic or relaxed == "postgresql":
+                with transaction.atomic(using=self.database):
+                    if relaxed == "postgresql":
+                        with connection.cursor() as cursor:
+                            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                    yield
+            else:
+                yield
+        finally:
+            if relaxed == "sqlite":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"PRAGMA synchronous = {self._sqlite_synchronous}")
+
+    def _relaxed(self, connection: Any) -> str | None:
+        if self._relax is None:
+            self._relax = ""
+            if not conf.get("TASKS_DURABLE_BOOKKEEPING"):
+                if connection.vendor == "postgresql":
+                    self._relax = "postgresql"
+                elif connection.vendor == "sqlite":
+                    with connection.cursor() as cursor:
+                        cursor.execute("PRAGMA journal_mode")
+                        wal = str(cursor.fetchone()[0]).lower() == "wal"
+                        cursor.execute("PRAGMA synchronous")
+                        self._sqlite_synchronous = int(cursor.fetchone()[0])
+                    if wal and self._sqlite_synchronous > 1:  # FULL or EXTRA; NORMAL needs no change
+                        self._relax = "sqlite"
+        return self._relax or None
 
     def _claim(self, now: datetime, connection: Any) -> QueuedTask | None:
         if connection.vendor in ("sqlite", "postgresql"):
