@@ -213,8 +213,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--dbs",
-        default="sqlite-wal,sqlite-wal-normal,postgresql",
-        help="sqlite-wal, sqlite-wal-normal, postgresql, mysql",
+        default="sqlite-wal,sqlite-wal+durable,sqlite-wal-normal,postgresql,postgresql+durable",
+        help="sqlite-wal, sqlite-wal-normal, postgresql, mysql; +durable: with TASKS_DURABLE_BOOKKEEPING",
     )
     parser.add_argument("--explain-rows", type=int, default=100_000)
     parser.add_argument("--peers", action="store_true", help="also run the peer harness and print ratios")
