@@ -54,7 +54,7 @@ class Command(BaseCommand):
         try:
             with _signals_raise():
                 if looping:
-                    self._loop(jobs, None if tasks_only else runner, verbosity, options)
+                    self._loop(jobs, tasks_only, verbosity, options)  # returns only by a signal
                 outcomes = [] if tasks_only else runner.run()
                 if not (dry_run or codes):
                     drained = loop.drain_tasks(started=started, workers=options["workers"], queues=options["queues"])
@@ -86,7 +86,7 @@ class Command(BaseCommand):
             lines = "\n".join(f"{m.id}: {m.msg}" + (f"\n\tHINT: {m.hint}" if m.hint else "") for m in errors)
             raise CommandError(f"configuration errors, nothing was run:\n{lines}", returncode=EXIT_USAGE)
 
-    def _loop(self, jobs: dict[str, Any], runner: Runner | None, verbosity: int, options: dict[str, Any]) -> None:
+    def _loop(self, jobs: dict[str, Any], tasks_only: bool, verbosity: int, options: dict[str, Any]) -> None:
         def run_jobs(now: Any) -> list[Outcome]:
             return Runner(jobs, now=now).run()
 
@@ -96,7 +96,7 @@ class Command(BaseCommand):
             self._report_tasks(drained, verbosity)
 
         loop.run_loop(
-            run_jobs=run_jobs if runner is not None else None,
+            run_jobs=None if tasks_only else run_jobs,
             workers=options["workers"],
             queues=options["queues"],
             report=report,
