@@ -72,10 +72,11 @@ with connection.cursor() as cursor:
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
         print("\\n".join(row[-1] for row in cursor.fetchall()))
     elif connection.vendor == "postgresql":
-        cursor.execute("BEGIN")
-        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
-        print("\\n".join(row[0] for row in cursor.fetchall()))
-        cursor.execute("ROLLBACK")
+        from django.db import transaction
+        with worker._bookkeeping(atomic=True):  # the claim's own transaction settings
+            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
+            print("\\n".join(row[0] for row in cursor.fetchall()))
+            transaction.set_rollback(True)
     else:
         cursor.execute("EXPLAIN " + sql, params)
         names = [c[0] for c in cursor.description]

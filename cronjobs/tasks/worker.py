@@ -160,6 +160,7 @@ class Worker:
     def _bookkeeping(self, *, atomic: bool) -> Iterator[None]:
         """Where the worker writes its own records (claims, outcomes).
 
+        On PostgreSQL it is a transaction without bitmap scans (see below).
         Unless ``CRONJOBS["TASKS_DURABLE_BOOKKEEPING"]``, these commits do not wait for the
         disk: ``synchronous_commit = off`` for the transaction on PostgreSQL, ``synchronous =
         NORMAL`` around it on SQLite in WAL mode. Tasks' own transactions are untouched, and
@@ -168,15 +169,20 @@ class Worker:
         """
         connection = connections[self.database]
         relaxed = self._relaxed(connection)
+        postgresql = connection.vendor == "postgresql"
         if relaxed == "sqlite":
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA synchronous = NORMAL")
         try:
-            if atomic or relaxed == "postgresql":
+            if atomic or postgresql:
                 with transaction.atomic(using=self.database):
-                    if relaxed == "postgresql":
+                    if postgresql:
+                        # Without fresh statistics (a burst of enqueues the planner has not
+                        # seen yet), PostgreSQL may sort every ready row instead of walking
+                        # the claim index in order; without bitmap scans, it cannot.
+                        relax = ", set_config('synchronous_commit', 'off', true)" if relaxed else ""
                         with connection.cursor() as cursor:
-                            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                            cursor.execute(f"SELECT set_config('enable_bitmapscan', 'off', true){relax}")
                     yield
             else:
                 yield
