@@ -140,3 +140,31 @@ def test_loop_runs_due_jobs_and_drains_tasks_and_sigterm_puts_the_running_task_b
     assert "stopped: interrupted by signal 15" in looping.communicate()[1]
     (row,) = task_rows(project, "task_path LIKE ?", ("%hangs_on_first_attempt",))
     assert (row["status"], row["attempts"]) == ("READY", 0)  # as it was before the interrupted attempt
+
+
+PLAN = """
+from django.db import connection, transaction
+from django.utils import timezone
+from cronjobs.tasks.models import QueuedTask
+from cronjobs.tasks.worker import Worker
+now = timezone.now()
+QueuedTask.objects.bulk_create(
+    QueuedTask(task_path="tests.testapp.tasks.noop", backend="default", queue_name="default", priority=i % 3,
+               args=[i], run_after=now, enqueued_at=now, timeout=60) for i in range(20000)
+)
+worker = Worker()
+sql, params = worker._returning_claim(timezone.now())
+with worker._bookkeeping(atomic=True), connection.cursor() as cursor:
+    cursor.execute("EXPLAIN " + sql, params)
+    print("\\n".join(row[0] for row in cursor.fetchall()))
+    transaction.set_rollback(True)
+"""
+
+
+def test_the_postgresql_claim_walks_its_index_in_order_before_any_analyze(project):
+    if project.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner only; SQLite's plan is checked in test_tasks.py")
+    result = project.manage("shell", "-c", PLAN)
+    assert result.returncode == 0, result.stderr
+    assert "Index Scan using cronjobs_task_claim" in result.stdout, result.stdout
+    assert "Sort" not in result.stdout, result.stdout
