@@ -294,3 +294,6 @@ def check_install_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
             )
         )
     return errors
+
+
+from cronjobs.tasks import checks as _tasks_checks  # noqa: E402, F401  (registers the tasks checks)

@@ -35,6 +35,15 @@ DEFAULTS: dict[str, Any] = {
     # installcrons: where runcrons' output is appended; None: cronjobs.log beside manage.py;
     # False: no log file (cron mails the output).
     "INSTALL_LOG_FILE": None,
+    # Each runcrons invocation drains ready tasks for at most this long after it starts.
+    "TASKS_BUDGET": timedelta(seconds=45),
+    # runcrons --loop looks for ready tasks this often when the queue is empty.
+    "TASKS_POLL_INTERVAL": timedelta(seconds=1),
+    # Make the worker's own records (claims, outcomes) wait for the disk at each commit. Off:
+    # a database server crash may make the last few finished tasks run again.
+    "TASKS_DURABLE_BOOKKEEPING": False,
+    # Finished tasks (succeeded or failed) are deleted this long after they finish; None keeps them.
+    "KEEP_TASK_RESULTS": timedelta(days=7),
 }
 
 

@@ -58,6 +58,10 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     together with) the lock's release. Returns the outcome; re-raises ``KeyboardInterrupt`` and :class:`Interrupted`
     after recording the run as interrupted, so the runner can stop.
     """
+    if job_cls.task_backend is not None:
+        from cronjobs.tasks.handoff import hand_off
+
+        return _finish(run, *hand_off(job_cls, run))
     code = job_cls.get_code()
     beat = heartbeat.get()
     lock = None

@@ -40,6 +40,10 @@ class BaseCronJob:
     """Missed slots: ``"latest"`` runs the newest once, ``"all"`` each, ``"none"`` none."""
     overlap: ClassVar[str] = "skip"
     """A run still going when the next slot comes: ``"skip"`` it or ``"allow"`` both."""
+    task_backend: ClassVar[str | None] = None
+    """Hand the work to this Django Tasks backend (a ``TASKS`` alias) instead of running it here."""
+    task_queue: ClassVar[str | None] = None
+    """The queue of the handed-off task (default: the backend's default queue)."""
     code: ClassVar[str | None] = None
     """Stable identity, stored with every run (default ``"<app_label>.<ClassName>"``)."""
     abstract: ClassVar[bool] = False

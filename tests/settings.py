@@ -5,6 +5,7 @@ CRONJOBS_TEST_DB_VENDOR (sqlite, postgresql, mysql) and CRONJOBS_TEST_DB_NAME.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -95,6 +96,7 @@ CRONJOBS = {
     "LOCK_DIR": os.environ.get("CRONJOBS_TEST_LOCK_DIR") or None,
     "LOCK": os.environ.get("CRONJOBS_TEST_LOCK", "file"),
     "LOCK_CACHE": "locks",
+    "TASKS_DURABLE_BOOKKEEPING": os.environ.get("CRONJOBS_TEST_DURABLE_BOOKKEEPING") == "1",
 }
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -106,4 +108,12 @@ CACHES = {
         "KEY_PREFIX": os.environ.get("CRONJOBS_TEST_CACHE_PREFIX", "cronjobs-tests"),
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
     },
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": "cronjobs.tasks.DatabaseBackend",
+        "QUEUES": ["default", "mail", "other"],
+        "OPTIONS": {"LEASE_GRACE": timedelta(seconds=float(os.environ.get("CRONJOBS_TEST_LEASE_GRACE", "30")))},
+    }
 }

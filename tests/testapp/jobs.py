@@ -232,3 +232,15 @@ class SlowQueryNoTimeout(SlowQuery):
 
     code = "test.slow_query_no_timeout"
     timeout = None
+
+
+class HandedOff(BaseCronJob):
+    """Its work runs in a Tasks worker, not in runcrons."""
+
+    schedule = "* * * * *"
+    code = "test.handed_off"
+    task_backend = "default"
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        return f"ran for {self.slot:%H:%M}"

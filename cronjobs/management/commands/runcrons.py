@@ -7,6 +7,7 @@ import difflib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -17,7 +18,7 @@ from django.core.management import BaseCommand, CommandError
 from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
-from cronjobs import registry
+from cronjobs import loop, registry
 from cronjobs.exceptions import CronJobsError, Interrupted
 from cronjobs.execution import LOCK_FAILED, Outcome
 from cronjobs.models import Job
@@ -37,20 +38,38 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Run now even if not due (still locked, recorded).")
         parser.add_argument("--dry-run", action="store_true", help="Say what would run; change nothing.")
         parser.add_argument(
-            "--workers", type=_positive_int, default=1, metavar="N", help="Run due jobs in N processes (default 1)."
+            "--workers",
+            type=_positive_int,
+            default=1,
+            metavar="N",
+            help="Run due jobs, and drain tasks, in N processes (default 1).",
         )
+        loop.add_arguments(parser)  # --loop, --tasks-only, --queue
 
     def handle(
         self, *args: Any, codes: list[str], force: bool, dry_run: bool, workers: int, verbosity: int, **options: Any
     ) -> None:
+        started = time.monotonic()
         self._check()
         _configure_logging(verbosity)
         jobs = _select(registry.get_jobs(), tuple(codes))
+        tasks_only, looping = options["tasks_only"], options["loop"]
+        if (tasks_only or looping) and (force or dry_run):
+            raise CommandError(
+                "--loop and --tasks-only cannot be combined with --force or --dry-run", returncode=EXIT_USAGE
+            )
+        if tasks_only and codes:
+            raise CommandError("--tasks-only runs no jobs: leave out the job codes", returncode=EXIT_USAGE)
         _ensure_database()
         runner = Runner(jobs, now=timezone.now(), force=force, dry_run=dry_run)
+        drained = None
         try:
             with _signals_raise():
-                outcomes = runner.run(workers=workers)
+                if looping:
+                    self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only by a signal
+                outcomes = [] if tasks_only else runner.run(workers=workers)
+                if not (dry_run or codes):
+                    drained = loop.drain_tasks(started=started, workers=workers, queues=options["queues"])
         except Interrupted as exc:
             raise CommandError(f"stopped: {exc}", returncode=128 + exc.signum) from None
         except KeyboardInterrupt:
@@ -61,6 +80,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
         for outcome in outcomes:
             self._report(outcome, verbosity, dry_run)
+        self._report_tasks(drained, verbosity)
         failed = [o for o in outcomes if o.failed]
         if failed:
             # A lock backend that could not be reached is named, not only the jobs it stopped.
@@ -80,6 +100,32 @@ class Command(BaseCommand):
         if errors:
             lines = "\n".join(f"{m.id}: {m.msg}" + (f"\n\tHINT: {m.hint}" if m.hint else "") for m in errors)
             raise CommandError(f"configuration errors, nothing was run:\n{lines}", returncode=EXIT_USAGE)
+
+    def _loop(
+        self, jobs: dict[str, Any], tasks_only: bool, verbosity: int, workers: int, options: dict[str, Any]
+    ) -> None:
+        def run_jobs(now: Any) -> list[Outcome]:
+            return Runner(jobs, now=now).run(workers=workers)
+
+        def report(outcomes: list[Outcome], drained: Any) -> None:
+            for outcome in outcomes:
+                self._report(outcome, verbosity, False)
+            self._report_tasks(drained, verbosity)
+
+        loop.run_loop(
+            run_jobs=None if tasks_only else run_jobs,
+            workers=workers,
+            queues=options["queues"],
+            report=report,
+        )
+
+    def _report_tasks(self, drained: Any, verbosity: int) -> None:
+        if drained is None or verbosity < 1 or not (drained.ran or drained.recovered):
+            return
+        line = f"tasks: {drained.succeeded} succeeded, {drained.failed} failed, {drained.retried} to retry"
+        if drained.recovered:
+            line += f", {drained.recovered} recovered from lost workers"
+        self.stdout.write(line)
 
     def _report(self, outcome: Outcome, verbosity: int, dry_run: bool) -> None:
         if dry_run:

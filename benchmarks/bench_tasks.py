@@ -1,0 +1,286 @@
+"""One-off tasks: enqueue and drain rates of ``cronjobs.tasks.DatabaseBackend``, and the claim's query plan.
+
+    python benchmarks/bench_tasks.py [--n 2000] [--repeats 3] [--dbs sqlite-wal,postgresql]
+                                     [--explain-rows 100000] [--peers]
+
+For each database: a fresh database, ``migrate``, then per repeat N no-op tasks enqueued
+through ``noop.enqueue(i)`` with one commit each (``loop``: in-process time of the loop),
+and one ``runcrons --tasks-only`` process draining them (``whole``: spawn to exit;
+``span``: first start to last finish as recorded in the table). Then the claim query's
+plan with ``--explain-rows`` ready tasks waiting.
+
+``+durable`` runs with ``CRONJOBS["TASKS_DURABLE_BOOKKEEPING"] = True`` (every claim and
+outcome waits for the disk); without it the worker's own records do not wait for the disk
+(the tasks' own transactions always do). ``sqlite-wal`` is WAL mode with SQLite's default
+``synchronous=FULL`` (an fsync per commit), as the peers were measured;
+``sqlite-wal-normal`` is WAL with ``synchronous=NORMAL``, what the example project and the
+tests use. PostgreSQL runs with its defaults (``synchronous_commit=on``). Django's default
+``CONN_MAX_AGE=0`` everywhere.
+
+``--peers`` also runs the peer harness (/work/shared/peers/queues/run.sh): django-tasks-db's
+``db_worker --batch``, with and without persistent connections, with the same N and
+repeats, and prints the ratios of this one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = ROOT / "tests" / "manage.py"
+PEERS = Path(os.environ.get("CRONJOBS_PEERS_DIR", "/work/shared/peers/queues"))
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+ENQUEUE = """
+import json, time
+from tests.testapp.tasks import noop
+started = time.perf_counter()
+for i in range({n}):
+    noop.enqueue(i)
+print(json.dumps({{"loop_s": time.perf_counter() - started}}))
+"""
+
+FILL = """
+from django.utils import timezone
+from cronjobs.tasks.models import QueuedTask
+now = timezone.now()
+rows = [QueuedTask(task_path="tests.testapp.tasks.noop", backend="default", queue_name="default",
+                   priority=i % 3, args=[i], run_after=now, enqueued_at=now, timeout=600) for i in range({n})]
+QueuedTask.objects.bulk_create(rows, batch_size=2000)
+"""
+
+EXPLAIN = """
+from django.db import connection
+from django.utils import timezone
+from cronjobs.tasks.worker import Worker
+worker = Worker()
+if connection.vendor in ("sqlite", "postgresql"):
+    sql, params = worker._returning_claim(timezone.now())
+else:
+    sql, params = worker._ready(timezone.now()).select_for_update(skip_locked=True)[:1].query.sql_with_params()
+with connection.cursor() as cursor:
+    if connection.vendor == "sqlite":
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        print("\\n".join(row[-1] for row in cursor.fetchall()))
+    elif connection.vendor == "postgresql":
+        from django.db import transaction
+        with worker._bookkeeping(atomic=True):  # the claim's own transaction settings
+            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
+            print("\\n".join(row[0] for row in cursor.fetchall()))
+            transaction.set_rollback(True)
+    else:
+        cursor.execute("EXPLAIN " + sql, params)
+        names = [c[0] for c in cursor.description]
+        print("\\n".join(str(dict(zip(names, row))) for row in cursor.fetchall()))
+"""
+
+STATS = """
+import json
+from django.db.models import Max, Min
+from cronjobs.tasks.models import QueuedTask
+agg = QueuedTask.objects.aggregate(first=Min("started_at"), last=Max("finished_at"))
+print(json.dumps({"succeeded": QueuedTask.objects.filter(status="SUCCESSFUL").count(),
+                  "total": QueuedTask.objects.count(),
+                  "span_s": (agg["last"] - agg["first"]).total_seconds()}))
+"""
+
+
+class Database:
+    def __init__(self, vendor: str, directory: Path) -> None:
+        self.vendor = vendor
+        self.directory = directory
+        self.name = ""
+
+    @property
+    def base(self) -> str:
+        return self.vendor.removesuffix("+durable")
+
+    def env(self) -> dict[str, str]:
+        return {
+            "CRONJOBS_TEST_DURABLE_BOOKKEEPING": "1" if self.vendor.endswith("+durable") else "0",
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "CRONJOBS_TEST_DB_VENDOR": "sqlite" if self.base.startswith("sqlite") else self.base,
+            "CRONJOBS_TEST_DB_NAME": self.name,
+            "CRONJOBS_TEST_SQLITE_SYNCHRONOUS": "NORMAL" if self.base == "sqlite-wal-normal" else "FULL",
+            "PYTHONPATH": str(ROOT),
+        }
+
+    def reset(self) -> None:
+        self.drop()
+        name = f"cronjobs_bench_{uuid.uuid4().hex[:8]}"
+        if self.base.startswith("sqlite"):
+            self.name = str(self.directory / f"{name}.sqlite3")
+        elif self.base == "postgresql":
+            import psycopg
+
+            with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:  # type: ignore[arg-type]
+                conn.execute(f'CREATE DATABASE "{name}"')
+            self.name = name
+        else:
+            import pymysql
+
+            conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+            conn.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+            conn.close()
+            self.name = name
+        self.manage("migrate", "-v0")
+
+    def drop(self) -> None:
+        if not self.name:
+            return
+        if self.base == "postgresql":
+            import psycopg
+
+            with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:  # type: ignore[arg-type]
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        elif self.base == "mysql":
+            import pymysql
+
+            conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+            conn.cursor().execute(f"DROP DATABASE IF EXISTS `{self.name}`")
+            conn.close()
+        self.name = ""
+
+    def manage(self, *args: str) -> tuple[float, str]:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, str(MANAGE), *args], env=self.env(), cwd=ROOT, capture_output=True, text=True
+        )
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"manage.py {args[0]} failed on {self.vendor}:\n{done.stdout}\n{done.stderr}")
+        return wall, done.stdout
+
+    def shell(self, code: str) -> tuple[float, str]:
+        return self.manage("shell", "-c", code)
+
+
+def last_json(text: str) -> dict:
+    return json.loads([line for line in text.splitlines() if line.startswith("{")][-1])
+
+
+def measure(db: Database, n: int, repeats: int) -> dict:
+    enqueue, whole, span = [], [], []
+    for _ in range(repeats):
+        db.reset()
+        enqueue.append(last_json(db.shell(ENQUEUE.format(n=n))[1])["loop_s"])
+        wall, _ = db.manage("runcrons", "--tasks-only", "-v0")
+        stats = last_json(db.shell(STATS)[1])
+        if stats["succeeded"] != n or stats["total"] != n:
+            raise RuntimeError(f"incomplete drain on {db.vendor}: {stats}")
+        whole.append(wall)
+        span.append(stats["span_s"])
+        print(f"  {db.vendor}: enqueue {enqueue[-1]:.2f}s, drain {wall:.2f}s (span {span[-1]:.2f}s)", file=sys.stderr)
+    return {"enqueue": enqueue, "whole": whole, "span": span}
+
+
+def rate(n: int, seconds: list[float]) -> float:
+    return n / statistics.median(seconds)
+
+
+def spread(seconds: list[float]) -> str:
+    return f"{min(seconds):.2f}-{max(seconds):.2f} s"
+
+
+def run_peers(n: int, repeats: int, dbs: list[str]) -> dict | None:
+    script = PEERS / "run.sh"
+    if not script.exists():
+        print(f"(peer harness not found at {PEERS}; skipped)", file=sys.stderr)
+        return None
+    names = {"sqlite-wal": "sqlite-wal", "postgresql": "postgres"}
+    peer_dbs = ",".join(names[d] for d in dict.fromkeys(d.removesuffix("+durable") for d in dbs) if d in names)
+    path = Path(tempfile.gettempdir()) / f"peerq-{uuid.uuid4().hex[:8]}.json"
+    subprocess.run(
+        [str(script), "--n", str(n), "--repeats", str(repeats), "--dbs", peer_dbs,
+         "--drains", "dt,dt-persist", "--json", str(path)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return json.loads(path.read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--dbs",
+        default="sqlite-wal,sqlite-wal+durable,sqlite-wal-normal,postgresql,postgresql+durable",
+        help="sqlite-wal, sqlite-wal-normal, postgresql, mysql; +durable: with TASKS_DURABLE_BOOKKEEPING",
+    )
+    parser.add_argument("--explain-rows", type=int, default=100_000)
+    parser.add_argument("--peers", action="store_true", help="also run the peer harness and print ratios")
+    args = parser.parse_args()
+    dbs = [d for d in args.dbs.split(",") if d]
+
+    ours: dict[str, dict] = {}
+    plans: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for vendor in dbs:
+            db = Database(vendor, Path(directory))
+            try:
+                ours[vendor] = measure(db, args.n, args.repeats)
+                db.reset()
+                db.shell(FILL.format(n=args.explain_rows))
+                plans[vendor] = db.shell(EXPLAIN)[1].strip()
+            finally:
+                db.drop()
+    peers = run_peers(args.n, args.repeats, dbs) if args.peers else None
+
+    n = args.n
+    print(f"N={n} no-op tasks, one worker process, median of {args.repeats}.\n")
+    print("| database | drain, whole process | drain, in-table span | enqueue, one commit each (loop) |")
+    print("|---|---:|---:|---:|")
+    for vendor, m in ours.items():
+        print(
+            f"| {vendor} | {rate(n, m['whole']):,.0f}/s ({spread(m['whole'])}) | {rate(n, m['span']):,.0f}/s | "
+            f"{rate(n, m['enqueue']):,.0f}/s ({spread(m['enqueue'])}) |"
+        )
+    if peers:
+        print_peers(n, ours, peers)
+    for vendor, plan in plans.items():
+        print(f"\nClaim query plan, {vendor}, {args.explain_rows:,} ready tasks:\n\n```\n{plan}\n```")
+    return 0
+
+
+def print_peers(n: int, ours: dict[str, dict], peers: dict) -> None:
+    names = {"sqlite-wal": "sqlite-wal", "postgres": "postgresql"}
+    labels = {
+        "dt": "django-tasks-db `db_worker --batch`",
+        "dt-persist": "django-tasks-db `db_worker --batch`, CONN_MAX_AGE=None",
+        "bg-loop": "django-background-tasks `run_next_task()` loop",
+    }
+    print("\nThe same run, beside the peers (whole process; ratio: ours / theirs)\n")
+    print("| database | worker | drain | ours / theirs | enqueue (loop) | ours / theirs |")
+    print("|---|---|---:|---:|---:|---:|")
+    for vendor, m in ours.items():
+        ours_drain, ours_enqueue = rate(n, m["whole"]), rate(n, m["enqueue"])
+        ours_row = f"| {vendor} | cronjobs `runcrons --tasks-only` | {ours_drain:,.0f}/s | 1.00 |"
+        print(f"{ours_row} {ours_enqueue:,.0f}/s | 1.00 |")
+        for row in peers["rows"]:
+            if row["kind"] != "drain" or names.get(row["db"]) != vendor.removesuffix("+durable"):
+                continue
+            drain = rate(n, [s["wall_s"] for s in row["samples"]])
+            enqueue_rows = [
+                r
+                for r in peers["rows"]
+                if r["kind"] == "enqueue" and r.get("drain") == row["drain"] and r["db"] == row["db"]
+            ]
+            enqueue = rate(n, [s["loop_s"] for r in enqueue_rows for s in r["samples"]])
+            print(
+                f"| {vendor} | {labels.get(row['drain'], row['drain'])} | {drain:,.0f}/s | {ours_drain / drain:.1f}x | "
+                f"{enqueue:,.0f}/s | {ours_enqueue / enqueue:.1f}x |"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

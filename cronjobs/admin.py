@@ -1,0 +1,3 @@
+"""The admin: the task queue (cronjobs.tasks.admin)."""
+
+from cronjobs.tasks import admin as _tasks_admin  # noqa: F401

@@ -1,0 +1,43 @@
+"""The queue in the admin: tasks read-only, with per-queue counts above the list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from cronjobs.tasks.models import QueuedTask
+from cronjobs.tasks.stats import queue_counts
+
+
+@admin.register(QueuedTask)
+class QueuedTaskAdmin(admin.ModelAdmin):
+    list_display = ["task_path", "queue_name", "status", "priority", "attempts", "run_after", "finished_at"]
+    list_filter = ["status", "queue_name", "backend"]
+    search_fields = ["=id", "task_path"]
+    ordering = ["-enqueued_at"]
+    date_hierarchy = "enqueued_at"
+    actions = ["retry_now"]
+    change_list_template = "admin/cronjobs/queuedtask/change_list.html"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in QueuedTask._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
+        extra_context = {**(extra_context or {}), "queue_counts": queue_counts()}
+        return super().changelist_view(request, extra_context)  # type: ignore[return-value]
+
+    @admin.action(description="Retry the selected failed tasks now")
+    def retry_now(self, request: HttpRequest, queryset: Any) -> None:
+        from django.db.models import F
+        from django.utils import timezone
+
+        count = queryset.filter(status=QueuedTask.Status.FAILED).update(
+            status=QueuedTask.Status.READY, run_after=timezone.now(), finished_at=None, max_attempts=F("attempts") + 1
+        )
+        self.message_user(request, f"{count} failed task(s) queued again.")

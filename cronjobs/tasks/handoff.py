@@ -1,0 +1,54 @@
+"""Scheduled jobs that hand their work to a Django Tasks backend instead of running inline.
+
+With ``task_backend = "default"`` on a job, runcrons still claims each slot exactly once and
+records the run, but the run only enqueues :func:`run_cron_job`; the job's ``run()`` then
+executes wherever that backend's workers are (this package's DatabaseBackend, drained by
+runcrons, or a broker-backed backend).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from contextlib import nullcontext
+from datetime import datetime
+
+from django.db import transaction
+
+from cronjobs.jobs import BaseCronJob
+from cronjobs.models import Run
+from cronjobs.tasks.compat import task
+from cronjobs.tasks.options import task_options
+
+logger = logging.getLogger("cronjobs")
+
+
+def hand_off(job_cls: type[BaseCronJob], run: Run) -> tuple[str, float, str, str]:
+    """Enqueue the job's work for the claimed ``run``: (status, duration, message, traceback) of the run."""
+    started = time.monotonic()
+    alias = job_cls.task_backend
+    try:
+        handed = run_cron_job.using(backend=alias, queue_name=job_cls.task_queue)
+        result = handed.enqueue(job_cls.get_code(), run.slot.isoformat(), run.attempt, run.forced)
+    except Exception as exc:
+        logger.error("%s: could not hand off to task backend %r: %s", job_cls.get_code(), alias, exc, exc_info=True)
+        return Run.Status.FAILED, time.monotonic() - started, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+    message = f"handed to task backend {alias!r} as task {result.id}"
+    return Run.Status.SUCCEEDED, time.monotonic() - started, message, ""
+
+
+@task
+@task_options(atomic=False)  # on the DatabaseBackend: the job's own ``atomic`` decides
+def run_cron_job(code: str, slot: str, attempt: int, forced: bool) -> str | None:
+    """Run a job's ``run()`` for one slot, in a Tasks worker (enqueued by :func:`hand_off`)."""
+    from cronjobs import registry
+
+    job_cls = registry.get_jobs().get(code)
+    if job_cls is None:
+        raise LookupError(f"no cron job with code {code!r} is registered in this process")
+    job = job_cls()
+    job.slot, job.attempt, job.forced = datetime.fromisoformat(slot), attempt, forced
+    with transaction.atomic() if job_cls.atomic else nullcontext():
+        result = job.run()
+    return None if result is None else str(result)

@@ -1,0 +1,364 @@
+"""The DatabaseBackend and the worker, in process (SQLite in memory)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import checks
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.test.utils import override_settings
+from django.utils import timezone
+from django_tasks import TaskResultStatus, task_backends
+from django_tasks.exceptions import InvalidTaskError, TaskResultDoesNotExist
+from django_tasks.signals import task_enqueued, task_finished, task_started
+
+from cronjobs.tasks import task_options
+from cronjobs.tasks.models import QueuedTask
+from cronjobs.tasks.options import Policy
+from cronjobs.tasks.stats import format_counts, queue_counts
+from cronjobs.tasks.worker import Worker, prune
+from tests.testapp import tasks
+from tests.testapp.models import Effect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Status = QueuedTask.Status
+
+
+def drain(**kwargs):
+    return Worker().drain(**kwargs)
+
+
+def labels():
+    return list(Effect.objects.order_by("id").values_list("job", flat=True))
+
+
+# -- enqueueing ------------------------------------------------------------------------
+
+
+def test_enqueue_returns_a_ready_result_that_get_result_finds_again():
+    result = tasks.record.enqueue("a")
+    assert result.status == TaskResultStatus.READY
+    assert result.args == ["a"]
+    found = tasks.record.get_result(result.id)
+    assert (found.id, found.status, found.args, found.task.func) == (result.id, "READY", ["a"], tasks.record.func)
+    assert task_backends["default"].get_result(result.id).enqueued_at == result.enqueued_at
+
+
+@pytest.mark.parametrize("result_id", ["00000000-0000-0000-0000-000000000000", "not-a-uuid", ""])
+def test_get_result_of_an_unknown_or_malformed_id_raises_does_not_exist(result_id):
+    with pytest.raises(TaskResultDoesNotExist):
+        task_backends["default"].get_result(result_id)
+
+
+def test_an_argument_json_cannot_hold_is_refused_at_enqueue_naming_it():
+    with pytest.raises(
+        InvalidTaskError, match=r"tests.testapp.tasks.record: argument 'label' cannot be stored as JSON"
+    ):
+        tasks.record.enqueue(label=object())
+    with pytest.raises(InvalidTaskError, match=r"positional argument 0 would not come back as it was passed"):
+        tasks.record.enqueue({1: "int keys become strings"})
+    with pytest.raises(InvalidTaskError, match=r"positional argument 0 cannot be stored as JSON"):
+        tasks.record.enqueue(float("nan"))
+    assert QueuedTask.objects.count() == 0
+
+
+def test_a_tuple_is_stored_as_a_list_as_django_does():
+    result = tasks.record.enqueue((1, 2))
+    assert QueuedTask.objects.get().args == [[1, 2]]
+    assert result.args == [[1, 2]]
+
+
+def test_a_queue_missing_from_QUEUES_is_refused():
+    with pytest.raises(InvalidTaskError):
+        tasks.record.using(queue_name="nope").enqueue("a")
+
+
+def test_a_task_enqueued_in_a_rolled_back_transaction_never_runs():
+    with transaction.atomic():
+        tasks.record.enqueue("rolled back")
+        transaction.set_rollback(True)
+    assert QueuedTask.objects.count() == 0
+    assert drain().ran == 0
+
+
+def test_enqueue_sends_task_enqueued_and_the_worker_started_and_finished():
+    seen = []
+
+    def receiver(signal, sender, task_result, **kwargs):
+        seen.append((signal, task_result.status))
+
+    for signal in (task_enqueued, task_started, task_finished):
+        signal.connect(receiver, dispatch_uid="test")
+    try:
+        tasks.record.enqueue("a")
+        drain()
+    finally:
+        for signal in (task_enqueued, task_started, task_finished):
+            signal.disconnect(dispatch_uid="test")
+    assert seen == [
+        (task_enqueued, "READY"),
+        (task_started, "RUNNING"),
+        (task_finished, "SUCCESSFUL"),
+    ]
+
+
+# -- draining --------------------------------------------------------------------------
+
+
+def test_ready_tasks_run_by_priority_then_in_order_of_enqueueing():
+    tasks.record.using(priority=-1).enqueue("low")
+    tasks.record.enqueue("first")
+    tasks.record.enqueue("second")
+    tasks.record.using(priority=10).enqueue("high")
+    tasks.record.using(run_after=timezone.now() + timedelta(minutes=5)).enqueue("later")
+    assert drain().succeeded == 4
+    assert labels() == ["high", "first", "second", "low"]
+    later = QueuedTask.objects.get(status=Status.READY)
+    assert later.deferred and later.args == ["later"]
+
+
+def test_a_result_carries_the_return_value_attempts_and_workers():
+    result = tasks.record.enqueue("a")
+    drain()
+    result.refresh()
+    assert (result.status, result.return_value, result.attempts) == ("SUCCESSFUL", "a", 1)
+    assert result.worker_ids[0].endswith(f":{__import__('os').getpid()}")
+    assert result.started_at <= result.finished_at
+
+
+def test_a_failed_attempt_is_retried_after_the_backoff_with_its_traceback_kept():
+    result = tasks.fails_once.enqueue("flaky")
+    before = timezone.now()
+    assert (drain().retried, drain().ran) == (1, 0)  # the retry waits RETRY_DELAY (10 s by default)
+    row = QueuedTask.objects.get()
+    assert row.status == Status.READY
+    assert timedelta(seconds=9) < row.run_after - before < timedelta(seconds=12)
+    QueuedTask.objects.update(run_after=timezone.now())
+    assert drain().succeeded == 1
+    result.refresh()
+    assert (result.status, result.return_value, result.attempts) == ("SUCCESSFUL", 2, 2)
+    assert [e.exception_class for e in result.errors] == [ValueError]
+    assert "ValueError: first attempt fails" in result.errors[0].traceback
+    assert labels() == ["flaky#2"]  # the failed attempt's write was rolled back
+
+
+def test_backoff_grows_by_the_factor_up_to_the_cap():
+    policy = Policy(
+        timeout=timedelta(minutes=1),
+        max_attempts=10,
+        retry_delay=timedelta(seconds=10),
+        backoff=3,
+        max_retry_delay=timedelta(minutes=5),
+        atomic=True,
+    )
+    assert [policy.delay(n).total_seconds() for n in range(1, 6)] == [10, 30, 90, 270, 300]
+
+
+def test_an_always_failing_task_stops_after_max_attempts():
+    result = tasks.always_fails.enqueue("doomed")
+    drained = drain()
+    assert (drained.retried, drained.failed) == (2, 1)
+    result.refresh()
+    assert (result.status, result.attempts, len(result.errors)) == ("FAILED", 3, 3)
+    assert result.finished_at is not None
+
+
+def test_a_task_that_opts_out_of_atomic_keeps_its_writes_when_it_fails():
+    tasks.writes_then_fails.enqueue("kept")
+    tasks.always_fails.enqueue("rolled back")
+    drain()
+    assert labels() == ["kept"]
+
+
+def test_a_return_value_json_cannot_hold_fails_the_task():
+    result = tasks.returns_set.enqueue()
+    drain()
+    result.refresh()
+    assert result.status == "FAILED"
+    assert "cannot be stored as JSON" in result.errors[0].traceback
+
+
+def test_a_task_over_its_timeout_is_stopped_and_the_next_one_runs():
+    result = tasks.sleeps.enqueue("slow", 20)
+    tasks.record.enqueue("next")
+    drained = drain()
+    assert (drained.failed, drained.retried, drained.succeeded) == (1, 1, 1)
+    result.refresh()
+    assert [e.exception_class_path for e in result.errors] == ["cronjobs.tasks.worker.TaskTimeout"] * 2
+    assert labels() == ["next"]
+
+
+def test_a_task_whose_function_is_gone_fails_with_the_import_error():
+    tasks.record.enqueue("a")
+    QueuedTask.objects.update(task_path="tests.testapp.tasks.vanished")
+    assert drain().failed == 1
+    assert "vanished" in QueuedTask.objects.get().errors[0]["traceback"]
+
+
+def test_drain_stops_at_its_limit_and_its_deadline():
+    for i in range(5):
+        tasks.record.enqueue(str(i))
+    assert drain(limit=2).ran == 2
+    assert drain(until=0).ran == 0
+    assert drain().ran == 3
+
+
+def test_draining_costs_one_write_transaction_a_task(django_assert_num_queries):
+    for i in range(3):
+        tasks.noop.enqueue(i)
+    worker = Worker()
+    worker.recover()
+    # Once per worker, SQLite's journal mode and synchronous setting; the first claim; then per task its own atomic block (BEGIN, COMMIT: nothing written), and
+    # the next claim with this outcome's write in its transaction (BEGIN, UPDATE, UPDATE ... RETURNING, COMMIT).
+    with django_assert_num_queries(2 + 1 + 3 * (2 + 4)):
+        assert worker.drain().succeeded == 3
+
+
+def test_the_claim_walks_the_claim_index_without_sorting():
+    worker = Worker()
+    sql, params = worker._returning_claim(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " | ".join(row[-1] for row in cursor.fetchall())
+    assert "USING INDEX cronjobs_task_claim" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+# -- lost workers, pruning, counts -----------------------------------------------------
+
+
+def _running(attempts, max_attempts, started_ago):
+    tasks.record.enqueue("lost")
+    QueuedTask.objects.update(
+        status=Status.RUNNING,
+        attempts=attempts,
+        max_attempts=max_attempts,
+        worker_id="elsewhere:1",
+        last_attempted_at=timezone.now() - started_ago,
+        timeout=60,
+    )
+
+
+def test_a_task_running_past_its_timeout_and_lease_grace_is_retried():
+    _running(attempts=1, max_attempts=2, started_ago=timedelta(seconds=95))
+    assert Worker().recover() == 1
+    row = QueuedTask.objects.get()
+    assert (row.status, row.worker_id, row.worker_ids) == (Status.READY, "", ["elsewhere:1"])
+    assert row.errors[0]["exception_class_path"] == "cronjobs.tasks.worker.WorkerLost"
+    assert drain().succeeded == 1
+
+
+def test_a_lost_task_on_its_last_attempt_fails():
+    _running(attempts=2, max_attempts=2, started_ago=timedelta(seconds=95))
+    assert Worker().recover() == 1
+    assert QueuedTask.objects.get().status == Status.FAILED
+
+
+def test_a_task_within_its_lease_is_left_alone():
+    _running(attempts=1, max_attempts=2, started_ago=timedelta(seconds=80))  # 60 s timeout + 30 s grace
+    assert Worker().recover() == 0
+    assert QueuedTask.objects.get().status == Status.RUNNING
+
+
+def test_a_late_outcome_of_a_recovered_attempt_is_not_written():
+    tasks.record.enqueue("a")
+    worker = Worker()
+    row = worker.claim()
+    QueuedTask.objects.update(worker_id="someone-else")  # recovered and claimed again meanwhile
+    worker.run(row)
+    worker.flush()
+    assert QueuedTask.objects.get().status == Status.RUNNING
+
+
+def test_prune_deletes_finished_tasks_older_than_keep():
+    for label in ("old", "new", "waiting"):
+        tasks.record.enqueue(label)
+    drain(limit=2)
+    QueuedTask.objects.filter(args=["old"]).update(finished_at=timezone.now() - timedelta(days=8))
+    assert prune(timedelta(days=7)) == 1
+    assert sorted(row.args[0] for row in QueuedTask.objects.all()) == ["new", "waiting"]
+
+
+def test_queue_counts_per_queue():
+    tasks.record.enqueue("a")
+    tasks.record.using(run_after=timezone.now() + timedelta(hours=1)).enqueue("b")
+    tasks.record_mail.enqueue("c")
+    tasks.always_fails.using(queue_name="mail").enqueue("d")
+    Worker(queues=["mail"]).drain()
+    assert format_counts(queue_counts()) == [
+        "default: 1 ready, 1 scheduled, 0 running, 0 failed, 0 succeeded",
+        "mail: 0 ready, 0 scheduled, 0 running, 1 failed, 1 succeeded",
+    ]
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+def test_task_options_refuses_bad_values_naming_them():
+    with pytest.raises(ValueError, match="task_options: max_attempts is 0"):
+        task_options(max_attempts=0)
+    with pytest.raises(ValueError, match="task_options: timeout is 5"):
+        task_options(timeout=5)
+
+
+@override_settings(
+    TASKS={
+        "default": {
+            "BACKEND": "cronjobs.tasks.DatabaseBackend",
+            "OPTIONS": {"MAX_ATTEMPTS": 0, "TIMEOUT": timedelta(0), "RETRIES": 3},
+        }
+    },
+    CRONJOBS={"TASKS_BUDGET": timedelta(seconds=90)},
+)
+def test_bad_options_and_settings_are_system_check_errors():
+    errors = [e for e in checks.run_checks() if e.id.startswith("cronjobs.E05")]
+    assert sorted((e.id, e.msg) for e in errors) == [
+        ("cronjobs.E050", "TASKS['default']['OPTIONS']: MAX_ATTEMPTS is 0, not a whole number of at least 1."),
+        ("cronjobs.E050", "TASKS['default']['OPTIONS']: TIMEOUT is datetime.timedelta(0), not a positive timedelta."),
+        ("cronjobs.E051", "TASKS['default']['OPTIONS'] has an unknown key 'RETRIES'."),
+        (
+            "cronjobs.E052",
+            "CRONJOBS['TASKS_BUDGET'] is datetime.timedelta(seconds=90), not a positive timedelta under 60 seconds.",
+        ),
+    ]
+
+
+@override_settings(CRONJOBS={"AUTODISCOVER": False, "JOBS": ["tests.testapp.jobs.EveryMinute"]})
+def test_tasks_only_with_job_codes_is_a_usage_error():
+    with pytest.raises(CommandError, match="--tasks-only runs no jobs") as raised:
+        call_command("runcrons", "test.every_minute", "--tasks-only")
+    assert raised.value.returncode == 2
+
+
+@override_settings(CRONJOBS={"AUTODISCOVER": False, "JOBS": ["tests.testapp.jobs.HandedOff"]})
+def test_a_job_with_a_task_backend_hands_its_slot_to_a_task(capsys):
+    from cronjobs.models import Job, Run
+
+    call_command("runcrons", "--force", "-v0")  # claims the slot, enqueues; the same invocation drains
+    run = Run.objects.get(job_id="test.handed_off")
+    assert run.status == Run.Status.SUCCEEDED
+    assert run.message.startswith("handed to task backend 'default' as task ")
+    row = QueuedTask.objects.get()
+    assert (row.status, row.task_path) == (Status.SUCCESSFUL, "cronjobs.tasks.handoff.run_cron_job")
+    assert row.return_value.startswith("ran for ")
+    assert Effect.objects.get().job == "test.handed_off"
+    assert Job.objects.filter(code="test.handed_off").exists()
+
+
+def test_the_admin_lists_tasks_with_counts_per_queue_and_queues_failed_ones_again(admin_client):
+    tasks.always_fails.enqueue("doomed")
+    tasks.record_mail.enqueue("waiting")
+    Worker(queues=["default"]).drain()
+    page = admin_client.get("/admin/cronjobs/queuedtask/")
+    assert page.status_code == 200
+    assert [(c.queue_name, c.ready, c.failed) for c in page.context["queue_counts"]] == [
+        ("default", 0, 1),
+        ("mail", 1, 0),
+    ]
+    failed = QueuedTask.objects.get(status=Status.FAILED)
+    admin_client.post("/admin/cronjobs/queuedtask/", {"action": "retry_now", "_selected_action": [str(failed.pk)]})
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts, failed.max_attempts) == (Status.READY, 3, 4)

@@ -1,0 +1,80 @@
+"""Task functions the tests enqueue on the DatabaseBackend."""
+
+import os
+import time
+from datetime import timedelta
+
+from django_tasks import task
+
+from cronjobs.tasks import task_options
+from tests.testapp.models import Effect
+
+
+@task
+def noop(i):
+    return None
+
+
+@task
+def record(label):
+    """One Effect row per run: counting them proves how often the task ran."""
+    Effect.objects.create(job=label, pid=os.getpid())
+    return label
+
+
+@task(queue_name="mail")
+def record_mail(label):
+    Effect.objects.create(job=label, pid=os.getpid())
+
+
+@task(takes_context=True)
+def record_attempt(context, label):
+    Effect.objects.create(job=f"{label}#{context.attempt}", pid=os.getpid())
+
+
+@task
+@task_options(timeout=timedelta(seconds=1), max_attempts=2, retry_delay=timedelta(0))
+def sleeps(label, seconds):
+    """Writes a row, then sleeps: long enough to be killed, or to run past the timeout."""
+    Effect.objects.create(job=label, pid=os.getpid())
+    time.sleep(seconds)
+    return "woke up"
+
+
+@task(takes_context=True)
+@task_options(timeout=timedelta(seconds=3), max_attempts=2, retry_delay=timedelta(0), atomic=False)
+def hangs_on_first_attempt(context, label):
+    """The first attempt writes a row (committed at once: not atomic) and hangs until killed."""
+    Effect.objects.create(job=f"{label}#{context.attempt}", pid=os.getpid())
+    if context.attempt == 1:
+        time.sleep(60)
+    return context.attempt
+
+
+@task
+@task_options(max_attempts=3, retry_delay=timedelta(0))
+def always_fails(label):
+    Effect.objects.create(job=label, pid=os.getpid())
+    raise RuntimeError(f"boom: {label}")
+
+
+@task
+@task_options(atomic=False, max_attempts=1)
+def writes_then_fails(label):
+    Effect.objects.create(job=label, pid=os.getpid())
+    raise RuntimeError("after the write")
+
+
+@task
+def returns_set():
+    return {1, 2}
+
+
+@task(takes_context=True)
+@task_options(max_attempts=2)
+def fails_once(context, label):
+    """Fails its first attempt, succeeds on the second (after the backend's RETRY_DELAY)."""
+    Effect.objects.create(job=f"{label}#{context.attempt}", pid=os.getpid())
+    if context.attempt == 1:
+        raise ValueError("first attempt fails")
+    return context.attempt
