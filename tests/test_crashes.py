@@ -206,7 +206,7 @@ def test_workers_run_due_jobs_in_parallel_and_each_slot_once(project):
 def test_workers_must_be_a_positive_number(project):
     result = project.manage("runcrons", "--workers", "0", jobs="EveryMinute")
     assert result.returncode == 2
-    assert "expected a whole number of 1 or more" in result.stderr
+    assert "'0': use 1 or more" in result.stderr
 
 
 UNREACHABLE = {

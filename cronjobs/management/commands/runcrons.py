@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import logging
 import signal
@@ -39,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Say what would run; change nothing.")
         parser.add_argument(
             "--workers",
-            type=_positive_int,
+            type=loop.positive_int,
             default=1,
             metavar="N",
             help="Run due jobs, and drain tasks, in N processes (default 1).",
@@ -157,16 +156,6 @@ def _select(jobs: dict[str, Any], codes: tuple[str, ...]) -> dict[str, Any]:
             hints.append(f"{code!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise CommandError(f"unknown job code {', '.join(hints)}", returncode=EXIT_USAGE)
     return {code: jobs[code] for code in dict.fromkeys(codes)}
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {value!r}")
-    return number
 
 
 def _ensure_database() -> None:
