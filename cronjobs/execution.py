@@ -19,7 +19,7 @@ from cronjobs.exceptions import Interrupted, JobTimeout, LockError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.locks.database import DatabaseLock
 from cronjobs.models import Run
-from cronjobs.timeouts import Deadline
+from cronjobs.timeouts import Deadline, job_running
 
 logger = logging.getLogger("cronjobs")
 
@@ -98,7 +98,7 @@ def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outco
         job = job_cls()
         job.slot, job.attempt, job.forced = run.slot, run.attempt, run.forced
         context = transaction.atomic() if job_cls.atomic else nullcontext()
-        with context, deadline:
+        with context, deadline, job_running():
             result = job.run()
         message = "" if result is None else str(result)
     except JobTimeout:

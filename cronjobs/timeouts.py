@@ -81,6 +81,27 @@ class Deadline:
                 signal.pthread_kill(self._thread_id, signal.SIGALRM)
 
 
+_window = threading.Lock()
+_in_job = False
+
+
+@contextmanager
+def job_running() -> Iterator[None]:
+    """Marks the block where a job's own code runs: only there may a signal interrupt a query.
+
+    Outside it the main thread is recording runs or rolling back; a signal then waits for the
+    Python handler, which runs as soon as that short statement returns.
+    """
+    global _in_job
+    with _window:
+        _in_job = True
+    try:
+        yield
+    finally:
+        with _window:
+            _in_job = False
+
+
 @contextmanager
 def queries_stopped_on(*signums: int) -> Iterator[None]:
     """While in the block, these signals also stop the running query of this (main) thread.
@@ -109,8 +130,10 @@ def queries_stopped_on(*signums: int) -> Iterator[None]:
     def watch() -> None:
         while data := os.read(read_end, 64):
             if any(signum in data for signum in signums):
-                for wrapper in wrappers:
-                    _interrupt_query(wrapper)
+                with _window:  # only a job's own query: never the runner's rollback or record
+                    if _in_job:
+                        for wrapper in wrappers:
+                            _interrupt_query(wrapper)
         os.close(read_end)
 
     watcher = threading.Thread(target=watch, name="cronjobs-signal-watch", daemon=True)
