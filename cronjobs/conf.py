@@ -24,6 +24,14 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CATCHUP": 100,
     # With catchup "none", a slot still runs when it came due at most this long ago.
     "CATCHUP_GRACE": timedelta(minutes=2),
+    # Runs kept per job: a count, an age (timedelta), or {"count": N, "age": timedelta}; None keeps all.
+    "KEEP_RUNS": {"count": 1000, "age": None},
+    # Characters of a run's output (stdout, stderr, logging) stored; the middle is cut beyond.
+    "OUTPUT_LIMIT": 64_000,
+    # Send mail_admins when a job starts failing (once per streak) and when it recovers.
+    "MAIL_ADMINS": False,
+    # Seconds a health-check ping may take in all, its retry included.
+    "PING_TIMEOUT": 5.0,
 }
 
 

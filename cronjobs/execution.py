@@ -14,7 +14,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from cronjobs import locks
+from cronjobs import conf, locks, signals
+from cronjobs.capture import Capture
 from cronjobs.exceptions import Interrupted, JobTimeout
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Run
@@ -57,21 +58,23 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
         lock = locks.get_lock(job_cls.get_lock_name(), code, ttl=job_cls.lock_ttl)
         if not lock.acquire():
             holder = lock.holder() or "another process"
-            return _finish(run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
+            return _finish(job_cls, run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
+    signals.send(signals.run_started, job_cls, run=run)
     started = time.monotonic()
     status, message, trace = Status.SUCCEEDED, "", ""
+    captured = Capture(conf.get("OUTPUT_LIMIT"))
     try:
         job = job_cls()
         job.slot, job.attempt, job.forced = run.slot, run.attempt, run.forced
         context = transaction.atomic() if job_cls.atomic else nullcontext()
-        with context:
+        with captured, context:
             result = job.run()
         message = "" if result is None else str(result)
     except JobTimeout:
         status, message, trace = Status.TIMED_OUT, f"stopped after {job_cls.timeout}", traceback.format_exc()
     except (KeyboardInterrupt, Interrupted) as exc:
         message = str(exc) or "interrupted"
-        _finish(run, Status.INTERRUPTED, time.monotonic() - started, message, traceback.format_exc())
+        _finish(job_cls, run, Status.INTERRUPTED, time.monotonic() - started, message, traceback.format_exc(), captured)
         raise
     except Exception as exc:
         status, message, trace = Status.FAILED, f"{type(exc).__name__}: {exc}", traceback.format_exc()
@@ -79,16 +82,33 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     finally:
         if lock is not None:
             lock.release()
-    return _finish(run, status, time.monotonic() - started, message, trace)
+    return _finish(job_cls, run, status, time.monotonic() - started, message, trace, captured)
 
 
-def _finish(run: Run, status: str, duration: float, message: str, trace: str = "") -> Outcome:
-    finished = timezone.now()
-    Run.objects.filter(pk=run.pk).update(
-        status=status, finished_at=finished, duration=duration, message=message, traceback=trace
-    )
+def _finish(
+    job_cls: type[BaseCronJob],
+    run: Run,
+    status: str,
+    duration: float,
+    message: str,
+    trace: str = "",
+    captured: Capture | None = None,
+) -> Outcome:
+    fields = {
+        "status": status,
+        "finished_at": timezone.now(),
+        "duration": duration,
+        "message": message,
+        "traceback": trace,
+        "output": captured.getvalue() if captured is not None else "",
+    }
+    Run.objects.filter(pk=run.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(run, name, value)
     logger.info("%s %s: %s in %.3fs %s", run.job_id, run.slot.isoformat(), status, duration, message)
-    return Outcome(run.job_id, run.slot, run.attempt, status, duration, message, run.pk)
+    outcome = Outcome(run.job_id, run.slot, run.attempt, status, duration, message, run.pk)
+    signals.send(signals.run_finished, job_cls, run=run, outcome=outcome)
+    return outcome
 
 
 def new_run(code: str, slot: datetime, attempt: int, *, forced: bool = False, status: str = Status.RUNNING) -> Run:

@@ -40,6 +40,8 @@ class BaseCronJob:
     """Missed slots: ``"latest"`` runs the newest once, ``"all"`` each, ``"none"`` none."""
     overlap: ClassVar[str] = "skip"
     """A run still going when the next slot comes: ``"skip"`` it or ``"allow"`` both."""
+    ping_url: ClassVar[str | None] = None
+    """Health-check URL (healthchecks.io style): pinged on start, success (``/start``, ``""``) and ``/fail``."""
     code: ClassVar[str | None] = None
     """Stable identity, stored with every run (default ``"<app_label>.<ClassName>"``)."""
     abstract: ClassVar[bool] = False

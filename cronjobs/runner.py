@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
-from cronjobs import conf
+from cronjobs import conf, retention
 from cronjobs.execution import Outcome, execute, new_run
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job, Run
@@ -30,6 +30,7 @@ class Planned:
     state: Job
     forced: bool = False
     retry: bool = False
+    requested: bool = False
     slots: DueSlots | None = None
 
     @property
@@ -70,6 +71,8 @@ class Runner:
             if self.force:
                 planned.append(Planned(job, state, forced=True))
                 continue
+            if state.run_requested is not None:  # "run now" from the admin or the command line
+                planned.append(Planned(job, state, forced=True, requested=True))
             if state.paused:
                 continue
             if state.retry_at is not None and state.retry_at <= self.now:
@@ -112,11 +115,20 @@ class Runner:
     def run(self, planned: list[Planned] | None = None) -> list[Outcome]:
         """Run everything that is due; one job's failure never stops the others."""
         outcomes: list[Outcome] = []
+        keep = retention.policy()
         for item in self.plan() if planned is None else planned:
-            outcomes.extend(self.run_one(item))
+            done = self.run_one(item)
+            outcomes.extend(done)
+            if done and not self.dry_run:
+                retention.prune_job(item.code, self.now, keep)
         return outcomes
 
     def run_one(self, item: Planned) -> list[Outcome]:
+        if item.requested and not self.dry_run:
+            # Compare-and-set: of all processes that saw the request, one runs it.
+            taken = Job.objects.filter(code=item.code, run_requested=item.state.run_requested)
+            if not taken.update(run_requested=None):
+                return []
         if item.forced:
             return self._attempts(item.job, self.now, 1, forced=True)
         if item.retry:
