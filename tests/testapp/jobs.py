@@ -63,3 +63,44 @@ class Clear(CommandJob):
     schedule = "@daily"
     code = "test.clearsessions"
     command = "clearsessions"
+
+
+class Chatty(BaseCronJob):
+    """Prints to stdout and stderr and logs a warning: CRONJOBS_TEST_LINES times each (default 1)."""
+
+    schedule = "* * * * *"
+    code = "test.chatty"
+
+    def run(self):
+        import logging
+        import sys
+
+        for i in range(int(os.environ.get("CRONJOBS_TEST_LINES", "1"))):
+            print(f"stdout line {i}")
+            print(f"stderr line {i}", file=sys.stderr)
+            logging.getLogger("testapp").warning("log line %d", i)
+        return "chatted"
+
+
+class Flaky(BaseCronJob):
+    """Fails while ``Flaky.failing`` is true (tests in this process toggle it)."""
+
+    schedule = "* * * * *"
+    code = "test.flaky"
+    failing = True
+
+    def run(self):
+        print("flaky ran")
+        if type(self).failing:
+            raise RuntimeError("flaky is failing")
+        return "flaky succeeded"
+
+
+class HoldsLock(BaseCronJob):
+    """Sleeps CRONJOBS_TEST_SLEEP seconds (default 30) holding its lock."""
+
+    schedule = "@yearly"
+    code = "test.holds_lock"
+
+    def run(self):
+        time.sleep(float(os.environ.get("CRONJOBS_TEST_SLEEP", "30")))
