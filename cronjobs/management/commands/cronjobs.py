@@ -77,8 +77,7 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("No jobs registered. Write BaseCronJob subclasses in <app>/cron.py.")
             return
-        for row in rows:
-            self.stdout.write(self._format(row))
+        self.stdout.write("\n\n".join(self._format(row) for row in rows))
 
     def _format(self, row: status.JobStatus) -> str:
         flags = []
@@ -95,6 +94,8 @@ class Command(BaseCommand):
                 nxt = "paused: resume with `manage.py cronjobs resume " + row.code + "`"
             else:
                 nxt = status.when(row.next_run, self.now, row.zone)
+                if row.next_run is not None and row.next_run <= self.now and row.next_reason == "schedule":
+                    nxt += " (due: at the next runcrons; is cron running it?)"
                 if row.next_reason in ("retry", "requested"):
                     nxt += f" ({'retry' if row.next_reason == 'retry' else 'run requested: at the next runcrons'})"
             lines.append(f"  next      {nxt}")
@@ -118,7 +119,7 @@ class Command(BaseCommand):
             lines.append(f"  lock      held by {row.lock_holder}{since}")
         elif row.registered:
             lines.append("  lock      free")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines)
 
     # -- history ----------------------------------------------------------------------
 
