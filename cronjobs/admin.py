@@ -8,7 +8,9 @@ pause, resume, unlock) needs the "change cron job" permission.
 
 from __future__ import annotations
 
+from datetime import timezone as dt_timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -53,7 +55,9 @@ def _actor(request: HttpRequest) -> str:
 
 
 def _local(moment: Any) -> str:
-    return "-" if moment is None else f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}"
+    if moment is None:
+        return "-"
+    return format_html('<span style="white-space:nowrap">{}</span>', f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}")
 
 
 @admin.register(Job)
@@ -96,7 +100,7 @@ class JobAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         # Registered jobs that runcrons has not seen yet are listed too: they start from now.
         status.ensure_rows(registry.get_jobs(), timezone.now())
-        return super().changelist_view(request, extra_context)
+        return super().changelist_view(request, {"title": _("Cron jobs"), **(extra_context or {})})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         last = (
@@ -127,7 +131,13 @@ class JobAdmin(admin.ModelAdmin):
         if obj.paused:
             return str(_("paused"))
         moment = obj.retry_at if obj.retry_at and obj.retry_at < obj.next_slot else obj.next_slot
-        return status.when(moment, timezone.now(), job.get_timezone())
+        local = timezone.localtime(moment, ZoneInfo(job.get_timezone()))
+        return format_html(
+            '<span title="{} UTC" style="white-space:nowrap">{}</span><br><small>{}</small>',
+            f"{moment.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M:%S}",
+            f"{local:%Y-%m-%d %H:%M %Z}",
+            status.relative(moment, timezone.now()) + (" (retry)" if moment != obj.next_slot else ""),
+        )
 
     @admin.display(description=_("last status"), ordering="last_run_status")
     def last_status(self, obj: Job) -> str:
@@ -243,7 +253,7 @@ class RunAdmin(admin.ModelAdmin):
     show_full_result_count = False
     fieldsets = [
         (None, {"fields": ["job", "slot", "attempt", "forced", "status_badge", "message"]}),
-        (_("When and where"), {"fields": ["started_at", "finished_at", "duration", "hostname", "pid"]}),
+        (_("When and where"), {"fields": ["started_at", "finished_at", "duration_s", "hostname", "pid"]}),
         (_("Traceback"), {"fields": ["traceback_pre"]}),
         (_("Output"), {"fields": ["output_pre"]}),
     ]
@@ -256,7 +266,7 @@ class RunAdmin(admin.ModelAdmin):
         "message",
         "started_at",
         "finished_at",
-        "duration",
+        "duration_s",
         "hostname",
         "pid",
         "traceback_pre",

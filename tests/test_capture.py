@@ -45,8 +45,8 @@ def test_a_limit_of_zero_stores_only_the_marker():
 def test_capture_takes_stdout_stderr_and_log_records_and_restores_them():
     before = (sys.stdout, sys.stderr, list(logging.getLogger().handlers))
     with Capture(10_000) as captured:
-        print("to stdout")
-        print("to stderr", file=sys.stderr)
+        print("to stdout")  # noqa: T201  (captured: that is the point)
+        print("to stderr", file=sys.stderr)  # noqa: T201  (captured: that is the point)
         logging.getLogger("myapp").warning("a warning from %s", "myapp")
     assert captured.getvalue() == "to stdout\nto stderr\nWARNING myapp: a warning from myapp\n"
     assert (sys.stdout, sys.stderr, list(logging.getLogger().handlers)) == before
@@ -57,7 +57,7 @@ def test_capture_is_undone_when_the_job_raises():
     captured = Capture(100)
     try:
         with captured:
-            print("before the error")
+            print("before the error")  # noqa: T201  (captured: that is the point)
             raise ValueError("boom")
     except ValueError:
         pass

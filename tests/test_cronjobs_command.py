@@ -92,7 +92,7 @@ def test_history_lists_runs_filters_failures_and_shows_one_run_whole(ran):
 @pytest.mark.django_db
 def test_unknown_codes_suggest_the_closest_and_exit_2():
     with job_settings():
-        with pytest.raises(CommandError, match="did you mean 'test.flaky'") as info:
+        with pytest.raises(CommandError, match=r"did you mean 'test\.flaky'") as info:
             cronjobs("pause", "test.flakey")
         assert info.value.returncode == 2
         with pytest.raises(CommandError) as info:
@@ -146,7 +146,9 @@ def test_prune_applies_keep_runs_now(ran):
 
 @pytest.mark.processes
 def test_list_names_the_lock_holder_and_unlock_lets_the_next_run_start(project):
-    holder = project.start("runcrons", "--force", "test.holds_lock", jobs="HoldsLock", env={"CRONJOBS_TEST_SLEEP": "60"})
+    holder = project.start(
+        "runcrons", "--force", "test.holds_lock", jobs="HoldsLock", env={"CRONJOBS_TEST_SLEEP": "60"}
+    )
     try:
         wait_for(lambda: project.count("cronjobs_run", "status = 'running'") == 1)
         listed = project.manage("cronjobs", "list", "--json", jobs="HoldsLock")

@@ -81,9 +81,7 @@ def test_output_beyond_the_limit_is_cut_in_the_middle(monkeypatch):
 
 # -- mail ------------------------------------------------------------------------------
 
-MAIL = override_settings(
-    CRONJOBS={"AUTODISCOVER": False, "MAIL_ADMINS": True}, ADMINS=[("Ops", "ops@example.com")]
-)
+MAIL = override_settings(CRONJOBS={"AUTODISCOVER": False, "MAIL_ADMINS": True}, ADMINS=[("Ops", "ops@example.com")])
 
 
 @pytest.fixture

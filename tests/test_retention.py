@@ -52,7 +52,9 @@ def test_count_and_age_together_apply_whichever_is_stricter():
     keep = retention.parse({"count": 3, "age": timedelta(minutes=60)})
     with settings(None):
         run_minutes(0, 10)
-    assert retention.prune_job("test.every_minute", T0 + timedelta(minutes=10), keep) == 6  # nine ran: minute 0 only saw the job
+    assert (
+        retention.prune_job("test.every_minute", T0 + timedelta(minutes=10), keep) == 6
+    )  # nine ran: minute 0 only saw the job
     assert len(slots()) == 3
 
 
