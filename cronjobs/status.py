@@ -231,7 +231,8 @@ def when(moment: datetime | None, now: datetime, zone: str) -> str:
     local = moment.astimezone(ZoneInfo(zone))
     text = f"{local:%Y-%m-%d %H:%M:%S %Z}"
     if local.utcoffset() != timedelta(0) or zone not in ("UTC", "Etc/UTC"):
-        text += f" ({moment.astimezone(UTC):%H:%M:%S} UTC)"
+        utc = moment.astimezone(UTC)
+        text += f" ({utc:%Y-%m-%d %H:%M:%S} UTC)" if utc.date() != local.date() else f" ({utc:%H:%M:%S} UTC)"
     return f"{text}, {relative(moment, now)}"
 
 
