@@ -165,6 +165,7 @@ def collect(
     for code in wanted:
         job, state = jobs.get(code), states.get(code)
         last = last_runs.get(getattr(state, "last_run_id", None) or 0)
+        next_run, next_reason = _next_run(job, state, now)
         result.append(
             JobStatus(
                 code=code,
@@ -172,8 +173,8 @@ def collect(
                 state=state,
                 schedule=describe(job) if job else "not registered any more",
                 zone=job.get_timezone() if job else "UTC",
-                next_run=_next_run(job, state, now)[0],
-                next_reason=_next_run(job, state, now)[1],
+                next_run=next_run,
+                next_reason=next_reason,
                 last_run=last,
                 running=running.get(code),
                 lock_holder=lock_holder(job) if job else None,

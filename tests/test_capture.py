@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
+import pytest
+
 from cronjobs.capture import BoundedText, Capture
 
 
@@ -63,3 +65,15 @@ def test_capture_is_undone_when_the_job_raises():
         pass
     assert (sys.stdout, sys.stderr) == before
     assert captured.getvalue() == "before the error\n"
+
+
+@pytest.mark.processes
+def test_runcrons_stores_what_a_job_prints_in_its_run_and_prints_none_of_it(project):
+    result = project.manage("runcrons", "--force", jobs="Chatty", env={"CRONJOBS_TEST_LINES": "2"})
+    assert result.returncode == 0, result.stderr
+    assert "line" not in result.stdout + result.stderr
+    (output,) = project.query("SELECT output FROM cronjobs_run WHERE job_code = 'test.chatty'")[0]
+    assert output == (
+        "stdout line 0\nstderr line 0\nWARNING testapp: log line 0\n"
+        "stdout line 1\nstderr line 1\nWARNING testapp: log line 1\n"
+    )

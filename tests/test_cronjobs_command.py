@@ -68,6 +68,12 @@ def test_list_json_is_for_machines(ran):
 
 
 @pytest.mark.django_db
+def test_list_reads_the_state_of_all_jobs_in_three_queries(ran, django_assert_num_queries):
+    with django_assert_num_queries(3):
+        cronjobs("list")
+
+
+@pytest.mark.django_db
 def test_list_shows_registered_jobs_that_never_ran():
     with job_settings():
         text = cronjobs("list")
