@@ -74,7 +74,6 @@ class JobAdmin(admin.ModelAdmin):
         "runs_link",
     ]
     list_display_links = ["code"]
-    list_filter = ["paused"]
     search_fields = ["code"]
     actions = ["run_now", "pause", "resume", "unlock"]
     readonly_fields = [
@@ -159,7 +158,9 @@ class JobAdmin(admin.ModelAdmin):
     def lock(self, obj: Job) -> str:
         job = registry.get_jobs().get(obj.code)
         holder = status.lock_holder(job) if job else None
-        return f"held by {holder}" if holder else "free"
+        if not holder:
+            return "free"
+        return format_html('<span title="{}">held by {}</span>', holder, ":".join(holder.split(":")[:2]))
 
     @admin.display(description=_("runs"))
     def runs_link(self, obj: Job) -> str:
