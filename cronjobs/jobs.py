@@ -41,7 +41,7 @@ class BaseCronJob:
     overlap: ClassVar[str] = "skip"
     """A run still going when the next slot comes: ``"skip"`` it or ``"allow"`` both."""
     ping_url: ClassVar[str | None] = None
-    """Health-check URL (healthchecks.io style): pinged on start, success (``/start``, ``""``) and ``/fail``."""
+    """Health-check URL, healthchecks.io style: ``<url>/start``, then ``<url>`` or ``<url>/fail``."""
     code: ClassVar[str | None] = None
     """Stable identity, stored with every run (default ``"<app_label>.<ClassName>"``)."""
     abstract: ClassVar[bool] = False

@@ -177,3 +177,18 @@ def test_list_names_the_lock_holder_and_unlock_lets_the_next_run_start(project):
     finally:
         stop(holder, signal.SIGKILL)
         holder.wait(timeout=30)
+
+
+@pytest.mark.processes
+def test_a_run_requested_once_runs_once_however_many_runcrons_see_it(project):
+    project.seed_job("test.hourly", minutes_ago=0)
+    requested = project.manage("cronjobs", "run", "test.hourly", jobs="Hourly")
+    assert requested.returncode == 0, requested.stderr
+    started = [project.start("runcrons", jobs="Hourly") for _ in range(5)]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in started]
+    assert [r for r in results if r[0] != 0] == []
+    forced = project.query("SELECT status FROM cronjobs_run WHERE job_code = 'test.hourly' AND forced = ?", (True,))
+    assert forced == [("succeeded",)]
+    runs = project.count("cronjobs_run", "job_code = 'test.hourly' AND status = 'succeeded'")
+    assert project.count("testapp_effect", "job = 'test.hourly'") == runs  # an hour may begin meanwhile
+    assert project.query("SELECT run_requested FROM cronjobs_job WHERE code = 'test.hourly'") == [(None,)]
