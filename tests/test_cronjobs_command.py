@@ -90,7 +90,9 @@ def test_history_lists_runs_filters_failures_and_shows_one_run_whole(ran):
         whole = cronjobs("history", "--run", str(run_id))
     assert "test.flaky" in everything and "test.every_minute" in everything
     assert "test.every_minute" not in failed and "flaky is failing" in failed
-    assert len(one.strip().splitlines()) == 1
+    header, *lines = one.strip().splitlines()
+    assert header.split() == ["run", "started", "(job's", "zone)", "job", "status", "took", "message"]
+    assert len(lines) == 1 and "test.every_minute" in lines[0]
     assert "Traceback (most recent call last)" in whole
     assert "output:\nflaky ran" in whole
 

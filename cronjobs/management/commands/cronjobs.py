@@ -8,6 +8,7 @@ import json
 import socket
 import sys
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.management import BaseCommand, CommandError
 from django.utils import timezone
@@ -135,20 +136,28 @@ class Command(BaseCommand):
             runs = runs.filter(job_id=status.find_code(code, self.jobs, recorded=True))
         if failed:
             runs = runs.filter(status__in=FAILURES)
-        records = list(runs.order_by("-slot", "-attempt")[:limit])
+        records = list(runs.order_by("-slot", "-attempt", "-pk")[:limit])
         if not records:
             self.stdout.write("No runs recorded" + (" that failed." if failed else "."))
             return
+        width = max(len(r.job_id) for r in records)
+
+        def columns(*values: str) -> str:
+            run, started, job, state, took, notes = values
+            return f"{run:>7}  {started:<23}  {job:<{width}}  {state:<11}  {took:>8}  {notes}".rstrip()
+
+        self.stdout.write(columns("run", "started (job's zone)", "job", "status", "took", "message"))
         for record in records:
-            zone = self._zone(record.job_id)
-            duration = "" if record.duration is None else f"{record.duration:8.2f}s"
-            line = (
-                f"{record.pk:>7}  {status.when(record.started_at or record.slot, self.now, zone)}  "
-                f"{record.job_id}  {record.get_status_display()}"
-                + (f" (attempt {record.attempt})" if record.attempt > 1 else "")
-                + (" (forced)" if record.forced else "")
-                + (f"  {duration.strip()}" if duration else "")
-                + (f"  {_one_line(record.message)}" if record.message else "")
+            moment = timezone.localtime(record.started_at or record.slot, ZoneInfo(self._zone(record.job_id)))
+            state = record.get_status_display() + (f" #{record.attempt}" if record.attempt > 1 else "")
+            notes = "; ".join(filter(None, ["forced" if record.forced else "", _one_line(record.message)]))
+            line = columns(
+                str(record.pk),
+                f"{moment:%Y-%m-%d %H:%M:%S %Z}",
+                record.job_id,
+                state,
+                "" if record.duration is None else f"{record.duration:.2f} s",
+                notes,
             )
             self.stdout.write(self.style.ERROR(line) if record.status in FAILURES else line)
 
