@@ -1,3 +1,349 @@
-"""The admin: the task queue (cronjobs.tasks.admin)."""
+"""The admin: a "Cron jobs" page with actions, and read-only run records.
 
-from cronjobs.tasks import admin as _tasks_admin  # noqa: F401
+"Run now" never runs a job inside the web request: it marks the job, and the next
+``runcrons`` (within a minute, where cron calls it) runs it once as a forced run, under its
+lock, with its timeout, signals and record, like any other run. Acting on jobs (run now,
+pause, resume, unlock) needs the "change cron job" permission.
+"""
+
+from __future__ import annotations
+
+from datetime import timezone as dt_timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from cronjobs import actions, registry, status
+from cronjobs.exceptions import CronJobsError
+from cronjobs.models import Action, Job, Run
+
+#: Badge colours by status (the admin's own greens, reds and blues).
+COLOURS: dict[str, str] = {
+    Run.Status.SUCCEEDED: "#417505",
+    Run.Status.FAILED: "#ba2121",
+    Run.Status.TIMED_OUT: "#ba2121",
+    Run.Status.CRASHED: "#ba2121",
+    Run.Status.INTERRUPTED: "#a0522d",
+    Run.Status.SKIPPED: "#666666",
+    Run.Status.MISSED: "#666666",
+    Run.Status.RUNNING: "#205067",
+}
+
+
+def badge(value: str, label: str) -> str:
+    return format_html(
+        '<span class="cronjobs-status cronjobs-status-{}" style="background:{};color:#fff;padding:2px 6px;'
+        'border-radius:3px;white-space:nowrap">{}</span>',
+        value,
+        COLOURS.get(value, "#666666"),
+        label,
+    )
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"{request.user.get_username()} (admin)"
+
+
+def _local(moment: Any) -> str:
+    if moment is None:
+        return "-"
+    return format_html('<span style="white-space:nowrap">{}</span>', f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}")
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "schedule_words",
+        "next_run",
+        "last_status",
+        "last_started",
+        "last_duration",
+        "paused",
+        "lock",
+        "runs_link",
+    ]
+    list_display_links = ["code"]
+    search_fields = ["code"]
+    actions = ["run_now", "pause", "resume", "unlock"]
+    readonly_fields = [
+        "code",
+        "schedule_words",
+        "next_run",
+        "paused",
+        "failing_since",
+        "run_requested",
+        "first_seen",
+        "watermark",
+        "next_slot",
+        "retry_at",
+        "retry_slot",
+        "retry_attempt",
+        "lock",
+        "runs_link",
+    ]
+    fields = list(readonly_fields)
+
+    # -- what is shown ---------------------------------------------------------------
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Registered jobs that runcrons has not seen yet are listed too: they start from now.
+        status.ensure_rows(registry.get_jobs(), timezone.now())
+        return super().changelist_view(request, {"title": _("Cron jobs"), **(extra_context or {})})
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
+        last = (
+            Run.objects.filter(job_id=OuterRef("pk")).exclude(status__in=status.NOT_RUNS).order_by("-slot", "-attempt")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                last_run_status=Subquery(last.values("status")[:1]),
+                last_run_started=Subquery(last.values("started_at")[:1]),
+                last_run_duration=Subquery(last.values("duration")[:1]),
+            )
+        )
+
+    @admin.display(description=_("schedule"))
+    def schedule_words(self, obj: Job) -> str:
+        job = registry.get_jobs().get(obj.code)
+        return status.describe(job) if job else str(_("not registered any more"))
+
+    @admin.display(description=_("next run"), ordering="next_slot")
+    def next_run(self, obj: Job) -> str:
+        job = registry.get_jobs().get(obj.code)
+        if job is None:
+            return "-"
+        if obj.run_requested is not None:
+            return str(_("at the next runcrons (run requested)"))
+        if obj.paused:
+            return str(_("paused"))
+        moment = obj.retry_at if obj.retry_at and obj.retry_at < obj.next_slot else obj.next_slot
+        local = timezone.localtime(moment, ZoneInfo(job.get_timezone()))
+        return format_html(
+            '<span title="{} UTC" style="white-space:nowrap">{}</span><br><small>{}</small>',
+            f"{moment.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M:%S}",
+            f"{local:%Y-%m-%d %H:%M %Z}",
+            status.relative(moment, timezone.now()) + (" (retry)" if moment != obj.next_slot else ""),
+        )
+
+    @admin.display(description=_("last status"), ordering="last_run_status")
+    def last_status(self, obj: Job) -> str:
+        value = getattr(obj, "last_run_status", None)
+        if value is None:
+            return format_html("<span>{}</span>", _("never ran"))
+        return badge(value, str(Run.Status(value).label))
+
+    @admin.display(description=_("last run"), ordering="last_run_started")
+    def last_started(self, obj: Job) -> str:
+        return _local(getattr(obj, "last_run_started", None))
+
+    @admin.display(description=_("last duration"))
+    def last_duration(self, obj: Job) -> str:
+        value = getattr(obj, "last_run_duration", None)
+        return "-" if value is None else f"{value:.2f} s"
+
+    @admin.display(description=_("lock"))
+    def lock(self, obj: Job) -> str:
+        job = registry.get_jobs().get(obj.code)
+        holder = status.lock_holder(job) if job else None
+        if not holder:
+            return "free"
+        return format_html('<span title="{}">held by {}</span>', holder, ":".join(holder.split(":")[:2]))
+
+    @admin.display(description=_("runs"))
+    def runs_link(self, obj: Job) -> str:
+        url = reverse("admin:cronjobs_run_changelist") + "?" + urlencode({"job__code__exact": obj.code})
+        return format_html('<a href="{}">{}</a>', url, _("runs"))
+
+    # -- permissions: nothing to add or delete by hand; acting needs "change" -------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        # The form has nothing to edit; the permission is what the actions need.
+        return obj is None and super().has_change_permission(request)
+
+    # -- actions ---------------------------------------------------------------------
+
+    def _jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> list[Any]:
+        jobs = registry.get_jobs()
+        found = []
+        for code in queryset.values_list("code", flat=True):
+            if code in jobs:
+                found.append(jobs[code])
+            else:
+                self.message_user(request, f"{code}: not registered any more; left alone.", messages.WARNING)
+        return found
+
+    @admin.action(description=_("Run now (at the next runcrons)"), permissions=["change"])
+    def run_now(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        now = timezone.now()
+        jobs = self._jobs(request, queryset)
+        for job in jobs:
+            actions.request_run(job, _actor(request), now)
+        if jobs:
+            codes = ", ".join(j.get_code() for j in jobs)
+            self.message_user(request, f"The next runcrons runs {codes} once, as a forced run.", messages.SUCCESS)
+
+    @admin.action(description=_("Pause"), permissions=["change"])
+    def pause(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        now = timezone.now()
+        done = [j.get_code() for j in self._jobs(request, queryset) if actions.pause(j, _actor(request), now)]
+        self.message_user(request, f"Paused: {', '.join(done) or 'none (already paused)'}.", messages.SUCCESS)
+
+    @admin.action(description=_("Resume (skip the slots missed while paused)"), permissions=["change"])
+    def resume(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        now = timezone.now()
+        done = [j.get_code() for j in self._jobs(request, queryset) if actions.resume(j, _actor(request), now)]
+        self.message_user(request, f"Resumed: {', '.join(done) or 'none (not paused)'}.", messages.SUCCESS)
+
+    @admin.action(description=_("Unlock (break a held lock)"), permissions=["change"])
+    def unlock(self, request: HttpRequest, queryset: QuerySet[Job]) -> HttpResponse | None:
+        jobs = self._jobs(request, queryset)
+        held = [(job, status.lock_holder(job)) for job in jobs]
+        held = [(job, holder) for job, holder in held if holder]
+        if not held:
+            self.message_user(request, "No lock held: nothing to unlock.", messages.INFO)
+            return None
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Break these locks?"),
+                "held": [(job.get_code(), holder) for job, holder in held],
+                "queryset": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            }
+            return TemplateResponse(request, "admin/cronjobs/job/unlock_confirmation.html", context)
+        now = timezone.now()
+        for job, _holder in held:
+            try:
+                broken = actions.unlock(job, _actor(request), now)
+            except CronJobsError as exc:
+                self.message_user(request, f"{job.get_code()}: {exc}", messages.ERROR)
+                continue
+            if broken:
+                self.message_user(request, f"{job.get_code()}: lock broken (was held by {broken}).", messages.SUCCESS)
+        return None
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["id", "job_code", "slot_local", "attempt", "status_badge", "started", "duration_s", "host", "short"]
+    list_display_links = ["id", "slot_local"]
+    list_filter = ["status", "job", ("started_at", admin.DateFieldListFilter), "forced"]
+    search_fields = ["job__code", "message", "hostname"]
+    list_select_related = False
+    show_full_result_count = False
+    fieldsets = [
+        (None, {"fields": ["job", "slot", "attempt", "forced", "status_badge", "message"]}),
+        (_("When and where"), {"fields": ["started_at", "finished_at", "duration_s", "hostname", "pid"]}),
+        (_("Traceback"), {"fields": ["traceback_pre"]}),
+        (_("Output"), {"fields": ["output_pre"]}),
+    ]
+    readonly_fields = [
+        "job",
+        "slot",
+        "attempt",
+        "forced",
+        "status_badge",
+        "message",
+        "started_at",
+        "finished_at",
+        "duration_s",
+        "hostname",
+        "pid",
+        "traceback_pre",
+        "output_pre",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
+        # The list never needs the big text columns.
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name == "cronjobs_run_changelist":
+            queryset = queryset.defer("traceback", "output")
+        return queryset
+
+    @admin.display(description=_("job"), ordering="job_id")
+    def job_code(self, obj: Run) -> str:
+        return obj.job_id
+
+    @admin.display(description=_("slot"), ordering="slot")
+    def slot_local(self, obj: Run) -> str:
+        return _local(obj.slot)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj: Run) -> str:
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description=_("started"), ordering="started_at")
+    def started(self, obj: Run) -> str:
+        return _local(obj.started_at)
+
+    @admin.display(description=_("duration"), ordering="duration")
+    def duration_s(self, obj: Run) -> str:
+        return "-" if obj.duration is None else f"{obj.duration:.2f} s"
+
+    @admin.display(description=_("host"), ordering="hostname")
+    def host(self, obj: Run) -> str:
+        return f"{obj.hostname}:{obj.pid}" if obj.hostname else "-"
+
+    @admin.display(description=_("message"))
+    def short(self, obj: Run) -> str:
+        text = " ".join(obj.message.split())
+        return text if len(text) <= 80 else text[:77] + "..."
+
+    @admin.display(description=_("traceback"))
+    def traceback_pre(self, obj: Run) -> str:
+        return _pre(obj.traceback, "cronjobs-traceback")
+
+    @admin.display(description=_("output"))
+    def output_pre(self, obj: Run) -> str:
+        return _pre(obj.output, "cronjobs-output")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
+        return False
+
+
+def _pre(text: str, css_class: str) -> str:
+    if not text:
+        return "-"
+    return format_html(
+        '<pre class="{}" style="white-space:pre-wrap;margin:0;max-height:40em;overflow:auto">{}</pre>', css_class, text
+    )
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    list_display = ["at", "job_code", "kind", "actor", "detail"]
+    list_filter = ["kind", "at"]
+    search_fields = ["job_code", "actor", "detail"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
+        return False
+
+
+from cronjobs.tasks import admin as _tasks_admin  # noqa: E402, F401  (the task queue's admin)

@@ -7,4 +7,11 @@ class CronJobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from cronjobs import checks  # noqa: F401  (registers the system checks)
+        from cronjobs import (
+            checks,  # noqa: F401  (registers the system checks)
+            notices,
+            signals,
+        )
+
+        signals.run_started.connect(notices.on_run_started, dispatch_uid="cronjobs.notices.start")
+        signals.run_finished.connect(notices.on_run_finished, dispatch_uid="cronjobs.notices.finish")

@@ -44,6 +44,14 @@ DEFAULTS: dict[str, Any] = {
     "TASKS_DURABLE_BOOKKEEPING": False,
     # Finished tasks (succeeded or failed) are deleted this long after they finish; None keeps them.
     "KEEP_TASK_RESULTS": timedelta(days=7),
+    # Runs kept per job: a count, an age (timedelta), or {"count": N, "age": timedelta}; None keeps all.
+    "KEEP_RUNS": {"count": 1000, "age": None},
+    # Characters of a run's output (stdout, stderr, logging) stored; the middle is cut beyond.
+    "OUTPUT_LIMIT": 64_000,
+    # Send mail_admins when a job starts failing (once per streak) and when it recovers.
+    "MAIL_ADMINS": False,
+    # Seconds a health-check ping may take in all, its retry included.
+    "PING_TIMEOUT": 5.0,
 }
 
 

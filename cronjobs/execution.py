@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from cronjobs import heartbeat, locks, statements
+from cronjobs import conf, heartbeat, locks, signals, statements
+from cronjobs.capture import Capture
 from cronjobs.exceptions import Interrupted, JobTimeout, LockError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.locks.database import DatabaseLock
@@ -61,7 +62,7 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     if job_cls.task_backend is not None:
         from cronjobs.tasks.handoff import hand_off
 
-        return _finish(run, *hand_off(job_cls, run))
+        return _finish(job_cls, run, *hand_off(job_cls, run))
     code = job_cls.get_code()
     beat = heartbeat.get()
     lock = None
@@ -73,10 +74,10 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
                 holder = None if acquired else lock.holder() or "another process"
             except LockError as exc:
                 logger.error("%s: %s", code, exc)
-                return _finish(run, Status.FAILED, 0.0, f"{LOCK_FAILED}{exc}")
+                return _finish(job_cls, run, Status.FAILED, 0.0, f"{LOCK_FAILED}{exc}")
             if not acquired:
                 lock = None
-                return _finish(run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
+                return _finish(job_cls, run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
             beat.add_lock(lock)
         return _run(job_cls, run, lock)
     finally:
@@ -91,21 +92,24 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
 
 def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outcome:
     code = job_cls.get_code()
+    signals.send(signals.run_started, job_cls, run=run)
     started = time.monotonic()
     status, message, trace = Status.SUCCEEDED, "", ""
     deadline = Deadline(job_cls.timeout)
+    captured = Capture(conf.get("OUTPUT_LIMIT"))
     try:
         job = job_cls()
         job.slot, job.attempt, job.forced = run.slot, run.attempt, run.forced
         context = transaction.atomic() if job_cls.atomic else nullcontext()
-        with context, deadline, job_running():
+        with captured, context, deadline, job_running():
             result = job.run()
         message = "" if result is None else str(result)
     except JobTimeout:
         status, message, trace = Status.TIMED_OUT, f"stopped after {job_cls.timeout}", traceback.format_exc()
     except (KeyboardInterrupt, Interrupted) as exc:
         message = str(exc) or "interrupted"
-        _finish(run, Status.INTERRUPTED, time.monotonic() - started, message, traceback.format_exc(), lock=lock)
+        elapsed = time.monotonic() - started
+        _finish(job_cls, run, Status.INTERRUPTED, elapsed, message, traceback.format_exc(), captured, lock=lock)
         raise
     except Exception as exc:
         if deadline.fired:  # the interrupted query raised before the timeout did
@@ -116,22 +120,34 @@ def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outco
         trace = traceback.format_exc()
     if status == Status.TIMED_OUT:
         logger.error("%s timed out: %s", code, message)
-    return _finish(run, status, time.monotonic() - started, message, trace, lock=lock)
+    return _finish(job_cls, run, status, time.monotonic() - started, message, trace, captured, lock=lock)
 
 
 def _finish(
-    run: Run, status: str, duration: float, message: str, trace: str = "", *, lock: locks.Lock | None = None
+    job_cls: type[BaseCronJob],
+    run: Run,
+    status: str,
+    duration: float,
+    message: str,
+    trace: str = "",
+    captured: Capture | None = None,
+    *,
+    lock: locks.Lock | None = None,
 ) -> Outcome:
     """Record how the run ended, then release ``lock`` (a database lock: in the same transaction)."""
-    finished = timezone.now()
+    run.status, run.finished_at, run.duration = status, timezone.now(), duration
+    run.message, run.traceback = message, trace
+    run.output = captured.getvalue() if captured is not None else ""
     if isinstance(lock, DatabaseLock) and lock.db == Run.objects.db:
         with transaction.atomic(using=lock.db):  # one commit instead of two
-            statements.finish_run(run.pk, status, finished, duration, message, trace)
+            statements.finish_run(run)
             lock.release()
     else:
-        statements.finish_run(run.pk, status, finished, duration, message, trace)
+        statements.finish_run(run)
     logger.info("%s %s: %s in %.3fs %s", run.job_id, run.slot.isoformat(), status, duration, message)
-    return Outcome(run.job_id, run.slot, run.attempt, status, duration, message, run.pk)
+    outcome = Outcome(run.job_id, run.slot, run.attempt, status, duration, message, run.pk)
+    signals.send(signals.run_finished, job_cls, run=run, outcome=outcome)
+    return outcome
 
 
 def new_run(

@@ -44,6 +44,8 @@ class BaseCronJob:
     """Hand the work to this Django Tasks backend (a ``TASKS`` alias) instead of running it here."""
     task_queue: ClassVar[str | None] = None
     """The queue of the handed-off task (default: the backend's default queue)."""
+    ping_url: ClassVar[str | None] = None
+    """Health-check URL, healthchecks.io style: ``<url>/start``, then ``<url>`` or ``<url>/fail``."""
     code: ClassVar[str | None] = None
     """Stable identity, stored with every run (default ``"<app_label>.<ClassName>"``)."""
     abstract: ClassVar[bool] = False

@@ -22,6 +22,12 @@ class Job(models.Model):
     retry_at = models.DateTimeField(_("retry at"), null=True, blank=True)
     retry_slot = models.DateTimeField(_("retry slot"), null=True, blank=True)
     retry_attempt = models.PositiveIntegerField(_("retry attempt"), null=True, blank=True)
+    run_requested = models.DateTimeField(
+        _("run requested"), null=True, blank=True, help_text=_("The next runcrons runs the job once, as forced.")
+    )
+    failing_since = models.DateTimeField(
+        _("failing since"), null=True, blank=True, help_text=_("Start of the current streak of failed slots.")
+    )
 
     class Meta:
         verbose_name = _("cron job")
@@ -79,3 +85,27 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} {self.slot:%Y-%m-%d %H:%M} #{self.attempt}: {self.status}"
+
+
+class Action(models.Model):
+    """Something a person did to a job (pause, resume, unlock, run now), kept for the record."""
+
+    class Kind(models.TextChoices):
+        PAUSE = "pause", _("paused")
+        RESUME = "resume", _("resumed")
+        UNLOCK = "unlock", _("unlocked")
+        RUN_NOW = "run_now", _("run requested")
+
+    job_code = models.CharField(_("job"), max_length=191, db_index=True)
+    kind = models.CharField(_("action"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("at"))
+    actor = models.CharField(_("by"), max_length=255, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+
+    class Meta:
+        verbose_name = _("action")
+        verbose_name_plural = _("actions")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.job_code} {self.get_kind_display()} by {self.actor or '?'}"

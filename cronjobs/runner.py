@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
-from cronjobs import conf, heartbeat, recovery, statements
+from cronjobs import conf, heartbeat, recovery, retention, statements
 from cronjobs.exceptions import Interrupted
 from cronjobs.execution import Outcome, execute, new_run
 from cronjobs.jobs import BaseCronJob
@@ -33,6 +33,7 @@ class Planned:
     state: Job
     forced: bool = False
     retry: bool = False
+    requested: bool = False
     slots: DueSlots | None = None
 
     @property
@@ -67,19 +68,20 @@ class Runner:
         Writes only for new or changed jobs.
         """
         due = ExpressionWrapper(Q(next_slot__lte=self.now) | Q(retry_at__lte=self.now), output_field=BooleanField())
+        requested = ExpressionWrapper(Q(run_requested__isnull=False), output_field=BooleanField())
         summary = {
-            code: (key, paused, bool(is_due))
-            for code, key, paused, is_due in Job.objects.annotate(is_due=due).values_list(
-                "code", "schedule_key", "paused", "is_due"
-            )
+            code: (key, paused, bool(is_due), bool(is_requested))
+            for code, key, paused, is_due, is_requested in Job.objects.annotate(
+                is_due=due, is_requested=requested
+            ).values_list("code", "schedule_key", "paused", "is_due", "is_requested")
         }
         states = self._first_seen([code for code in self.jobs if code not in summary])
         wanted = []
         for code, job in self.jobs.items():
             if code not in summary:
                 continue
-            key, paused, is_due = summary[code]
-            if self.force or key != job.get_schedule().key or (is_due and not paused):
+            key, paused, is_due, is_requested = summary[code]
+            if self.force or is_requested or key != job.get_schedule().key or (is_due and not paused):
                 wanted.append(code)
         if wanted:
             states.update((state.code, state) for state in Job.objects.filter(code__in=wanted))
@@ -94,6 +96,8 @@ class Runner:
             if self.force:
                 planned.append(Planned(job, state, forced=True))
                 continue
+            if state.run_requested is not None:  # "run now" from the admin or the command line
+                planned.append(Planned(job, state, forced=True, requested=True))
             if state.paused:
                 continue
             if state.retry_at is not None and state.retry_at <= self.now:
@@ -156,6 +160,18 @@ class Runner:
         return outcomes
 
     def run_one(self, item: Planned) -> list[Outcome]:
+        """Run one planned item, then apply ``KEEP_RUNS`` to that job's records."""
+        outcomes = self._run_item(item)
+        if outcomes and not self.dry_run:
+            retention.prune_job(item.code, self.now, retention.policy())
+        return outcomes
+
+    def _run_item(self, item: Planned) -> list[Outcome]:
+        if item.requested and not self.dry_run:
+            # Compare-and-set: of all processes that saw the request, one runs it.
+            taken = Job.objects.filter(code=item.code, run_requested=item.state.run_requested)
+            if not taken.update(run_requested=None):
+                return []
         if item.forced:
             return self._attempts(item.job, self.now, 1, forced=True)
         if item.retry:

@@ -33,7 +33,7 @@ def _sql(vendor: str, kind: str) -> str:
         )
     return (
         f"UPDATE {q(Run._meta.db_table)} SET {q('status')} = %s, {q('finished_at')} = %s, {q('duration')} = %s, "
-        f"{q('message')} = %s, {q('traceback')} = %s WHERE {q('id')} = %s"
+        f"{q('message')} = %s, {q('traceback')} = %s, {q('output')} = %s WHERE {q('id')} = %s"
     )
 
 
@@ -50,8 +50,16 @@ def move_watermark(code: str, expected: datetime, newest: datetime, next_slot: d
         return cursor.rowcount == 1
 
 
-def finish_run(run_id: int, status: str, finished_at: datetime, duration: float, message: str, trace: str) -> None:
-    """Record how a run ended."""
-    params: list[Any] = [status, _prep(Run, "finished_at", finished_at), duration, message, trace, run_id]
+def finish_run(run: Run) -> None:
+    """Record how a run ended: its status, end, duration, message, traceback and output."""
+    params: list[Any] = [
+        run.status,
+        _prep(Run, "finished_at", run.finished_at),
+        run.duration,
+        run.message,
+        run.traceback,
+        run.output,
+        run.pk,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(_sql(connection.vendor, "finish"), params)

@@ -47,6 +47,15 @@ class Lock:
         """Who holds the lock now, as far as can be told, or None."""
         raise NotImplementedError
 
+    def break_lock(self) -> str | None:
+        """Take the lock away from whoever holds it, so that the next run can start.
+
+        For people operating the jobs (``manage.py cronjobs unlock``), not for code paths
+        of the runner. Returns the holder it broke, or None when the lock was free.
+        Raises :class:`~cronjobs.exceptions.LockError` when this backend cannot break it.
+        """
+        raise NotImplementedError
+
     def __enter__(self) -> bool:
         return self.acquire()
 

@@ -122,3 +122,21 @@ class FileLock(Lock):
             return None
         finally:
             os.close(fd)
+
+    def break_lock(self) -> str | None:
+        """Unlink the lock file: the next ``acquire()`` locks a new file.
+
+        A kernel lock cannot be taken from a live process; the holder keeps running with
+        its lock on the unlinked file (stop it yourself if it hangs), but no longer keeps
+        the next run from starting.
+        """
+        holder = self.holder()
+        if holder is None:
+            return None
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise LockError(f"cannot remove lock file {self.path}: {exc.strerror}") from exc
+        return holder

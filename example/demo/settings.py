@@ -1,5 +1,6 @@
 """The example project: SQLite in WAL mode, file locks, a few jobs in shop/cron.py."""
 
+import os
 from pathlib import Path
 
 import django
@@ -54,11 +55,15 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
+        "NAME": os.environ.get("EXAMPLE_DB") or BASE_DIR / "db.sqlite3",
         "OPTIONS": {"timeout": 20, **({"transaction_mode": "IMMEDIATE"} if django.VERSION >= (5, 1) else {})},
     }
 }
 
 CRONJOBS = {
     "LOCK": "file",
+    "KEEP_RUNS": {"count": 500, "age": None},
 }
+
+# The price feed shop.import_feed reads (a missing file makes that job fail, traceback kept).
+SHOP_FEED = os.environ.get("SHOP_FEED") or BASE_DIR / "shop" / "feed.csv"

@@ -244,3 +244,44 @@ class HandedOff(BaseCronJob):
     def run(self):
         Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
         return f"ran for {self.slot:%H:%M}"
+
+
+class Chatty(BaseCronJob):
+    """Prints to stdout and stderr and logs a warning: CRONJOBS_TEST_LINES times each (default 1)."""
+
+    schedule = "* * * * *"
+    code = "test.chatty"
+
+    def run(self):
+        import logging
+        import sys
+
+        for i in range(int(os.environ.get("CRONJOBS_TEST_LINES", "1"))):
+            print(f"stdout line {i}")  # noqa: T201  (captured: that is the point)
+            print(f"stderr line {i}", file=sys.stderr)  # noqa: T201  (captured: that is the point)
+            logging.getLogger("testapp").warning("log line %d", i)
+        return "chatted"
+
+
+class Flaky(BaseCronJob):
+    """Fails while ``Flaky.failing`` is true (tests in this process toggle it)."""
+
+    schedule = "* * * * *"
+    code = "test.flaky"
+    failing = True
+
+    def run(self):
+        print("flaky ran")  # noqa: T201  (captured: that is the point)
+        if type(self).failing:
+            raise RuntimeError("flaky is failing")
+        return "flaky succeeded"
+
+
+class HoldsLock(BaseCronJob):
+    """Sleeps CRONJOBS_TEST_SLEEP seconds (default 30) holding its lock."""
+
+    schedule = "@yearly"
+    code = "test.holds_lock"
+
+    def run(self):
+        time.sleep(float(os.environ.get("CRONJOBS_TEST_SLEEP", "30")))

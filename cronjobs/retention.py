@@ -1,0 +1,88 @@
+"""Keeping the run table bounded: ``CRONJOBS["KEEP_RUNS"]``, per job, by count and/or age.
+
+``runcrons`` prunes each job right after running it: two indexed queries (find the oldest
+run to keep, delete what is older) whose cost depends on the bound, not on the history.
+``manage.py cronjobs prune`` applies the same to every job code in the table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+
+from cronjobs import conf
+from cronjobs.models import Job, Run
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """How many runs of each job are kept."""
+
+    count: int | None
+    """Keep at most this many runs per job (None: no limit by count)."""
+    age: timedelta | None
+    """Keep runs whose slot is at most this old (None: no limit by age)."""
+
+    @property
+    def keeps_all(self) -> bool:
+        return self.count is None and self.age is None
+
+
+def parse(value: Any) -> Policy:
+    """``KEEP_RUNS`` as a :class:`Policy`; raises ``ValueError`` saying what is accepted."""
+    if value is None:
+        return Policy(None, None)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return parse({"count": value})
+    if isinstance(value, timedelta):
+        return parse({"age": value})
+    if isinstance(value, dict) and set(value) <= {"count", "age"}:
+        count, age = value.get("count"), value.get("age")
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
+            raise ValueError(f"'count' must be a positive integer or None, not {count!r}")
+        if age is not None and (not isinstance(age, timedelta) or age <= timedelta(0)):
+            raise ValueError(f"'age' must be a positive timedelta or None, not {age!r}")
+        return Policy(count, age)
+    raise ValueError(
+        f"{value!r} is not a retention policy; use a count (1000), an age (timedelta(days=30)), "
+        "{'count': 1000, 'age': timedelta(days=30)} or None"
+    )
+
+
+def policy() -> Policy:
+    return parse(conf.get("KEEP_RUNS"))
+
+
+def prune_job(code: str, now: datetime, keep: Policy | None = None) -> int:
+    """Delete the runs of ``code`` beyond the policy; returns how many were deleted.
+
+    Runs still going are never deleted.
+    """
+    keep = policy() if keep is None else keep
+    if keep.keeps_all:
+        return 0
+    older = Q()
+    if keep.age is not None:
+        older |= Q(slot__lt=now - keep.age)
+    if keep.count is not None:
+        newest = Run.objects.filter(job_id=code).order_by("-slot", "-attempt")
+        oldest_kept = newest.values_list("slot", "attempt")[keep.count - 1 : keep.count].first()
+        if oldest_kept is not None:
+            slot, attempt = oldest_kept
+            older |= Q(slot__lt=slot) | Q(slot=slot, attempt__lt=attempt)
+    if not older:
+        return 0
+    deleted, _ = Run.objects.filter(older, job_id=code).exclude(status=Run.Status.RUNNING).delete()
+    return deleted
+
+
+def prune_all(now: datetime, keep: Policy | None = None) -> dict[str, int]:
+    """Apply the policy to every job code that has runs (registered or not)."""
+    keep = policy() if keep is None else keep
+    codes = set(Job.objects.values_list("code", flat=True)) | set(
+        Run.objects.values_list("job_id", flat=True).distinct()
+    )
+    return {code: prune_job(code, now, keep) for code in sorted(codes)}

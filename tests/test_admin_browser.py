@@ -1,0 +1,154 @@
+"""The admin in a real browser: Debian's chromium, driven by selenium, against the example project.
+
+The example project runs under ``manage.py runserver`` on 127.0.0.1 with its own SQLite file.
+A screenshot of the job list is saved as tests/output/admin-job-list.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from tests.conftest import ROOT, stop, unavailable, wait_for
+
+pytestmark = pytest.mark.browser
+EXAMPLE = ROOT / "example"
+OUTPUT = ROOT / "tests" / "output"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def example(tmp_path):
+    """The example project migrated into a fresh database, its jobs run once (the feed job fails), served."""
+    env = {
+        **os.environ,
+        "EXAMPLE_DB": str(tmp_path / "example.sqlite3"),
+        "SHOP_FEED": str(tmp_path / "missing-feed.csv"),
+        "DJANGO_SUPERUSER_PASSWORD": "browser-test",
+        "PYTHONPATH": str(EXAMPLE),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    for args in (("migrate", "-v0"), ("createsuperuser", "--noinput", "--username", "admin", "--email", "a@b.example")):
+        result = manage(*args)
+        assert result.returncode == 0, result.stderr
+    ran = manage("runcrons", "--force")
+    assert ran.returncode == 1 and "shop.import_feed: failed" in ran.stdout, ran.stdout + ran.stderr
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=EXAMPLE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/admin/login/", timeout=2):
+                return True
+        except OSError:
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else "runserver died"
+            return False
+
+    try:
+        wait_for(up, timeout=60, interval=0.2)
+        yield url
+    finally:
+        stop(server)
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM or not CHROMEDRIVER:
+        unavailable("chromium and chromedriver are not installed (scripts/system-deps.sh installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1500,900",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_an_operator_sees_the_jobs_pauses_one_and_reads_a_failed_runs_traceback(example, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(f"{example}/admin/login/?next=/admin/cronjobs/job/")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys("browser-test")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+    assert browser.find_element(By.CSS_SELECTOR, "#content h1").text == "Cron jobs"
+    codes = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#result_list th.field-code a")]
+    assert sorted(codes) == [
+        "shop.ClearSessions",
+        "shop.heartbeat",
+        "shop.import_feed",
+        "shop.nightly_report",
+        "shop.refresh_prices",
+    ]
+    failed = browser.find_element(By.CSS_SELECTOR, ".cronjobs-status-failed")
+    assert failed.text == "failed"
+    assert failed.value_of_css_property("background-color") == "rgba(186, 33, 33, 1)"
+    OUTPUT.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(OUTPUT / "admin-job-list.png"))
+
+    row = browser.find_element(By.XPATH, "//tr[th/a[text()='shop.heartbeat']]")
+    row.find_element(By.CSS_SELECTOR, "input.action-select").click()
+    Select(browser.find_element(By.NAME, "action")).select_by_value("pause")
+    browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
+    assert "Paused: shop.heartbeat." in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    row = browser.find_element(By.XPATH, "//tr[th/a[text()='shop.heartbeat']]")
+    assert row.find_element(By.CSS_SELECTOR, "td.field-paused img").get_attribute("alt") == "True"
+    assert row.find_element(By.CSS_SELECTOR, "td.field-next_run").text == "paused"
+    assert browser.save_screenshot(str(OUTPUT / "admin-job-list-paused.png"))
+
+    row = browser.find_element(By.XPATH, "//tr[th/a[text()='shop.import_feed']]")
+    row.find_element(By.CSS_SELECTOR, "td.field-runs_link a").click()
+    browser.find_element(By.LINK_TEXT, "failed").click()
+    browser.find_element(By.CSS_SELECTOR, "#result_list tbody th a").click()
+    traceback = browser.find_element(By.CSS_SELECTOR, "pre.cronjobs-traceback").text
+    assert traceback.startswith("Traceback (most recent call last):")
+    assert "FileNotFoundError" in traceback and "missing-feed.csv" in traceback
+    assert browser.save_screenshot(str(OUTPUT / "admin-failed-run.png"))
