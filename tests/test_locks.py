@@ -198,3 +198,26 @@ class UsesCache(BaseCronJob):
     schedule = "* * * * *"
     lock = "cache"
     code = "test.uses_cache"
+
+
+@pytest.mark.django_db
+def test_breaking_a_database_lock_frees_it_and_the_old_holder_can_no_longer_renew():
+    holder, operator, next_run = database_lock("a"), database_lock("op"), database_lock("b")
+    assert operator.break_lock() is None  # free: nothing to break
+    assert holder.acquire()
+    assert operator.break_lock() == "a"
+    assert not holder.renew()
+    assert next_run.acquire()
+    holder.release()  # the old holder's release does not free the new holder's lease
+    assert next_run.holder() == "b"
+
+
+def test_breaking_a_cache_lock_frees_it_and_the_old_holder_can_no_longer_renew(cache_lock):
+    holder, operator, next_run = cache_lock("a"), cache_lock("op"), cache_lock("b")
+    assert operator.break_lock() is None
+    assert holder.acquire()
+    assert operator.break_lock() == "a"
+    assert not holder.renew()
+    assert next_run.acquire()
+    holder.release()
+    assert next_run.holder() == "b"

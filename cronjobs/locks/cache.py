@@ -122,6 +122,23 @@ class CacheLock(Lock):
         return None if value is None else str(value)
 
 
+    def break_lock(self) -> str | None:
+        """Delete the token whoever holds it (only that token: a new holder's is left alone)."""
+        holder = self.holder()
+        if holder is None:
+            return None
+        try:
+            redis = self._redis()
+            if redis is not None:
+                client, key = redis
+                client.eval(_RELEASE, 1, key, holder)
+            elif self.cache.get(self.key) == holder:
+                self.cache.delete(self.key)
+        except Exception as exc:
+            raise self._fail(exc) from exc
+        return holder
+
+
 def _ms(ttl: timedelta) -> int:
     return max(1, int(ttl.total_seconds() * 1000))
 

@@ -87,3 +87,14 @@ class DatabaseLock(Lock):
     def holder(self) -> str | None:
         row = self._rows().filter(expires_at__gte=timezone.now()).exclude(owner="").values_list("owner").first()
         return row[0] if row else None
+
+    def break_lock(self) -> str | None:
+        """Free the lease whoever holds it; the holder's renewals then fail and it stops renewing."""
+        try:
+            with transaction.atomic(using=self.db):
+                holder = self.holder()
+                if holder is not None:
+                    self._rows().filter(owner=holder).update(owner="", expires_at=None)
+        except DatabaseError as exc:
+            raise LockError(f"database lock {self.name!r}: {exc}") from exc
+        return holder
