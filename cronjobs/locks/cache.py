@@ -121,7 +121,6 @@ class CacheLock(Lock):
             raise self._fail(exc) from exc
         return None if value is None else str(value)
 
-
     def break_lock(self) -> str | None:
         """Delete the token whoever holds it (only that token: a new holder's is left alone)."""
         holder = self.holder()
