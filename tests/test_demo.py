@@ -33,9 +33,15 @@ def test_the_demo_migrates_runs_every_job_and_then_has_nothing_due(tmp_path):
         "shop.refresh_prices",
         "shop.nightly_report",
         "shop.ClearSessions",
+        "shop.import_feed",
     ]
     assert all(": succeeded in " in line for line in lines)
     again = manage("runcrons")
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+    status = manage("cronjobs", "list")
+    assert status.returncode == 0, status.stderr
+    for code in ("shop.heartbeat", "shop.refresh_prices", "shop.nightly_report", "shop.import_feed"):
+        assert code in status.stdout
+    assert "succeeded" in status.stdout
     with sqlite3.connect(project / "db.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
