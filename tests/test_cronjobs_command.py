@@ -44,7 +44,8 @@ def ran():
 def test_list_shows_schedule_next_and_last_run_for_a_person(ran):
     text = cronjobs("list")
     blocks = {block.split("\n")[0].split()[0]: block for block in text.strip().split("\n\n")}
-    assert list(blocks) == ["test.every_minute", "test.flaky", "test.hourly"]
+    assert list(blocks) == ["test.every_minute", "test.flaky", "test.hourly", "task"]
+    assert blocks["task"] == "task queues\n  no tasks queued"
     flaky = blocks["test.flaky"]
     assert "FAILING since" in flaky
     assert "  schedule  Every minute (Europe/Berlin)" in flaky
@@ -68,9 +69,22 @@ def test_list_json_is_for_machines(ran):
 
 
 @pytest.mark.django_db
-def test_list_reads_the_state_of_all_jobs_in_three_queries(ran, django_assert_num_queries):
-    with django_assert_num_queries(3):
+def test_list_reads_the_state_of_all_jobs_in_three_queries_and_the_queues_in_one(ran, django_assert_num_queries):
+    with django_assert_num_queries(4):
         cronjobs("list")
+
+
+@pytest.mark.django_db
+def test_list_shows_the_task_queues(ran):
+    from tests.testapp.tasks import record, record_mail
+
+    record.enqueue("a")
+    record_mail.enqueue("b")
+    text = cronjobs("list")
+    assert "task queues\n  default: 1 ready, 0 scheduled, 0 running, 0 failed, 0 succeeded" in text
+    assert "  mail: 1 ready, 0 scheduled" in text
+    queues = json.loads(cronjobs("list", "--json"))["task_queues"]
+    assert [(q["queue_name"], q["ready"]) for q in queues] == [("default", 1), ("mail", 1)]
 
 
 @pytest.mark.django_db

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import socket
 import sys
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,13 +74,24 @@ class Command(BaseCommand):
 
     def do_list(self, *, as_json: bool, **options: Any) -> None:
         rows = status.collect(self.jobs, self.now)
+        queues = _queues(self.now)
         if as_json:
-            self.stdout.write(_json({"now": self.now.isoformat(), "jobs": [row.as_dict() for row in rows]}))
+            document: dict[str, Any] = {"now": self.now.isoformat(), "jobs": [row.as_dict() for row in rows]}
+            if queues is not None:
+                document["task_queues"] = [dataclasses.asdict(counts) for counts in queues]
+            self.stdout.write(_json(document))
             return
         if not rows:
             self.stdout.write("No jobs registered. Write BaseCronJob subclasses in <app>/cron.py.")
-            return
-        self.stdout.write("\n\n".join(self._format(row) for row in rows))
+        else:
+            self.stdout.write("\n\n".join(self._format(row) for row in rows))
+        if queues is not None:
+            from cronjobs.tasks.stats import format_counts
+
+            lines = format_counts(queues) or ["no tasks queued"]
+            self.stdout.write(
+                "\n" + self.style.MIGRATE_HEADING("task queues") + "\n" + "\n".join(f"  {line}" for line in lines)
+            )
 
     def _format(self, row: status.JobStatus) -> str:
         flags = []
@@ -266,6 +279,17 @@ def _actor() -> str:
 def _one_line(value: str, limit: int = 120) -> str:
     text = " ".join(value.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _queues(now: datetime) -> list[Any] | None:
+    """Counts per task queue, or None when no TASKS backend of ours is configured."""
+    from cronjobs.tasks.worker import backend_aliases
+
+    if not backend_aliases():
+        return None
+    from cronjobs.tasks.stats import queue_counts
+
+    return queue_counts(now)
 
 
 def _json(data: Any) -> str:
