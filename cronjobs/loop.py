@@ -28,16 +28,6 @@ logger = logging.getLogger("cronjobs")
 ERROR_PAUSE = 5.0
 
 
-def positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r}: use 1 or more")
-    return number
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of runcrons that this module serves."""
     parser.add_argument("--loop", action="store_true", help="Keep running: due jobs every minute, tasks in between.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import getpass
 import json
@@ -18,20 +17,11 @@ from django.utils import timezone
 from cronjobs import actions, registry, retention, status
 from cronjobs.exceptions import CronJobsError
 from cronjobs.jobs import BaseCronJob
+from cronjobs.management.arguments import positive_int
 from cronjobs.models import Run
 
 EXIT_USAGE = 2
 FAILURES = (Run.Status.FAILED, Run.Status.TIMED_OUT, Run.Status.CRASHED, Run.Status.INTERRUPTED)
-
-
-def positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
-    return number
 
 
 class Command(BaseCommand):

@@ -20,6 +20,7 @@ from django.utils import timezone
 from cronjobs import loop, registry
 from cronjobs.exceptions import CronJobsError, Interrupted
 from cronjobs.execution import LOCK_FAILED, Outcome
+from cronjobs.management.arguments import positive_int
 from cronjobs.models import Job
 from cronjobs.runner import Runner
 from cronjobs.timeouts import queries_stopped_on
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Say what would run; change nothing.")
         parser.add_argument(
             "--workers",
-            type=loop.positive_int,
+            type=positive_int,
             default=1,
             metavar="N",
             help="Run due jobs, and drain tasks, in N processes (default 1).",
