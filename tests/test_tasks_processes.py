@@ -161,9 +161,8 @@ with worker._bookkeeping(atomic=True), connection.cursor() as cursor:
 """
 
 
+@pytest.mark.parametrize("project", ["postgresql"], indirect=True)  # SQLite's plan: test_tasks.py
 def test_the_postgresql_claim_walks_its_index_in_order_before_any_analyze(project):
-    if project.vendor != "postgresql":
-        pytest.skip("PostgreSQL's planner only; SQLite's plan is checked in test_tasks.py")
     result = project.manage("shell", "-c", PLAN)
     assert result.returncode == 0, result.stderr
     assert "Index Scan using cronjobs_task_claim" in result.stdout, result.stdout
