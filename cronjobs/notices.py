@@ -74,6 +74,8 @@ def _failing(job: type[BaseCronJob], run: Run) -> None:
 
 
 def _recovered(job: type[BaseCronJob], run: Run) -> None:
+    if Run.job.is_cached(run) and run.job.failing_since is None:
+        return  # no streak when this runcrons read the job: nothing to end, no query
     streak = Job.objects.filter(code=run.job_id, failing_since__isnull=False).values_list("failing_since", flat=True)
     since = next(iter(streak), None)
     if since is None:

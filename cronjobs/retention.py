@@ -1,7 +1,8 @@
 """Keeping the run table bounded: ``CRONJOBS["KEEP_RUNS"]``, per job, by count and/or age.
 
-``runcrons`` prunes each job right after running it: two indexed queries (find the oldest
-run to keep, delete what is older) whose cost depends on the bound, not on the history.
+``runcrons`` prunes each job right after running it: one indexed query finds the first run
+beyond the bound, and only when there is one a second deletes it and what is older; the
+cost depends on the bound, not on the history.
 ``manage.py cronjobs prune`` applies the same to every job code in the table.
 """
 
@@ -11,9 +12,7 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
-
-from cronjobs import conf
+from cronjobs import conf, statements
 from cronjobs.models import Job, Run
 
 
@@ -59,24 +58,13 @@ def policy() -> Policy:
 def prune_job(code: str, now: datetime, keep: Policy | None = None) -> int:
     """Delete the runs of ``code`` beyond the policy; returns how many were deleted.
 
-    Runs still going are never deleted.
+    Runs still going are never deleted. One query when nothing is beyond the bound.
     """
     keep = policy() if keep is None else keep
     if keep.keeps_all:
         return 0
-    older = Q()
-    if keep.age is not None:
-        older |= Q(slot__lt=now - keep.age)
-    if keep.count is not None:
-        newest = Run.objects.filter(job_id=code).order_by("-slot", "-attempt")
-        oldest_kept = newest.values_list("slot", "attempt")[keep.count - 1 : keep.count].first()
-        if oldest_kept is not None:
-            slot, attempt = oldest_kept
-            older |= Q(slot__lt=slot) | Q(slot=slot, attempt__lt=attempt)
-    if not older:
-        return 0
-    deleted, _ = Run.objects.filter(older, job_id=code).exclude(status=Run.Status.RUNNING).delete()
-    return deleted
+    before = None if keep.age is None else now - keep.age
+    return statements.prune_runs(code, keep.count, before)
 
 
 def prune_all(now: datetime, keep: Policy | None = None) -> dict[str, int]:

@@ -173,11 +173,11 @@ class Runner:
             if not taken.update(run_requested=None):
                 return []
         if item.forced:
-            return self._attempts(item.job, self.now, 1, forced=True)
+            return self._attempts(item.job, item.state, self.now, 1, forced=True)
         if item.retry:
             state = item.state
             assert state.retry_slot is not None and state.retry_attempt is not None
-            return self._attempts(item.job, state.retry_slot, state.retry_attempt, retry_of=state)
+            return self._attempts(item.job, state, state.retry_slot, state.retry_attempt, retry_of=state)
         if self.dry_run:
             assert item.slots is not None
             return [Outcome(item.code, s, 1, Run.Status.MISSED, 0.0, "") for s in item.slots.missed] + [
@@ -185,7 +185,7 @@ class Runner:
             ]
         outcomes, claimed = self._settle(item)
         for run in claimed:
-            outcomes.extend(self._attempts(item.job, run.slot, 1, claimed=run))
+            outcomes.extend(self._attempts(item.job, item.state, run.slot, 1, claimed=run))
         return outcomes
 
     def _settle(self, item: Planned) -> tuple[list[Outcome], list[Run]]:
@@ -236,6 +236,7 @@ class Runner:
     def _attempts(
         self,
         job: type[BaseCronJob],
+        state: Job,
         slot: datetime,
         attempt: int,
         *,
@@ -253,6 +254,7 @@ class Runner:
             retry_of = claimed = None
             if run is None:
                 return outcomes
+            run.job = state  # as read by plan(): what notices need to know of the job, without a query
             outcome = execute(job, run)
             outcomes.append(outcome)
             if outcome.status not in (Run.Status.FAILED, Run.Status.TIMED_OUT) or attempt > job.retries:

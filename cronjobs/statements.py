@@ -1,7 +1,7 @@
-"""The two UPDATEs runcrons makes for every due job, as plain SQL.
+"""The statements runcrons makes for every due job, as plain SQL.
 
 Building them through the ORM costs more than running them (about a quarter of a
-millisecond each); these functions keep the per-job cost of a due job well under 1 ms.
+millisecond each); these functions keep the per-job cost of a due job under 1 ms.
 Values go through the fields' own ``get_db_prep_value``, so every backend stores them
 exactly as the ORM would.
 """
@@ -63,3 +63,38 @@ def finish_run(run: Run) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(_sql(connection.vendor, "finish"), params)
+
+
+def prune_runs(code: str, count: int | None, before: datetime | None) -> int:
+    """Delete runs of ``code`` beyond the newest ``count`` or with a slot before ``before``.
+
+    Runs still going are never deleted. The probe for the first run beyond ``count`` walks
+    the (job, slot, attempt) index; the DELETE runs only when there is something to delete.
+    """
+    q = connection.ops.quote_name
+    table, slot, attempt = q(Run._meta.db_table), q("slot"), q("attempt")
+    conditions: list[str] = []
+    params: list[Any] = []
+    with connection.cursor() as cursor:
+        if count is not None:
+            cursor.execute(
+                f"SELECT {slot}, {attempt} FROM {table} WHERE {q('job_code')} = %s "
+                f"ORDER BY {slot} DESC, {attempt} DESC LIMIT 1 OFFSET %s",
+                [code, count],
+            )
+            first_beyond = cursor.fetchone()
+            if first_beyond is not None:  # raw values: passed back exactly as the database gave them
+                conditions.append(f"{slot} < %s OR ({slot} = %s AND {attempt} <= %s)")
+                params += [first_beyond[0], first_beyond[0], first_beyond[1]]
+        if before is not None:
+            conditions.append(f"{slot} < %s")
+            params.append(_prep(Run, "slot", before))
+        if not conditions:
+            return 0
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {q('job_code')} = %s AND {q('status')} <> %s AND ("
+            + " OR ".join(f"({c})" for c in conditions)
+            + ")",
+            [code, Run.Status.RUNNING, *params],
+        )
+        return cursor.rowcount

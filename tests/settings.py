@@ -96,6 +96,7 @@ CRONJOBS = {
     "LOCK_DIR": os.environ.get("CRONJOBS_TEST_LOCK_DIR") or None,
     "LOCK": os.environ.get("CRONJOBS_TEST_LOCK", "file"),
     "LOCK_CACHE": "locks",
+    "KEEP_RUNS": int(os.environ.get("CRONJOBS_TEST_KEEP_RUNS", "1000")),
     "TASKS_DURABLE_BOOKKEEPING": os.environ.get("CRONJOBS_TEST_DURABLE_BOOKKEEPING") == "1",
 }
 CACHES = {

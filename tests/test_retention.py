@@ -114,3 +114,15 @@ def test_the_cost_of_a_runcrons_pass_does_not_grow_with_history():
 def test_bad_policies_say_what_is_accepted(value, message):
     with pytest.raises(ValueError, match=message):
         retention.parse(value)
+
+
+@pytest.mark.processes
+def test_runcrons_prunes_by_count_on_each_database(project):
+    env = {"CRONJOBS_TEST_KEEP_RUNS": "2"}
+    for _ in range(4):
+        result = project.manage("runcrons", "--force", jobs="EveryMinute", env=env)
+        assert result.returncode == 0, result.stderr
+    kept = project.query("SELECT slot FROM cronjobs_run ORDER BY slot")
+    ran = project.query("SELECT slot FROM testapp_effect ORDER BY slot")
+    assert len(ran) == 4
+    assert kept == ran[2:]  # the newest two of the four runs
