@@ -158,7 +158,7 @@ def _check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
         errors.append(_error(f"{job.__qualname__}: {msg}", hint, id, job))
 
     code = job.get_code()
-    if not isinstance(code, str) or not code or len(code) > 191 or any(c.isspace() for c in code):
+    if not isinstance(code, str) or not code or len(code) > 191 or code.split() != [code]:
         add(f"code {code!r} is not usable.", "Use a non-empty string of at most 191 characters without spaces.", 15)
     if job.schedule is None and job.interval is None:
         add("has neither schedule nor interval.", "Set schedule = '*/5 * * * *' or interval = timedelta(...).", 2)

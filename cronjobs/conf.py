@@ -64,6 +64,13 @@ def get_settings() -> dict[str, Any]:
     return {**DEFAULTS, **user}
 
 
+@functools.cache
+def default_timezone() -> str:
+    """``settings.TIME_ZONE`` (or UTC): the zone of jobs that do not set one. Cached: it is
+    read for every job on every runcrons, and a settings lookup is slow next to the rest."""
+    return settings.TIME_ZONE or "UTC"
+
+
 def get(key: str) -> Any:
     """One value of the ``CRONJOBS`` setting."""
     return get_settings()[key]
@@ -73,6 +80,7 @@ def get(key: str) -> Any:
 def _reset(*, setting: str, **kwargs: Any) -> None:
     if setting in ("CRONJOBS", "TIME_ZONE", "CACHES", "DATABASES"):
         get_settings.cache_clear()
+        default_timezone.cache_clear()
         from cronjobs import registry
 
         registry.reset()

@@ -91,9 +91,9 @@ class BaseCronJob:
 
     @classmethod
     def get_timezone(cls) -> str:
-        from django.conf import settings
+        from cronjobs import conf
 
-        return cls.timezone or settings.TIME_ZONE or "UTC"
+        return cls.timezone or conf.default_timezone()
 
     @classmethod
     def get_lock_name(cls) -> str:

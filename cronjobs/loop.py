@@ -48,7 +48,21 @@ def drain_tasks(*, started: float, workers: int = 1, queues: list[str] | None = 
     if keep is not None:
         prune(keep)
     until = started + conf.get("TASKS_BUDGET").total_seconds()
+    if workers > 1 and not _any_ready(queues):
+        workers = 1  # no process to fork for an empty queue; this one still recovers lost tasks
     return in_processes(workers, _drain, until, queues)
+
+
+def _any_ready(queues: list[str] | None) -> bool:
+    """Whether a task is ready now (one indexed query)."""
+    from django.utils import timezone
+
+    from cronjobs.tasks.models import QueuedTask
+
+    ready = QueuedTask.objects.filter(status=QueuedTask.Status.READY, run_after__lte=timezone.now())
+    if queues:
+        ready = ready.filter(queue_name__in=queues)
+    return ready.exists()
 
 
 def _drain(until: float, queues: list[str] | None) -> Any:

@@ -315,3 +315,16 @@ def test_runcrons_runs_only_the_codes_given(capsys):
     call_command("runcrons", "test.hourly", "--force")
     assert list(Run.objects.values_list("job_id", flat=True)) == ["test.hourly"]
     assert capsys.readouterr().out.startswith("test.hourly: succeeded")
+
+
+@jobs("EveryMinute")
+def test_runcrons_on_an_unmigrated_database_says_to_migrate():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE cronjobs_job")
+    with pytest.raises(
+        CommandError, match=r"no such table: cronjobs_job \(have you run `manage.py migrate`\?\)"
+    ) as error:
+        call_command("runcrons")
+    assert error.value.returncode == 1

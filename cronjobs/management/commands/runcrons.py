@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import logging
 import signal
 import sys
@@ -50,6 +51,9 @@ class Command(BaseCommand):
         self, *args: Any, codes: list[str], force: bool, dry_run: bool, workers: int, verbosity: int, **options: Any
     ) -> None:
         started = time.monotonic()
+        # What Django built at start-up lives until exit: keep the collector from walking it
+        # over and over while this short-lived process registers and checks its jobs.
+        gc.freeze()
         self._check()
         _configure_logging(verbosity)
         jobs = _select(registry.get_jobs(), tuple(codes))
@@ -75,7 +79,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             raise CommandError("stopped: interrupted", returncode=128 + signal.SIGINT) from None
         except DatabaseError as exc:
-            raise CommandError(f"database error: {_one_line(exc)}", returncode=EXIT_FAILED) from None
+            hint = " (have you run `manage.py migrate`?)" if "cronjobs_" in str(exc) else ""
+            raise CommandError(f"database error: {_one_line(exc)}{hint}", returncode=EXIT_FAILED) from None
         except CronJobsError as exc:
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
         for outcome in outcomes:
@@ -93,9 +98,16 @@ class Command(BaseCommand):
             )
 
     def _check(self) -> None:
+        """cronjobs' own system checks (the whole project's are for ``manage.py check`` at deploy).
+
+        runcrons starts every minute on every host: the URLconf, the admin and other apps'
+        checks would cost it tens of milliseconds each time and tell it nothing about its jobs.
+        """
         from django.core import checks
 
-        messages = checks.run_checks(include_deployment_checks=False)
+        from cronjobs.checks import TAG
+
+        messages = checks.run_checks(tags=[TAG], include_deployment_checks=False)
         errors = [m for m in messages if m.level >= ERROR and not m.is_silenced()]
         if errors:
             lines = "\n".join(f"{m.id}: {m.msg}" + (f"\n\tHINT: {m.hint}" if m.hint else "") for m in errors)
