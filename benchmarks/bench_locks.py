@@ -50,7 +50,7 @@ def per_job_ms(locks: list[str]) -> dict[str, float]:
     """Best time per job for each lock; rounds alternate between the locks so noise hits both."""
     from django.utils import timezone
 
-    from cronjobs.runner import Runner
+    from cronjobs.engine.runner import Runner
 
     jobs = {lock: make_jobs(lock, JOBS) for lock in locks}
     best = {lock: float("inf") for lock in locks}
@@ -104,7 +104,7 @@ def runner_wall(workers: int) -> float:
     """The same eight jobs through ``Runner.run(workers=...)`` in this process: no interpreter start-up."""
     from django.utils import timezone
 
-    from cronjobs.runner import Runner
+    from cronjobs.engine.runner import Runner
     from tests.testapp import jobs as test_jobs
 
     jobs = {cls.code: cls for cls in (getattr(test_jobs, f"SleepsOneSecond{n}") for n in range(1, 9))}

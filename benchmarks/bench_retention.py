@@ -49,8 +49,8 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from cronjobs import BaseCronJob
+    from cronjobs.engine.runner import Runner
     from cronjobs.models import Run
-    from cronjobs.runner import Runner
 
     settings.CRONJOBS = {**settings.CRONJOBS, "KEEP_RUNS": {"count": args.keep}}
     from cronjobs import conf

@@ -63,8 +63,8 @@ def _child(mode: str) -> None:
     from django.utils import timezone
 
     from cronjobs import registry
+    from cronjobs.engine.runner import Runner
     from cronjobs.models import Job
-    from cronjobs.runner import Runner
 
     jobs = registry.get_jobs()
     if mode == "idle":

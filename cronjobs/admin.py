@@ -23,9 +23,10 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from cronjobs import actions, registry, status
+from cronjobs import registry
 from cronjobs.exceptions import CronJobsError
 from cronjobs.models import Action, Job, Run
+from cronjobs.ops import actions, overview
 
 #: Badge colours by status (the admin's own greens, reds and blues).
 COLOURS: dict[str, str] = {
@@ -98,12 +99,14 @@ class JobAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         # Registered jobs that runcrons has not seen yet are listed too: they start from now.
-        status.ensure_rows(registry.get_jobs(), timezone.now())
+        overview.ensure_rows(registry.get_jobs(), timezone.now())
         return super().changelist_view(request, {"title": _("Cron jobs"), **(extra_context or {})})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         last = (
-            Run.objects.filter(job_id=OuterRef("pk")).exclude(status__in=status.NOT_RUNS).order_by("-slot", "-attempt")
+            Run.objects.filter(job_id=OuterRef("pk"))
+            .exclude(status__in=overview.NOT_RUNS)
+            .order_by("-slot", "-attempt")
         )
         return (
             super()
@@ -118,7 +121,7 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description=_("schedule"))
     def schedule_words(self, obj: Job) -> str:
         job = registry.get_jobs().get(obj.code)
-        return status.describe(job) if job else str(_("not registered any more"))
+        return overview.describe(job) if job else str(_("not registered any more"))
 
     @admin.display(description=_("next run"), ordering="next_slot")
     def next_run(self, obj: Job) -> str:
@@ -135,7 +138,7 @@ class JobAdmin(admin.ModelAdmin):
             '<span title="{} UTC" style="white-space:nowrap">{}</span><br><small>{}</small>',
             f"{moment.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M:%S}",
             f"{local:%Y-%m-%d %H:%M %Z}",
-            status.relative(moment, timezone.now()) + (" (retry)" if moment != obj.next_slot else ""),
+            overview.relative(moment, timezone.now()) + (" (retry)" if moment != obj.next_slot else ""),
         )
 
     @admin.display(description=_("last status"), ordering="last_run_status")
@@ -157,7 +160,7 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description=_("lock"))
     def lock(self, obj: Job) -> str:
         job = registry.get_jobs().get(obj.code)
-        holder = status.lock_holder(job) if job else None
+        holder = overview.lock_holder(job) if job else None
         if not holder:
             return "free"
         return format_html('<span title="{}">held by {}</span>', holder, ":".join(holder.split(":")[:2]))
@@ -216,7 +219,7 @@ class JobAdmin(admin.ModelAdmin):
     @admin.action(description=_("Unlock (break a held lock)"), permissions=["change"])
     def unlock(self, request: HttpRequest, queryset: QuerySet[Job]) -> HttpResponse | None:
         jobs = self._jobs(request, queryset)
-        held = [(job, status.lock_holder(job)) for job in jobs]
+        held = [(job, overview.lock_holder(job)) for job in jobs]
         held = [(job, holder) for job, holder in held if holder]
         if not held:
             self.message_user(request, "No lock held: nothing to unlock.", messages.INFO)

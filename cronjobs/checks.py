@@ -251,12 +251,12 @@ def _zone_ok(name: str) -> bool:
 @register(TAG)
 def check_install_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The ``INSTALL_*`` keys read by ``installcrons`` (ids cronjobs.E030-E039)."""
-    from cronjobs import crontab
+    from cronjobs.install import entry
 
     errors: list[CheckMessage] = []
     values = conf.get_settings()
     install_id = values["INSTALL_ID"]
-    if install_id is not None and (not isinstance(install_id, str) or not crontab.ID_RE.match(install_id)):
+    if install_id is not None and (not isinstance(install_id, str) or not entry.ID_RE.match(install_id)):
         errors.append(
             _error(
                 f"CRONJOBS['INSTALL_ID'] is {install_id!r}.",
@@ -266,13 +266,13 @@ def check_install_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
         )
     names = values["INSTALL_ENV"]
     if not isinstance(names, (list, tuple)) or not all(
-        isinstance(n, str) and crontab.ENV_NAME_RE.match(n) for n in names
+        isinstance(n, str) and entry.ENV_NAME_RE.match(n) for n in names
     ):
         errors.append(
             _error("CRONJOBS['INSTALL_ENV'] must be a list of variable names.", "E.g. ['LANG', 'PYTHONPATH'].", 31)
         )
     else:
-        for name in crontab.secret_names(names):
+        for name in entry.secret_names(names):
             errors.append(
                 _error(
                     f"CRONJOBS['INSTALL_ENV'] names {name}, which looks like a secret.",
@@ -305,7 +305,7 @@ from cronjobs.tasks import checks as _tasks_checks  # noqa: E402, F401  (registe
 def check_operations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from django.core.checks import Warning
 
-    from cronjobs import retention
+    from cronjobs.ops import retention
 
     errors: list[CheckMessage] = []
     values = conf.get_settings()

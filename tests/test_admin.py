@@ -10,9 +10,9 @@ from django.contrib.auth.models import Permission, User
 from django.test.utils import override_settings
 from django.urls import reverse
 
-from cronjobs import status
+from cronjobs.engine.runner import Runner
 from cronjobs.models import Action, Job, Run
-from cronjobs.runner import Runner
+from cronjobs.ops import overview
 from tests.testapp.jobs import EveryMinute, Flaky, Hourly
 
 pytestmark = pytest.mark.django_db
@@ -91,16 +91,16 @@ def test_staff_with_the_change_permission_can_pause(client):
 
 def test_unlock_asks_for_confirmation_then_breaks_the_lock(admin_client):
     admin_client.get(JOB_LIST)
-    lock = status.get_lock(Hourly)
+    lock = overview.get_lock(Hourly)
     assert lock.acquire()
     try:
         assert "held by" in admin_client.get(JOB_LIST).content.decode()
         confirm = act(admin_client, "unlock", "test.hourly")
         assert "Break these locks?" in confirm.content.decode()
-        assert status.lock_holder(Hourly) is not None
+        assert overview.lock_holder(Hourly) is not None
         done = act(admin_client, "unlock", "test.hourly", confirmed="yes")
         assert "lock broken (was held by" in done.content.decode()
-        assert status.lock_holder(Hourly) is None
+        assert overview.lock_holder(Hourly) is None
         assert Action.objects.get().kind == "unlock"
     finally:
         lock.release()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cronjobs.capture import BoundedText, Capture
+from cronjobs.engine.capture import BoundedText, Capture
 
 
 def test_short_output_is_kept_whole():

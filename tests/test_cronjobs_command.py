@@ -11,8 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test.utils import override_settings
 
+from cronjobs.engine.runner import Runner
 from cronjobs.models import Action, Job, Run
-from cronjobs.runner import Runner
 from tests.conftest import stop, wait_for
 from tests.testapp.jobs import EveryMinute, Flaky, Hourly
 

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from cronjobs import crontab
-from cronjobs.crontab import InstallError, Project, UnparseableCrontab, entry_line, sync
+from cronjobs.install import entry
+from cronjobs.install.entry import InstallError, Project, UnparseableCrontab, entry_line, sync
 
 PROJECT = Project(
     id="shop",
@@ -105,20 +105,20 @@ def test_an_env_file_is_sourced_at_run_time_so_its_secrets_stay_out_of_the_cront
 
 
 def test_the_env_allowlist_copies_values_and_refuses_secrets() -> None:
-    assert crontab.env_from(["LANG"], {"LANG": "C.UTF-8"}) == (("LANG", "C.UTF-8"),)
+    assert entry.env_from(["LANG"], {"LANG": "C.UTF-8"}) == (("LANG", "C.UTF-8"),)
     for name in ("SECRET_KEY", "DB_PASSWORD", "API_TOKEN", "AWS_SECRET_ACCESS_KEY"):
         with pytest.raises(InstallError, match="looks like a secret"):
-            crontab.env_from([name], {name: "x"})
+            entry.env_from([name], {name: "x"})
     with pytest.raises(InstallError, match="URL with a password"):
-        crontab.env_from(["DATABASE"], {"DATABASE": "postgres://app:hunter2@db/app"})
+        entry.env_from(["DATABASE"], {"DATABASE": "postgres://app:hunter2@db/app"})
     with pytest.raises(InstallError, match="not set in this environment"):
-        crontab.env_from(["MISSING"], {})
+        entry.env_from(["MISSING"], {})
 
 
 @pytest.mark.parametrize("bad", ["", "has space", "-leading", "a/b", "x" * 101, "tab\t"])
 def test_ids_are_checked(bad: str) -> None:
     with pytest.raises(InstallError, match="cannot be an installation id"):
-        crontab.check_id(bad)
+        entry.check_id(bad)
 
 
 def test_installing_appends_one_line_and_keeps_every_other_byte() -> None:

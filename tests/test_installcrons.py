@@ -15,7 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from cronjobs import install
+from cronjobs.install import targets
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "tests" / "manage.py"
@@ -71,7 +71,7 @@ def fake_crontab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_CRONTAB_DIR", str(tabs))
     monkeypatch.setenv("FAKE_CRONTAB_USER", pwd.getpwuid(os.getuid()).pw_name)
-    monkeypatch.setattr(install, "cron_daemon_running", lambda: True)
+    monkeypatch.setattr(targets, "cron_daemon_running", lambda: True)
     return tabs
 
 
@@ -255,7 +255,7 @@ def test_without_a_crontab_program_it_points_to_runcrons_loop(tmp_path: Path, mo
 def test_without_a_cron_daemon_it_warns_and_points_to_runcrons_loop(
     fake_crontab: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(install, "cron_daemon_running", lambda: False)
+    monkeypatch.setattr(targets, "cron_daemon_running", lambda: False)
     output = installcrons(tmp_path=tmp_path)
     assert "warning: no cron daemon is running" in output
     assert "runcrons --loop" in output
@@ -265,11 +265,11 @@ def test_without_a_cron_daemon_it_warns_and_points_to_runcrons_loop(
 def test_the_cron_daemon_is_found_in_proc(tmp_path: Path) -> None:
     (tmp_path / "1").mkdir()
     (tmp_path / "1" / "comm").write_text("systemd\n")
-    assert install.cron_daemon_running(tmp_path) is False
+    assert targets.cron_daemon_running(tmp_path) is False
     (tmp_path / "77").mkdir()
     (tmp_path / "77" / "comm").write_text("cron\n")
-    assert install.cron_daemon_running(tmp_path) is True
-    assert install.cron_daemon_running(tmp_path / "absent") is None
+    assert targets.cron_daemon_running(tmp_path) is True
+    assert targets.cron_daemon_running(tmp_path / "absent") is None
 
 
 def test_a_log_directory_that_does_not_exist_is_refused(fake_crontab: Path, tmp_path: Path) -> None:
@@ -469,7 +469,7 @@ def test_a_crontab_python_crontab_reads_in_an_unknown_way_is_never_written(tmp_p
     from crontab import CronTab
 
     # As if a future python-crontab no longer set `lines` from what it read.
-    monkeypatch.setattr(install._ExactCronTab, "__setattr__", CronTab.__setattr__)
+    monkeypatch.setattr(targets._ExactCronTab, "__setattr__", CronTab.__setattr__)
     tabfile = tmp_path / "crontab.txt"
     tabfile.write_text(FOREIGN)
     with pytest.raises(CommandError, match="python-crontab reads crontabs in a way cronjobs does not know"):

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.test.utils import override_settings
 
-from cronjobs import notices, signals
+from cronjobs import signals
+from cronjobs.engine.runner import Runner
 from cronjobs.models import Job, Run
-from cronjobs.runner import Runner
+from cronjobs.ops import notices
 from tests.testapp.jobs import Chatty, Flaky
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from cronjobs import install
+from cronjobs.install import targets
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ def cron_daemon(tmp_path: Path) -> Iterator[subprocess.Popen | None]:
     cron = shutil.which("cron") or ("/usr/sbin/cron" if Path("/usr/sbin/cron").exists() else None)
     if shutil.which("crontab") is None or cron is None:
         unavailable("Debian's cron is not installed (scripts/system-deps.sh installs it as root)")
-    if install.cron_daemon_running():
+    if targets.cron_daemon_running():
         yield None
         return
     if not Path("/proc").is_dir() or os.getuid() != 0:
@@ -51,7 +51,7 @@ def cron_daemon(tmp_path: Path) -> Iterator[subprocess.Popen | None]:
     time.sleep(1)
     if daemon.poll() is not None:
         output = log.read_text()
-        if install.cron_daemon_running():  # another one started meanwhile (cron -f refuses a second)
+        if targets.cron_daemon_running():  # another one started meanwhile (cron -f refuses a second)
             yield None
             return
         pytest.fail(f"cron -f exited with {daemon.returncode}: {output}")

@@ -10,13 +10,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cronjobs import BaseCronJob, recovery
+from cronjobs import BaseCronJob
+from cronjobs.engine import recovery
+from cronjobs.engine.execution import hostname
+from cronjobs.engine.heartbeat import Heartbeat
+from cronjobs.engine.timeouts import Deadline
 from cronjobs.exceptions import JobTimeout
-from cronjobs.execution import hostname
-from cronjobs.heartbeat import Heartbeat
 from cronjobs.locks.database import DatabaseLock
 from cronjobs.models import Job, Run
-from cronjobs.timeouts import Deadline
 
 
 class Retried(BaseCronJob):

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from cronjobs import retention
+from cronjobs.engine.runner import Runner
 from cronjobs.models import Job, Run
-from cronjobs.runner import Runner
+from cronjobs.ops import retention
 from tests.testapp.jobs import EveryMinute
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from cronjobs import BaseCronJob, registry
+from cronjobs.engine.runner import Runner
 from cronjobs.models import Job, Run
-from cronjobs.runner import Runner
 from tests.testapp.models import Effect
 
 UTC = timezone.utc

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from cronjobs import scaffold
-from cronjobs.scaffold import ScaffoldError, add_job
+from cronjobs.install import scaffold
+from cronjobs.install.scaffold import ScaffoldError, add_job
 
 ROOT = Path(__file__).resolve().parent.parent
 

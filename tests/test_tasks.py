@@ -342,7 +342,7 @@ def test_a_job_with_a_task_backend_hands_its_slot_to_a_task(capsys):
     assert run.status == Run.Status.SUCCEEDED
     assert run.message.startswith("handed to task backend 'default' as task ")
     row = QueuedTask.objects.get()
-    assert (row.status, row.task_path) == (Status.SUCCESSFUL, "cronjobs.tasks.handoff.run_cron_job")
+    assert (row.status, row.task_path) == (Status.SUCCESSFUL, "cronjobs.engine.handoff.run_cron_job")
     assert row.return_value.startswith("ran for ")
     assert Effect.objects.get().job == "test.handed_off"
     assert Job.objects.filter(code="test.handed_off").exists()

@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 from django.core.management import BaseCommand, CommandError
 from django.utils import timezone
 
-from cronjobs import actions, registry, retention, status
+from cronjobs import registry
 from cronjobs.exceptions import CronJobsError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.management.arguments import positive_int
 from cronjobs.models import Run
+from cronjobs.ops import actions, overview, retention
 
 EXIT_USAGE = 2
 FAILURES = (Run.Status.FAILED, Run.Status.TIMED_OUT, Run.Status.CRASHED, Run.Status.INTERRUPTED)
@@ -52,18 +53,18 @@ class Command(BaseCommand):
         self.jobs = registry.get_jobs()
         try:
             getattr(self, f"do_{subcommand}")(**options)
-        except status.UnknownJob as exc:
+        except overview.UnknownJob as exc:
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
         except CronJobsError as exc:
             raise CommandError(str(exc)) from None
 
     def job(self, code: str) -> type[BaseCronJob]:
-        return self.jobs[status.find_code(code, self.jobs)]
+        return self.jobs[overview.find_code(code, self.jobs)]
 
     # -- list -------------------------------------------------------------------------
 
     def do_list(self, *, as_json: bool, **options: Any) -> None:
-        rows = status.collect(self.jobs, self.now)
+        rows = overview.collect(self.jobs, self.now)
         queues = _queues(self.now)
         if as_json:
             document: dict[str, Any] = {"now": self.now.isoformat(), "jobs": [row.as_dict() for row in rows]}
@@ -83,21 +84,21 @@ class Command(BaseCommand):
                 "\n" + self.style.MIGRATE_HEADING("task queues") + "\n" + "\n".join(f"  {line}" for line in lines)
             )
 
-    def _format(self, row: status.JobStatus) -> str:
+    def _format(self, row: overview.JobStatus) -> str:
         flags = []
         if row.paused:
             flags.append(self.style.WARNING("PAUSED"))
         if not row.registered:
             flags.append(self.style.WARNING("NOT REGISTERED"))
         if row.failing_since:
-            flags.append(self.style.ERROR(f"FAILING since {status.when(row.failing_since, self.now, row.zone)}"))
+            flags.append(self.style.ERROR(f"FAILING since {overview.when(row.failing_since, self.now, row.zone)}"))
         lines = [self.style.MIGRATE_HEADING(row.code) + ("  " + "  ".join(flags) if flags else "")]
         lines.append(f"  schedule  {row.schedule}")
         if row.registered:
             if row.paused and row.next_reason != "requested":
                 nxt = "paused: resume with `manage.py cronjobs resume " + row.code + "`"
             else:
-                nxt = status.when(row.next_run, self.now, row.zone)
+                nxt = overview.when(row.next_run, self.now, row.zone)
                 if row.next_run is not None and row.next_run <= self.now and row.next_reason == "schedule":
                     nxt += " (due: at the next runcrons; is cron running it?)"
                 if row.next_reason in ("retry", "requested"):
@@ -108,7 +109,7 @@ class Command(BaseCommand):
             lines.append("  last      never ran")
         else:
             moment = last.started_at or last.slot
-            text = f"{last.get_status_display()} {status.when(moment, self.now, row.zone)}"
+            text = f"{last.get_status_display()} {overview.when(moment, self.now, row.zone)}"
             if last.duration is not None:
                 text += f", took {last.duration:.2f} s"
             if last.message:
@@ -116,10 +117,10 @@ class Command(BaseCommand):
             text += f"  [run {last.pk}]"
             lines.append("  last      " + (self.style.ERROR(text) if last.status in FAILURES else text))
         if row.running is not None:
-            since = status.when(row.running.started_at, self.now, row.zone)
+            since = overview.when(row.running.started_at, self.now, row.zone)
             lines.append(f"  running   since {since}  [run {row.running.pk}]")
         if row.lock_holder:
-            since = f" since {status.when(row.locked_since, self.now, row.zone)}" if row.locked_since else ""
+            since = f" since {overview.when(row.locked_since, self.now, row.zone)}" if row.locked_since else ""
             lines.append(f"  lock      held by {row.lock_holder}{since}")
         elif row.registered:
             lines.append("  lock      free")
@@ -136,7 +137,7 @@ class Command(BaseCommand):
             return
         runs = Run.objects.all()
         if code is not None:
-            runs = runs.filter(job_id=status.find_code(code, self.jobs, recorded=True))
+            runs = runs.filter(job_id=overview.find_code(code, self.jobs, recorded=True))
         if failed:
             runs = runs.filter(status__in=FAILURES)
         records = list(runs.order_by("-slot", "-attempt", "-pk")[:limit])
@@ -173,11 +174,11 @@ class Command(BaseCommand):
         rows = [
             ("run", str(run.pk)),
             ("job", run.job_id),
-            ("slot", status.when(run.slot, self.now, zone)),
+            ("slot", overview.when(run.slot, self.now, zone)),
             ("attempt", str(run.attempt) + (" (forced)" if run.forced else "")),
             ("status", run.get_status_display()),
-            ("started", status.when(run.started_at, self.now, zone)),
-            ("finished", status.when(run.finished_at, self.now, zone)),
+            ("started", overview.when(run.started_at, self.now, zone)),
+            ("finished", overview.when(run.finished_at, self.now, zone)),
             ("duration", "-" if run.duration is None else f"{run.duration:.3f} s"),
             ("host", f"{run.hostname} (pid {run.pid})" if run.hostname else "-"),
             ("message", run.message or "-"),
@@ -202,7 +203,7 @@ class Command(BaseCommand):
             nxt = job.get_schedule().next_after(self.now)
             self.stdout.write(
                 f"{job.get_code()}: resumed; slots missed while paused are skipped. "
-                f"Next run {status.when(nxt, self.now, job.get_timezone())}."
+                f"Next run {overview.when(nxt, self.now, job.get_timezone())}."
             )
         else:
             self.stdout.write(f"{job.get_code()}: not paused.")
@@ -214,7 +215,7 @@ class Command(BaseCommand):
 
     def do_unlock(self, *, code: str, yes: bool, **options: Any) -> None:
         job = self.job(code)
-        holder = status.lock_holder(job)
+        holder = overview.lock_holder(job)
         if holder is None:
             self.stdout.write(f"{job.get_code()}: its lock is free.")
             return

@@ -10,8 +10,8 @@ from typing import Any
 from django.core.management import BaseCommand, CommandError
 from django.core.management.base import SystemCheckError
 
-from cronjobs import crontab, install, systemd
-from cronjobs.crontab import InstallError
+from cronjobs.install import entry, systemd, targets
+from cronjobs.install.entry import InstallError
 
 EXIT_DIFFERS = 1
 EXIT_FAILED = 1
@@ -65,7 +65,7 @@ class Command(BaseCommand):
             raise CommandError("--run-as goes with --cron-d or --systemd", returncode=EXIT_USAGE)
         write = not (options["dry_run"] or options["check"])
         try:
-            project = install.build_project(
+            project = targets.build_project(
                 manage_py=options["manage_py"] or _running_manage_py(),
                 install_id=options["id"],
                 log_file=options["log_file"],
@@ -78,29 +78,29 @@ class Command(BaseCommand):
         except InstallError as exc:  # UnparseableCrontab included: nothing was written
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
 
-    def _crontab(self, project: crontab.Project, options: dict[str, Any], write: bool) -> None:
-        target: install.Target
+    def _crontab(self, project: entry.Project, options: dict[str, Any], write: bool) -> None:
+        target: targets.Target
         if options["tabfile"]:
-            target = install.FileCrontab(options["tabfile"])
+            target = targets.FileCrontab(options["tabfile"])
         elif options["cron_d"]:
-            target = install.FileCrontab(options["cron_d"], system=True)
+            target = targets.FileCrontab(options["cron_d"], system=True)
         else:
-            target = install.UserCrontab(options["user"])
+            target = targets.UserCrontab(options["user"])
         run_as = options["run_as"] or options["user"]
-        line = None if options["remove"] else crontab.entry_line(project, run_as=options["run_as"])
+        line = None if options["remove"] else entry.entry_line(project, run_as=options["run_as"])
         if line is not None:
-            for warning in install.preflight(project, run_as):
+            for warning in targets.preflight(project, run_as):
                 self.stderr.write(f"warning: {warning}")
-        if not options["tabfile"] and write and line is not None and install.cron_daemon_running() is False:
+        if not options["tabfile"] and write and line is not None and targets.cron_daemon_running() is False:
             self.stderr.write(
                 "warning: no cron daemon is running on this host (as in most containers), so the entry will "
                 f"not run until one is started; {LOOP_HINT}"
             )
-        result = install.apply(target, project.tag, line, write=write, force=options["force"])
+        result = targets.apply(target, project.tag, line, write=write, force=options["force"])
         for number, raw in result.unparseable:
             self.stderr.write(f"warning: kept line {number}, which python-crontab cannot parse: {raw}")
         where = f"{target.name} (id {project.id})"
-        manage_py = crontab.quote(project.manage_py).replace("%", "\\%")  # as it appears in a line
+        manage_py = entry.quote(project.manage_py).replace("%", "\\%")  # as it appears in a line
         if line is not None and result.ours and not any(manage_py in old for old in result.ours):
             self.stderr.write(
                 f"note: this replaces an entry with id {project.id} for another manage.py; if that is a "
@@ -108,10 +108,10 @@ class Command(BaseCommand):
             )
         self._report(result.changed, bool(result.ours), result.diff(target.name), where, options)
 
-    def _systemd(self, project: crontab.Project, directory: Path, options: dict[str, Any], write: bool) -> None:
+    def _systemd(self, project: entry.Project, directory: Path, options: dict[str, Any], write: bool) -> None:
         wanted = systemd.units(project, run_as=options["run_as"])
         if not options["remove"]:
-            for warning in install.preflight(project, options["run_as"]):
+            for warning in targets.preflight(project, options["run_as"]):
                 self.stderr.write(f"warning: {warning}")
         result = systemd.apply(directory, wanted, remove=options["remove"], write=write)
         where = f"{directory} (units {systemd.unit_name(project)}.service and .timer)"

@@ -18,13 +18,14 @@ from django.core.management import BaseCommand, CommandError
 from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
-from cronjobs import loop, registry
+from cronjobs import registry
+from cronjobs.engine import loop
+from cronjobs.engine.execution import LOCK_FAILED, Outcome
+from cronjobs.engine.runner import Runner
+from cronjobs.engine.timeouts import queries_stopped_on
 from cronjobs.exceptions import CronJobsError, Interrupted
-from cronjobs.execution import LOCK_FAILED, Outcome
 from cronjobs.management.arguments import positive_int
 from cronjobs.models import Job
-from cronjobs.runner import Runner
-from cronjobs.timeouts import queries_stopped_on
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

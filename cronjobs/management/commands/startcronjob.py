@@ -8,7 +8,8 @@ from typing import Any
 from django.apps import apps
 from django.core.management import BaseCommand, CommandError
 
-from cronjobs import registry, scaffold
+from cronjobs import registry
+from cronjobs.install import scaffold
 
 
 class Command(BaseCommand):

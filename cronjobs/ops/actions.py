@@ -11,10 +11,10 @@ from datetime import datetime
 
 from django.db import transaction
 
-from cronjobs import status
 from cronjobs.exceptions import LockError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Action, Job
+from cronjobs.ops import overview
 
 logger = logging.getLogger("cronjobs")
 
@@ -28,7 +28,7 @@ def pause(job: type[BaseCronJob], actor: str, now: datetime) -> bool:
     """Stop running the job's slots until it is resumed; False if it was paused already."""
     code = job.get_code()
     with transaction.atomic():
-        status.ensure_rows({code: job}, now)
+        overview.ensure_rows({code: job}, now)
         changed = Job.objects.filter(code=code, paused=False).update(paused=True)
         if changed:
             _record(code, Action.Kind.PAUSE, actor, now)
@@ -41,7 +41,7 @@ def resume(job: type[BaseCronJob], actor: str, now: datetime) -> bool:
     code = job.get_code()
     schedule = job.get_schedule()
     with transaction.atomic():
-        status.ensure_rows({code: job}, now)
+        overview.ensure_rows({code: job}, now)
         changed = Job.objects.filter(code=code, paused=True).update(
             paused=False,
             watermark=now,
@@ -60,7 +60,7 @@ def request_run(job: type[BaseCronJob], actor: str, now: datetime) -> None:
     """Have the next runcrons run the job once, as a forced run (even when paused or not due)."""
     code = job.get_code()
     with transaction.atomic():
-        status.ensure_rows({code: job}, now)
+        overview.ensure_rows({code: job}, now)
         Job.objects.filter(code=code).update(run_requested=now)
         _record(code, Action.Kind.RUN_NOW, actor, now, "runs at the next runcrons")
 
@@ -72,7 +72,7 @@ def unlock(job: type[BaseCronJob], actor: str, now: datetime) -> str | None:
     """
     code = job.get_code()
     try:
-        holder = status.get_lock(job).break_lock()
+        holder = overview.get_lock(job).break_lock()
     except NotImplementedError:
         raise LockError(f"the {job.get_lock_name()!r} lock backend cannot break locks") from None
     if holder is not None:

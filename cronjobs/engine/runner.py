@@ -14,13 +14,15 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
-from cronjobs import conf, heartbeat, recovery, retention, statements
+from cronjobs import conf, statements
+from cronjobs.engine import heartbeat, recovery
+from cronjobs.engine.execution import Outcome, execute, new_run
+from cronjobs.engine.workers import abandon_claims, run_in_workers
 from cronjobs.exceptions import Interrupted
-from cronjobs.execution import Outcome, execute, new_run
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job, Run
+from cronjobs.ops import retention
 from cronjobs.schedules import DueSlots, due_slots
-from cronjobs.workers import abandon_claims, run_in_workers
 
 logger = logging.getLogger("cronjobs")
 

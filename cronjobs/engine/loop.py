@@ -20,7 +20,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from cronjobs import conf
-from cronjobs.execution import Outcome
+from cronjobs.engine.execution import Outcome
 
 logger = logging.getLogger("cronjobs")
 

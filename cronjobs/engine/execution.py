@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from cronjobs import conf, heartbeat, locks, signals, statements
-from cronjobs.capture import Capture
+from cronjobs import conf, locks, signals, statements
+from cronjobs.engine import heartbeat
+from cronjobs.engine.capture import Capture
+from cronjobs.engine.timeouts import Deadline, job_running
 from cronjobs.exceptions import Interrupted, JobTimeout, LockError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.locks.database import DatabaseLock
 from cronjobs.models import Run
-from cronjobs.timeouts import Deadline, job_running
 
 logger = logging.getLogger("cronjobs")
 
@@ -60,7 +61,7 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     after recording the run as interrupted, so the runner can stop.
     """
     if job_cls.task_backend is not None:
-        from cronjobs.tasks.handoff import hand_off
+        from cronjobs.engine.handoff import hand_off
 
         return _finish(job_cls, run, *hand_off(job_cls, run))
     code = job_cls.get_code()

@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections
 from django.utils import timezone
 
-from cronjobs import heartbeat, recovery
+from cronjobs.engine import heartbeat, recovery
+from cronjobs.engine.execution import Outcome
+from cronjobs.engine.timeouts import queries_stopped_on
 from cronjobs.exceptions import Interrupted
-from cronjobs.execution import Outcome
 from cronjobs.models import Run
-from cronjobs.timeouts import queries_stopped_on
 
 if TYPE_CHECKING:
-    from cronjobs.runner import Planned, Runner
+    from cronjobs.engine.runner import Planned, Runner
 
 logger = logging.getLogger("cronjobs")
 

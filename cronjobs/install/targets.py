@@ -26,7 +26,7 @@ from pathlib import Path
 
 from crontab import CronTab
 
-from cronjobs.crontab import (
+from cronjobs.install.entry import (
     InstallError,
     Project,
     Sync,

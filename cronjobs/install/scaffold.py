@@ -18,7 +18,7 @@ from cronjobs.exceptions import CronJobsError, ScheduleError
 from cronjobs.registry import MODULE_NAME
 from cronjobs.schedules import CronSchedule
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_SCHEDULE = "@hourly"
 
 

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from cronjobs.crontab import InstallError, Project, Sync
+from cronjobs.install.entry import InstallError, Project, Sync
 
 
 def unit_name(project: Project) -> str:

@@ -21,7 +21,7 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from cronjobs.execution import Outcome, hostname
+from cronjobs.engine.execution import Outcome, hostname
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job, Run
 
