@@ -347,6 +347,3 @@ class ActionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
         return False
-
-
-from cronjobs.tasks import admin as _tasks_admin  # noqa: E402, F401  (the task queue's admin)

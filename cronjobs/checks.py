@@ -296,7 +296,38 @@ def check_install_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
     return errors
 
 
-from cronjobs.tasks import checks as _tasks_checks  # noqa: E402, F401  (registers the tasks checks)
+@register(TAG)
+def check_task_backends(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Jobs that hand their work to a Tasks backend name one that exists; cronjobs' own backend
+    needs its app installed."""
+    from django.apps import apps
+
+    errors: list[CheckMessage] = []
+    configured = getattr(settings, "TASKS", None) or {}
+    for job in registry.discover().classes:
+        alias = job.task_backend
+        if alias is not None and alias not in configured:
+            errors.append(
+                _error(
+                    f"{job.__qualname__}: task_backend is {alias!r}, which is not in settings.TASKS.",
+                    f"Use one of {', '.join(map(repr, configured)) or '(none configured)'}, or add it to TASKS.",
+                    56,
+                    job,
+                )
+            )
+    if not apps.is_installed("cronjobs.tasks"):
+        for alias, params in configured.items():
+            backend = str(params.get("BACKEND", "")) if isinstance(params, dict) else ""
+            if backend.startswith("cronjobs.tasks."):
+                errors.append(
+                    _error(
+                        f"TASKS[{alias!r}] uses {backend}, but the app 'cronjobs.tasks' is not installed.",
+                        "Add 'cronjobs.tasks' to INSTALLED_APPS (after 'cronjobs') and run `manage.py migrate`.",
+                        58,
+                    )
+                )
+    return errors
+
 
 # -- operating the jobs: retention, output, notices (E040-E049, W040-W049) ------------------
 

@@ -352,13 +352,13 @@ def test_the_admin_lists_tasks_with_counts_per_queue_and_queues_failed_ones_agai
     tasks.always_fails.enqueue("doomed")
     tasks.record_mail.enqueue("waiting")
     Worker(queues=["default"]).drain()
-    page = admin_client.get("/admin/cronjobs/queuedtask/")
+    page = admin_client.get("/admin/cronjobs_tasks/queuedtask/")
     assert page.status_code == 200
     assert [(c.queue_name, c.ready, c.failed) for c in page.context["queue_counts"]] == [
         ("default", 0, 1),
         ("mail", 1, 0),
     ]
     failed = QueuedTask.objects.get(status=Status.FAILED)
-    admin_client.post("/admin/cronjobs/queuedtask/", {"action": "retry_now", "_selected_action": [str(failed.pk)]})
+    admin_client.post("/admin/cronjobs_tasks/queuedtask/", {"action": "retry_now", "_selected_action": [str(failed.pk)]})
     failed.refresh_from_db()
     assert (failed.status, failed.attempts, failed.max_attempts) == (Status.READY, 3, 4)

@@ -12,7 +12,7 @@ from tests.conftest import stop, wait_for
 
 pytestmark = pytest.mark.processes
 
-TABLE = "cronjobs_queuedtask"
+TABLE = "cronjobs_tasks_queuedtask"
 
 
 def enqueue(project, code: str) -> None:

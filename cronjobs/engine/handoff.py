@@ -11,17 +11,21 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from django.db import transaction
 
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Run
-from cronjobs.tasks.compat import task
-from cronjobs.tasks.options import task_options
+from cronjobs.tasks_api import OPTIONS_ATTRIBUTE, task
 
 logger = logging.getLogger("cronjobs")
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def hand_off(job_cls: type[BaseCronJob], run: Run) -> tuple[str, float, str, str]:
@@ -38,8 +42,14 @@ def hand_off(job_cls: type[BaseCronJob], run: Run) -> tuple[str, float, str, str
     return Run.Status.SUCCEEDED, time.monotonic() - started, message, ""
 
 
+def _atomic_as_the_job_says(function: Callable[P, R]) -> Callable[P, R]:
+    """On cronjobs' DatabaseBackend, the job's own ``atomic`` decides, not the backend's ``ATOMIC``."""
+    setattr(function, OPTIONS_ATTRIBUTE, {"ATOMIC": False})
+    return function
+
+
 @task
-@task_options(atomic=False)  # on the DatabaseBackend: the job's own ``atomic`` decides
+@_atomic_as_the_job_says
 def run_cron_job(code: str, slot: str, attempt: int, forced: bool) -> str | None:
     """Run a job's ``run()`` for one slot, in a Tasks worker (enqueued by :func:`hand_off`)."""
     from cronjobs import registry

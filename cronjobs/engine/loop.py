@@ -14,7 +14,7 @@ import multiprocessing
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
@@ -38,37 +38,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # --workers is runcrons' own: due jobs and the draining of tasks both use N processes.
 
 
-def drain_tasks(*, started: float, workers: int = 1, queues: list[str] | None = None) -> Any:
-    """Drain ready tasks until none is ready or the budget since ``started`` (monotonic) is spent."""
-    from cronjobs.tasks.worker import Drained, backend_aliases, prune
+class DrainReport(Protocol):
+    """What draining did in one process; reports of several processes add up."""
 
-    if not backend_aliases():
-        return Drained()
-    keep = conf.get("KEEP_TASK_RESULTS")
-    if keep is not None:
-        prune(keep)
+    @property
+    def ran(self) -> int: ...
+
+    def add(self, other: Any) -> None: ...
+
+    def summary(self) -> str | None:
+        """One line for runcrons' output, or None when there is nothing to say."""
+
+
+class Drainer(Protocol):
+    """Work that runcrons drains besides its jobs. The tasks app (``cronjobs.tasks``) registers one."""
+
+    def configured(self) -> bool:
+        """Whether there is anything to drain at all (a queue is configured)."""
+
+    def ready(self, queues: list[str] | None) -> bool:
+        """Whether work is ready now (one cheap query)."""
+
+    def tidy(self) -> None:
+        """Housekeeping between drains (deleting old results)."""
+
+    def drain(self, *, until: float, queues: list[str] | None) -> DrainReport:
+        """Run ready work until none is ready or ``until`` (``time.monotonic()``); one call per process."""
+
+    def worker(self, queues: list[str] | None) -> Any:
+        """A long-lived drainer for ``--loop``: ``.drain(until=...)`` repeatedly."""
+
+
+_drainer: Drainer | None = None
+
+
+def register_drainer(drainer: Drainer) -> None:
+    """Have runcrons drain ``drainer`` between jobs (called from an AppConfig's ``ready()``)."""
+    global _drainer
+    _drainer = drainer
+
+
+def drainer() -> Drainer | None:
+    """The registered drainer, if one is configured to drain anything."""
+    return _drainer if _drainer is not None and _drainer.configured() else None
+
+
+def drain_tasks(*, started: float, workers: int = 1, queues: list[str] | None = None) -> DrainReport | None:
+    """Drain ready work until none is ready or the budget since ``started`` (monotonic) is spent."""
+    found = drainer()
+    if found is None:
+        return None
+    found.tidy()
     until = started + conf.get("TASKS_BUDGET").total_seconds()
-    if workers > 1 and not _any_ready(queues):
-        workers = 1  # no process to fork for an empty queue; this one still recovers lost tasks
+    if workers > 1 and not found.ready(queues):
+        workers = 1  # no process to fork for an empty queue; this one still recovers lost work
     return in_processes(workers, _drain, until, queues)
 
 
-def _any_ready(queues: list[str] | None) -> bool:
-    """Whether a task is ready now (one indexed query)."""
-    from django.utils import timezone
-
-    from cronjobs.tasks.models import QueuedTask
-
-    ready = QueuedTask.objects.filter(status=QueuedTask.Status.READY, run_after__lte=timezone.now())
-    if queues:
-        ready = ready.filter(queue_name__in=queues)
-    return ready.exists()
-
-
-def _drain(until: float, queues: list[str] | None) -> Any:
-    from cronjobs.tasks.worker import Worker
-
-    return Worker(queues=queues).drain(until=until)
+def _drain(until: float, queues: list[str] | None) -> DrainReport | None:
+    found = drainer()
+    return None if found is None else found.drain(until=until, queues=queues)
 
 
 def run_loop(
@@ -93,10 +122,9 @@ def _loop_body(
     queues: list[str] | None,
     report: Callable[[list[Outcome], Any], None],
 ) -> None:
-    from cronjobs.tasks.worker import Worker, backend_aliases, prune, sleep_until
-
-    worker = Worker(queues=queues)
-    draining = bool(backend_aliases())
+    found = drainer()
+    worker = found.worker(queues) if found is not None else None
+    draining = worker is not None
     poll = conf.get("TASKS_POLL_INTERVAL").total_seconds()
     next_jobs = time.monotonic()
     next_prune = time.monotonic()
@@ -107,13 +135,11 @@ def _loop_body(
                 now = timezone.now()
                 outcomes = run_jobs(now)
                 next_jobs = time.monotonic() + _until_next_minute(timezone.now())
-            if draining and time.monotonic() >= next_prune:
-                keep = conf.get("KEEP_TASK_RESULTS")
-                if keep is not None:
-                    prune(keep)
+            if found is not None and time.monotonic() >= next_prune:
+                found.tidy()
                 next_prune = time.monotonic() + 3600
             until = next_jobs if run_jobs is not None else time.monotonic() + 60
-            drained = worker.drain(until=until) if draining else None
+            drained = worker.drain(until=until) if worker is not None else None
             report(outcomes, drained)
             if drained is None or drained.ran == 0:
                 close_old_connections()  # honour CONN_MAX_AGE while idle, never between tasks
@@ -177,3 +203,12 @@ def _child(target: Callable[..., Any], args: tuple, results: Any) -> None:
         pass
     finally:
         connections.close_all()
+
+
+def sleep_until(deadline: float, step: float, stopping: Callable[[], bool] = lambda: False) -> None:
+    """Sleep until ``deadline`` (monotonic) in steps of at most ``step`` seconds."""
+    while not stopping():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, step))

@@ -20,7 +20,7 @@ class QueuedTaskAdmin(admin.ModelAdmin):
     ordering = ["-enqueued_at"]
     date_hierarchy = "enqueued_at"
     actions = ["retry_now"]
-    change_list_template = "admin/cronjobs/queuedtask/change_list.html"
+    change_list_template = "admin/cronjobs_tasks/queuedtask/change_list.html"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in QueuedTask._meta.fields]

@@ -6,16 +6,16 @@ import functools
 import json
 import math
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import router
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from typing_extensions import ParamSpec
 
 from cronjobs.tasks import options
-from cronjobs.tasks.compat import (
+from cronjobs.tasks.models import QueuedTask
+from cronjobs.tasks_api import (
     BaseTaskBackend,
     InvalidTaskError,
     Task,
@@ -25,7 +25,6 @@ from cronjobs.tasks.compat import (
     TaskResultStatus,
     task_enqueued,
 )
-from cronjobs.tasks.models import QueuedTask
 
 T = TypeVar("T")
 P = ParamSpec("P")

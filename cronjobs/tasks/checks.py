@@ -53,7 +53,6 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 id="cronjobs.E053",
             )
         )
-    errors.extend(_check_handoffs())
     aliases = backend_aliases()
     if not aliases:
         return errors
@@ -111,27 +110,6 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     f"this Python has {sqlite3.sqlite_version}.",
                     hint="Claims use UPDATE ... RETURNING. Upgrade SQLite (or the Python linked to it).",
                     id="cronjobs.E055",
-                )
-            )
-    return errors
-
-
-def _check_handoffs() -> list[CheckMessage]:
-    from cronjobs import registry
-
-    errors: list[CheckMessage] = []
-    configured = getattr(settings, "TASKS", None) or {}
-    for job in registry.discover().classes:
-        alias = job.task_backend
-        if alias is None:
-            continue
-        if alias not in configured:
-            errors.append(
-                Error(
-                    f"{job.__qualname__}: task_backend is {alias!r}, which is not in settings.TASKS.",
-                    hint=f"Use one of {', '.join(map(repr, configured)) or '(none configured)'}, or add it to TASKS.",
-                    obj=job,
-                    id="cronjobs.E056",
                 )
             )
     return errors

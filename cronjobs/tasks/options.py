@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from cronjobs.tasks_api import OPTIONS_ATTRIBUTE as ATTRIBUTE
+
 F = TypeVar("F")
 
-ATTRIBUTE = "_cronjobs_task_options"
 
 #: Every accepted key of a DatabaseBackend's ``OPTIONS`` and its default.
 DEFAULTS: dict[str, Any] = {
@@ -95,7 +96,7 @@ def task_options(
         raise ValueError("; ".join(problems))
 
     def decorate(function: F) -> F:
-        from cronjobs.tasks.compat import Task
+        from cronjobs.tasks_api import Task
 
         target = function.func if isinstance(function, Task) else function
         setattr(target, ATTRIBUTE, {**getattr(target, ATTRIBUTE, {}), **chosen})

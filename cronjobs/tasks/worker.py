@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,6 +68,14 @@ class Drained:
         for field in dataclasses.fields(self):
             setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
 
+    def summary(self) -> str | None:
+        if not (self.ran or self.recovered):
+            return None
+        line = f"tasks: {self.succeeded} succeeded, {self.failed} failed, {self.retried} to retry"
+        if self.recovered:
+            line += f", {self.recovered} recovered from lost workers"
+        return line
+
 
 def backend_aliases() -> list[str]:
     """The ``TASKS`` aliases served by :class:`~cronjobs.tasks.DatabaseBackend` (empty: nothing to drain)."""
@@ -87,6 +95,31 @@ def backend_aliases() -> list[str]:
         if isinstance(found, type) and issubclass(found, DatabaseBackend):
             aliases.append(alias)
     return aliases
+
+
+class QueueDrainer:
+    """What runcrons drains between jobs: the ready tasks of every DatabaseBackend (see
+    :class:`cronjobs.engine.loop.Drainer`; registered by the app's ``ready()``)."""
+
+    def configured(self) -> bool:
+        return bool(backend_aliases())
+
+    def ready(self, queues: list[str] | None) -> bool:
+        ready = QueuedTask.objects.filter(status=Status.READY, run_after__lte=timezone.now())
+        if queues:
+            ready = ready.filter(queue_name__in=queues)
+        return ready.exists()
+
+    def tidy(self) -> None:
+        keep = conf.get("KEEP_TASK_RESULTS")
+        if keep is not None:
+            prune(keep)
+
+    def drain(self, *, until: float, queues: list[str] | None) -> Drained:
+        return Worker(queues=queues).drain(until=until)
+
+    def worker(self, queues: list[str] | None) -> Worker:
+        return Worker(queues=queues)
 
 
 class Worker:
@@ -262,7 +295,7 @@ class Worker:
     def run(self, row: QueuedTask) -> str:
         """Run one claimed task; returns ``"succeeded"``, ``"retried"`` or ``"failed"``."""
         from cronjobs.tasks.backend import load_task, to_result
-        from cronjobs.tasks.compat import TaskContext, task_backends, task_started
+        from cronjobs.tasks_api import TaskContext, task_backends, task_started
 
         row.worker_ids = [*row.worker_ids, self.worker_id]  # as Django's backends do: context.attempt counts it
         try:
@@ -347,7 +380,7 @@ class Worker:
     def _after(self, rows: list[QueuedTask]) -> None:
         """Once outcomes are committed: warn about the ones not written, send ``task_finished``."""
         from cronjobs.tasks.backend import to_result
-        from cronjobs.tasks.compat import task_finished
+        from cronjobs.tasks_api import task_finished
 
         for row in rows:
             written = getattr(row, "_written", None)
@@ -491,12 +524,3 @@ def prune(keep: timedelta, *, now: datetime | None = None, limit: int = 10_000) 
     deleted, _ = QueuedTask.objects.using(database).filter(pk__in=ids).delete()
     logger.info("pruned %d finished task(s) older than %s", deleted, keep)
     return deleted
-
-
-def sleep_until(deadline: float, step: float, stopping: Callable[[], bool] = lambda: False) -> None:
-    """Sleep until ``deadline`` (monotonic) in steps of at most ``step`` seconds."""
-    while not stopping():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        time.sleep(min(left, step))

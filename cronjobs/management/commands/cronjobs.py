@@ -273,7 +273,11 @@ def _one_line(value: str, limit: int = 120) -> str:
 
 
 def _queues(now: datetime) -> list[Any] | None:
-    """Counts per task queue, or None when no TASKS backend of ours is configured."""
+    """Counts per task queue, or None when the tasks app is not installed or not configured."""
+    from django.apps import apps
+
+    if not apps.is_installed("cronjobs.tasks"):
+        return None
     from cronjobs.tasks.worker import backend_aliases
 
     if not backend_aliases():

@@ -133,12 +133,9 @@ class Command(BaseCommand):
         )
 
     def _report_tasks(self, drained: Any, verbosity: int) -> None:
-        if drained is None or verbosity < 1 or not (drained.ran or drained.recovered):
-            return
-        line = f"tasks: {drained.succeeded} succeeded, {drained.failed} failed, {drained.retried} to retry"
-        if drained.recovered:
-            line += f", {drained.recovered} recovered from lost workers"
-        self.stdout.write(line)
+        line = None if drained is None or verbosity < 1 else drained.summary()
+        if line:
+            self.stdout.write(line)
 
     def _report(self, outcome: Outcome, verbosity: int, dry_run: bool) -> None:
         if dry_run:

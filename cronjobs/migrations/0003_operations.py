@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cronjobs", "0003_task")]
+    dependencies = [("cronjobs", "0002_lock")]
 
     operations = [
         migrations.AddField(

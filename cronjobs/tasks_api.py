@@ -1,4 +1,8 @@
-"""Django's Tasks API: ``django.tasks`` on Django 6, the ``django-tasks`` backport before it."""
+"""Django's Tasks API as this Django has it: ``django.tasks`` on Django 6, the ``django-tasks`` backport before.
+
+Used by the tasks app (:mod:`cronjobs.tasks`) and by jobs that hand their work to a Tasks backend
+(:mod:`cronjobs.engine.handoff`), which must not depend on that app.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ else:
         from django_tasks.signals import task_enqueued, task_finished, task_started
 
 __all__ = [
+    "OPTIONS_ATTRIBUTE",
     "BaseTaskBackend",
     "InvalidTaskError",
     "Task",
@@ -41,3 +46,7 @@ __all__ = [
     "task_finished",
     "task_started",
 ]
+
+#: The attribute of a task function where :func:`cronjobs.tasks.task_options` keeps its options
+#: (a dict of ``OPTIONS`` keys): here so that the engine's hand-off can set them without the app.
+OPTIONS_ATTRIBUTE = "_cronjobs_task_options"
