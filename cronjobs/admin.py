@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cronjobs import registry
 from cronjobs.exceptions import CronJobsError
-from cronjobs.models import Action, Job, Run
+from cronjobs.models import NOT_RUNS, Action, Job, Run
 from cronjobs.ops import actions, overview
 
 #: Badge colours by status (the admin's own greens, reds and blues).
@@ -99,15 +99,11 @@ class JobAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         # Registered jobs that runcrons has not seen yet are listed too: they start from now.
-        overview.ensure_rows(registry.get_jobs(), timezone.now())
+        Job.objects.ensure(registry.get_jobs(), timezone.now())
         return super().changelist_view(request, {"title": _("Cron jobs"), **(extra_context or {})})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
-        last = (
-            Run.objects.filter(job_id=OuterRef("pk"))
-            .exclude(status__in=overview.NOT_RUNS)
-            .order_by("-slot", "-attempt")
-        )
+        last = Run.objects.filter(job_id=OuterRef("pk")).exclude(status__in=NOT_RUNS).order_by("-slot", "-attempt")
         return (
             super()
             .get_queryset(request)
@@ -128,17 +124,17 @@ class JobAdmin(admin.ModelAdmin):
         job = registry.get_jobs().get(obj.code)
         if job is None:
             return "-"
-        if obj.run_requested is not None:
+        moment, reason = obj.next_run()
+        if reason == "requested":
             return str(_("at the next runcrons (run requested)"))
-        if obj.paused:
+        if moment is None:
             return str(_("paused"))
-        moment = obj.retry_at if obj.retry_at and obj.retry_at < obj.next_slot else obj.next_slot
         local = timezone.localtime(moment, ZoneInfo(job.get_timezone()))
         return format_html(
             '<span title="{} UTC" style="white-space:nowrap">{}</span><br><small>{}</small>',
             f"{moment.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M:%S}",
             f"{local:%Y-%m-%d %H:%M %Z}",
-            overview.relative(moment, timezone.now()) + (" (retry)" if moment != obj.next_slot else ""),
+            overview.relative(moment, timezone.now()) + (" (retry)" if reason == "retry" else ""),
         )
 
     @admin.display(description=_("last status"), ordering="last_run_status")

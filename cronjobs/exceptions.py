@@ -32,3 +32,19 @@ class Interrupted(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(f"interrupted by signal {signum}")
         self.signum = signum
+
+
+class LeaseLost(BaseException):
+    """Raised inside a job whose lease another process may now hold; it must not commit.
+
+    A ``BaseException``, like :class:`JobTimeout`. Its subclasses say which lease.
+    """
+
+
+class LostClaim(LeaseLost):
+    """The run's claim lapsed (the process was frozen or cut off) and another process
+    declared the run crashed: the job's work rolls back, the newer verdict stands."""
+
+
+class LostLock(LeaseLost):
+    """The job's database or cache lock lapsed and could be taken by another process."""

@@ -30,6 +30,9 @@ class BaseCronJob:
     """Lease of database and cache locks, renewed while the job runs."""
     atomic: ClassVar[bool] = True
     """Run :meth:`run` inside ``transaction.atomic()``: a failure rolls back its writes."""
+    database: ClassVar[str] = "default"
+    """The database alias of that transaction. When it holds cronjobs' tables too, the run's
+    success commits with the job's writes (fenced: each slot's work commits once)."""
     timeout: ClassVar[timedelta | None] = None
     """Stop the job and record it as timed out past this."""
     retries: ClassVar[int] = 0

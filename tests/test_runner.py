@@ -11,6 +11,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from cronjobs import BaseCronJob, registry
+from cronjobs.engine.outcomes import Intent
 from cronjobs.engine.runner import Runner
 from cronjobs.models import Job, Run
 from tests.testapp.models import Effect
@@ -234,10 +235,18 @@ def test_a_paused_job_does_not_run():
 
 
 @jobs("EveryMinute")
-def test_dry_run_changes_nothing():
-    outcomes = run_at(T0, dry_run=True, force=True)
-    assert [o.status for o in outcomes] == ["due"]
+def test_a_preview_says_what_would_run_and_changes_nothing():
+    [forced] = Runner(registry.get_jobs(), now=T0, force=True).preview()
+    assert (forced.code, forced.slot, forced.intent, forced.reason) == ("test.every_minute", T0, Intent.RUN, "forced")
     assert Job.objects.count() == 0 and Run.objects.count() == 0
+    run_at(T0)
+    later = Runner(registry.get_jobs(), now=T0 + timedelta(minutes=3)).preview()
+    assert [(p.slot, p.intent) for p in later] == [
+        (T0 + timedelta(minutes=1), Intent.MISS),
+        (T0 + timedelta(minutes=2), Intent.MISS),
+        (T0 + timedelta(minutes=3), Intent.RUN),
+    ]
+    assert Run.objects.count() == 0
 
 
 @jobs("FiveMinutes")

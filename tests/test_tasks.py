@@ -125,7 +125,7 @@ def test_a_result_carries_the_return_value_attempts_and_workers():
     drain()
     result.refresh()
     assert (result.status, result.return_value, result.attempts) == ("SUCCESSFUL", "a", 1)
-    assert result.worker_ids[0].endswith(f":{__import__('os').getpid()}")
+    assert f":{__import__('os').getpid()}:" in result.worker_ids[0]  # host:pid:token
     assert result.started_at <= result.finished_at
 
 
@@ -187,7 +187,7 @@ def test_a_task_over_its_timeout_is_stopped_and_the_next_one_runs():
     drained = drain()
     assert (drained.failed, drained.retried, drained.succeeded) == (1, 1, 1)
     result.refresh()
-    assert [e.exception_class_path for e in result.errors] == ["cronjobs.tasks.worker.TaskTimeout"] * 2
+    assert [e.exception_class_path for e in result.errors] == ["cronjobs.tasks.exceptions.TaskTimeout"] * 2
     assert labels() == ["next"]
 
 
@@ -211,15 +211,18 @@ def test_draining_costs_one_write_transaction_a_task(django_assert_num_queries):
         tasks.noop.enqueue(i)
     worker = Worker()
     worker.recover()
-    # Once per worker, SQLite's journal mode and synchronous setting; the first claim; then per task its own atomic block (BEGIN, COMMIT: nothing written), and
-    # the next claim with this outcome's write in its transaction (BEGIN, UPDATE, UPDATE ... RETURNING, COMMIT).
-    with django_assert_num_queries(2 + 1 + 3 * (2 + 4)):
+    # Once per worker, SQLite's journal mode and synchronous setting; the first claim on its own
+    # (BEGIN, UPDATE ... RETURNING, COMMIT); then per task one transaction: BEGIN, the outcome,
+    # the next claim in a savepoint (SAVEPOINT, UPDATE ... RETURNING, RELEASE), COMMIT; the last
+    # of these claims finds the queue empty and the drain ends.
+    with django_assert_num_queries(2 + 3 + 3 * 6):
         assert worker.drain().succeeded == 3
 
 
 def test_the_claim_walks_the_claim_index_without_sorting():
-    worker = Worker()
-    sql, params = worker._returning_claim(timezone.now())
+    from cronjobs.tasks.models import _returning_claim
+
+    sql, params = _returning_claim(connection, "me", timezone.now(), ["default"], None)
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
         plan = " | ".join(row[-1] for row in cursor.fetchall())
@@ -247,7 +250,7 @@ def test_a_task_running_past_its_timeout_and_lease_grace_is_retried():
     assert Worker().recover() == 1
     row = QueuedTask.objects.get()
     assert (row.status, row.worker_id, row.worker_ids) == (Status.READY, "", ["elsewhere:1"])
-    assert row.errors[0]["exception_class_path"] == "cronjobs.tasks.worker.WorkerLost"
+    assert row.errors[0]["exception_class_path"] == "cronjobs.tasks.exceptions.WorkerLost"
     assert drain().succeeded == 1
 
 
@@ -268,9 +271,9 @@ def test_a_late_outcome_of_a_recovered_attempt_is_not_written():
     worker = Worker()
     row = worker.claim()
     QueuedTask.objects.update(worker_id="someone-else")  # recovered and claimed again meanwhile
-    worker.run(row)
-    worker.flush()
+    assert worker.run(row) == ("lost", None)
     assert QueuedTask.objects.get().status == Status.RUNNING
+    assert not Effect.objects.exists()  # its work was rolled back with the refused outcome
 
 
 def test_prune_deletes_finished_tasks_older_than_keep():
@@ -359,6 +362,8 @@ def test_the_admin_lists_tasks_with_counts_per_queue_and_queues_failed_ones_agai
         ("mail", 1, 0),
     ]
     failed = QueuedTask.objects.get(status=Status.FAILED)
-    admin_client.post("/admin/cronjobs_tasks/queuedtask/", {"action": "retry_now", "_selected_action": [str(failed.pk)]})
+    admin_client.post(
+        "/admin/cronjobs_tasks/queuedtask/", {"action": "retry_now", "_selected_action": [str(failed.pk)]}
+    )
     failed.refresh_from_db()
     assert (failed.status, failed.attempts, failed.max_attempts) == (Status.READY, 3, 4)

@@ -100,7 +100,7 @@ def test_a_task_of_a_killed_worker_is_recovered_after_its_lease_and_retried(proj
     row = task_rows(project)[0]
     assert row["attempts"] == 2
     assert row["return_value"] == 2
-    assert [e["exception_class_path"] for e in row["errors"]] == ["cronjobs.tasks.worker.WorkerLost"]
+    assert [e["exception_class_path"] for e in row["errors"]] == ["cronjobs.tasks.exceptions.WorkerLost"]
     assert f":{first.pid}" in row["worker_ids"][0]
 
 
@@ -125,7 +125,7 @@ def test_a_task_over_its_timeout_is_stopped_and_the_worker_goes_on(project):
     assert effects(project, "after") == ["after"]
     (row,) = task_rows(project, "task_path LIKE ?", ("%sleeps",))
     assert (row["status"], row["attempts"]) == ("FAILED", 2)
-    assert [e["exception_class_path"] for e in row["errors"]] == ["cronjobs.tasks.worker.TaskTimeout"] * 2
+    assert [e["exception_class_path"] for e in row["errors"]] == ["cronjobs.tasks.exceptions.TaskTimeout"] * 2
 
 
 def test_loop_runs_due_jobs_and_drains_tasks_and_sigterm_puts_the_running_task_back(project):
@@ -145,16 +145,15 @@ def test_loop_runs_due_jobs_and_drains_tasks_and_sigterm_puts_the_running_task_b
 PLAN = """
 from django.db import connection, transaction
 from django.utils import timezone
-from cronjobs.tasks.models import QueuedTask
-from cronjobs.tasks.worker import Worker
+from cronjobs.tasks.models import QueuedTask, _returning_claim, plan_claims_by_index
 now = timezone.now()
 QueuedTask.objects.bulk_create(
     QueuedTask(task_path="tests.testapp.tasks.noop", backend="default", queue_name="default", priority=i % 3,
                args=[i], run_after=now, enqueued_at=now, timeout=60) for i in range(20000)
 )
-worker = Worker()
-sql, params = worker._returning_claim(timezone.now())
-with worker._bookkeeping(atomic=True), connection.cursor() as cursor:
+sql, params = _returning_claim(connection, "worker", timezone.now(), ["default"], None)
+with transaction.atomic(), connection.cursor() as cursor:
+    plan_claims_by_index(connection)
     cursor.execute("EXPLAIN " + sql, params)
     print("\\n".join(row[0] for row in cursor.fetchall()))
     transaction.set_rollback(True)

@@ -1,24 +1,38 @@
-"""Running one claimed run: take the lock, call ``run()`` in a transaction, record the result."""
+"""Running one claimed run: take the lock, call ``run()`` in a transaction, record the result, fenced.
+
+**Fenced success.** For an ``atomic`` job whose ``database`` holds cronjobs' tables, the run's
+success is recorded inside the job's transaction, as its last statement, by an update that
+only matches while the run is still ``running`` under this process's claim
+(:meth:`~cronjobs.models.runs.RunQuerySet.finish`). If another process has declared the run
+crashed meanwhile (this one was frozen or cut off past its lease, and a retry may already have
+run the slot), the update matches nothing and the job's work rolls back: each slot's work
+commits once. A database lock on the same database is released in that same transaction: one
+commit per run. A non-atomic job, or one whose ``database`` is another, records its success
+after its work: at-least-once after a crash, and a late end says so on the record.
+
+**Failures** (an exception, ``sys.exit()``, a timeout, a lost lease, SIGTERM) roll the job's
+writes back and are recorded after the rollback, conditionally too: a record never overwrites
+a newer verdict. Between the fenced record and the commit, SIGTERM waits (a critical section),
+so a run is either committed with its record or rolled back, never half. ``KeyboardInterrupt``
+and :class:`~cronjobs.exceptions.Interrupted` are re-raised after the record so that the
+runner stops; everything else, ``SystemExit`` included, only fails this run.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
-import socket
 import time
 import traceback
 from contextlib import nullcontext
-from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.utils import timezone
+from django.db import router, transaction
 
-from cronjobs import conf, locks, signals, statements
-from cronjobs.engine import heartbeat
+from cronjobs import conf, locks, signals
+from cronjobs.engine import leases
 from cronjobs.engine.capture import Capture
-from cronjobs.engine.timeouts import Deadline, job_running
-from cronjobs.exceptions import Interrupted, JobTimeout, LockError
+from cronjobs.engine.outcomes import Outcome
+from cronjobs.engine.stopping import Deadline, Section, Stopper, critical, job_running
+from cronjobs.exceptions import Interrupted, JobTimeout, LockError, LostClaim, LostLock
 from cronjobs.jobs import BaseCronJob
 from cronjobs.locks.database import DatabaseLock
 from cronjobs.models import Run
@@ -27,58 +41,44 @@ logger = logging.getLogger("cronjobs")
 
 Status = Run.Status
 
-#: How the message of a run starts when its lock could not be taken (the lock backend failed).
-LOCK_FAILED = "could not take the lock: "
+#: Added to the record of a run that another process declared crashed while it went on here.
+LATE_ROLLED_BACK = "it came back after that and lost its claim: its work was rolled back"
+LATE_KEPT = (
+    "it came back after that and ended here ({status}); its work is not atomic with its record "
+    "(atomic = False, or another database), so what it did stays and the slot may have run twice"
+)
 
 
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """What became of one run."""
-
-    code: str
-    slot: datetime
-    attempt: int
-    status: str
-    duration: float
-    message: str
-    run_id: int | None = None
-
-    @property
-    def failed(self) -> bool:
-        return self.status in (Status.FAILED, Status.TIMED_OUT, Status.CRASHED, Status.INTERRUPTED)
-
-
-def hostname() -> str:
-    return socket.gethostname()
+def fenced(job_cls: type[BaseCronJob]) -> bool:
+    """Whether the job's success is recorded inside its transaction (see the module's doc)."""
+    return job_cls.atomic and job_cls.database == router.db_for_write(Run)
 
 
 def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     """Run ``job_cls`` for the claimed ``run`` and record how it ended.
 
-    The lock (``overlap = "skip"``) is taken and released outside the job's transaction, and
-    its lease renewed by the heartbeat meanwhile. The run is recorded before (a database lock:
-    together with) the lock's release. Returns the outcome; re-raises ``KeyboardInterrupt`` and :class:`Interrupted`
-    after recording the run as interrupted, so the runner can stop.
+    The lock (``overlap = "skip"``) is taken outside the job's transaction, renewed by the
+    heartbeat meanwhile, and released with the run's record. Re-raises ``KeyboardInterrupt``
+    and :class:`Interrupted` after recording the run as interrupted, so the runner can stop.
     """
-    if job_cls.task_backend is not None:
-        from cronjobs.engine.handoff import hand_off
-
-        return _finish(job_cls, run, *hand_off(job_cls, run))
-    code = job_cls.get_code()
-    beat = heartbeat.get()
+    beat = leases.get()
     lock = None
     try:
+        if job_cls.task_backend is not None:
+            from cronjobs.engine.handoff import hand_off
+
+            return _record(job_cls, run, *hand_off(job_cls, run))
         if job_cls.overlap == "skip":
-            lock = locks.get_lock(job_cls.get_lock_name(), code, ttl=job_cls.lock_ttl)
+            lock = locks.get_lock(job_cls.get_lock_name(), job_cls.get_code(), ttl=job_cls.lock_ttl)
             try:
                 acquired = lock.acquire()
                 holder = None if acquired else lock.holder() or "another process"
             except LockError as exc:
-                logger.error("%s: %s", code, exc)
-                return _finish(job_cls, run, Status.FAILED, 0.0, f"{LOCK_FAILED}{exc}")
+                logger.error("%s: %s", run.job_id, exc)
+                return _record(job_cls, run, Status.FAILED, 0.0, f"could not take the lock: {exc}", lock_error=str(exc))
             if not acquired:
                 lock = None
-                return _finish(job_cls, run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
+                return _record(job_cls, run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
             beat.add_lock(lock)
         return _run(job_cls, run, lock)
     finally:
@@ -86,45 +86,74 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
         if lock is not None:
             beat.remove_lock(lock)
             try:
-                lock.release()
+                lock.release()  # a no-op when the record's transaction released it
             except LockError as exc:  # it expires on its own
-                logger.error("%s: %s", code, exc)
+                logger.error("%s: %s", run.job_id, exc)
 
 
 def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outcome:
-    code = job_cls.get_code()
     signals.send(signals.run_started, job_cls, run=run)
     started = time.monotonic()
-    status, message, trace = Status.SUCCEEDED, "", ""
-    deadline = Deadline(job_cls.timeout)
     captured = Capture(conf.get("OUTPUT_LIMIT"))
+    stopper = Stopper()
+    leases.get().watch(run.pk, stopper, lock)
+    timeout = JobTimeout(f"stopped after {job_cls.timeout}")
+    fence = fenced(job_cls)
     try:
         job = job_cls()
         job.slot, job.attempt, job.forced = run.slot, run.attempt, run.forced
-        context = transaction.atomic() if job_cls.atomic else nullcontext()
-        with captured, context, deadline, job_running():
-            result = job.run()
-        message = "" if result is None else str(result)
-    except JobTimeout:
-        status, message, trace = Status.TIMED_OUT, f"stopped after {job_cls.timeout}", traceback.format_exc()
+        with Section() as commit:  # from commit.begin(): SIGTERM waits for the commit
+            with transaction.atomic(using=job_cls.database) if job_cls.atomic else nullcontext():
+                with captured, stopper, Deadline(job_cls.timeout, stopper, timeout), job_running():
+                    result = job.run()
+                message = "" if result is None else str(result)
+                if fence:
+                    commit.begin()
+                    recorded = Run.objects.finish(
+                        run,
+                        Status.SUCCEEDED,
+                        duration=time.monotonic() - started,
+                        message=message,
+                        output=captured.getvalue(),
+                    )
+                    if not recorded:
+                        raise LostClaim("the run was declared crashed by another process")
+                    if isinstance(lock, DatabaseLock) and lock.db == job_cls.database:
+                        lock.release()
+        if fence:
+            return _finished(job_cls, run)
+        return _record(job_cls, run, Status.SUCCEEDED, time.monotonic() - started, message, "", captured, lock=lock)
     except (KeyboardInterrupt, Interrupted) as exc:
         message = str(exc) or "interrupted"
         elapsed = time.monotonic() - started
-        _finish(job_cls, run, Status.INTERRUPTED, elapsed, message, traceback.format_exc(), captured, lock=lock)
+        _record(job_cls, run, Status.INTERRUPTED, elapsed, message, traceback.format_exc(), captured, lock=lock)
         raise
-    except Exception as exc:
-        if deadline.fired:  # the interrupted query raised before the timeout did
-            status, message = Status.TIMED_OUT, f"stopped after {job_cls.timeout}"
-        else:
-            status, message = Status.FAILED, f"{type(exc).__name__}: {exc}"
-            logger.error("%s failed: %s", code, message, exc_info=True)
+    except BaseException as exc:
+        status, message = _failure(job_cls, exc, stopper)
         trace = traceback.format_exc()
-    if status == Status.TIMED_OUT:
-        logger.error("%s timed out: %s", code, message)
-    return _finish(job_cls, run, status, time.monotonic() - started, message, trace, captured, lock=lock)
+        if status == Status.FAILED and not isinstance(exc, LostClaim):
+            logger.error("%s failed: %s", run.job_id, message, exc_info=True)
+        elif status == Status.TIMED_OUT:
+            logger.error("%s timed out: %s", run.job_id, message)
+        return _record(job_cls, run, status, time.monotonic() - started, message, trace, captured, lock=lock)
 
 
-def _finish(
+def _failure(job_cls: type[BaseCronJob], exc: BaseException, stopper: Stopper) -> tuple[str, str]:
+    """The status and message a run that raised ``exc`` is recorded with."""
+    if stopper.fired and not isinstance(exc, (JobTimeout, LostClaim, LostLock)):
+        exc = stopper.reason or exc  # the interrupted query raised before the stopper's exception did
+    if isinstance(exc, JobTimeout):
+        return Status.TIMED_OUT, f"stopped after {job_cls.timeout}"
+    if isinstance(exc, LostClaim):
+        return Status.FAILED, f"lost its claim: {exc}"
+    if isinstance(exc, LostLock):
+        return Status.FAILED, f"stopped: {exc} (another process may have taken it); its work was rolled back"
+    if isinstance(exc, SystemExit):
+        return Status.FAILED, f"the job called sys.exit({exc.code!r})"
+    return Status.FAILED, f"{type(exc).__name__}: {exc}"
+
+
+def _record(
     job_cls: type[BaseCronJob],
     run: Run,
     status: str,
@@ -134,42 +163,32 @@ def _finish(
     captured: Capture | None = None,
     *,
     lock: locks.Lock | None = None,
+    lock_error: str | None = None,
 ) -> Outcome:
-    """Record how the run ended, then release ``lock`` (a database lock: in the same transaction)."""
-    run.status, run.finished_at, run.duration = status, timezone.now(), duration
-    run.message, run.traceback = message, trace
-    run.output = captured.getvalue() if captured is not None else ""
-    if isinstance(lock, DatabaseLock) and lock.db == Run.objects.db:
-        with transaction.atomic(using=lock.db):  # one commit instead of two
-            statements.finish_run(run)
-            lock.release()
-    else:
-        statements.finish_run(run)
-    logger.info("%s %s: %s in %.3fs %s", run.job_id, run.slot.isoformat(), status, duration, message)
-    outcome = Outcome(run.job_id, run.slot, run.attempt, status, duration, message, run.pk)
+    """Record how the run ended (after its work, outside its transaction), unless another
+    process has recorded a newer verdict; then release ``lock`` (a database lock on the same
+    database: in the same transaction)."""
+    output = captured.getvalue() if captured is not None else ""
+    database = router.db_for_write(Run)
+    with critical():
+        together = isinstance(lock, DatabaseLock) and lock.db == database
+        with transaction.atomic(using=database) if together else nullcontext():
+            recorded = Run.objects.finish(
+                run, status, duration=duration, message=message, traceback=trace, output=output
+            )
+            if together:
+                assert lock is not None
+                lock.release()
+    if not recorded:
+        kept = status == Status.SUCCEEDED or not job_cls.atomic
+        late = LATE_KEPT.format(status=Status(status).label) if kept else LATE_ROLLED_BACK
+        verdict = Run.objects.record_late_end(run, late, duration=duration, traceback=trace, output=output)
+        logger.error("%s %s: %s, but %s", run.job_id, run.slot.isoformat(), verdict, late)
+    return _finished(job_cls, run, lock_error=lock_error)
+
+
+def _finished(job_cls: type[BaseCronJob], run: Run, *, lock_error: str | None = None) -> Outcome:
+    outcome = Outcome.of(run, lock_error=lock_error)
+    logger.info("%s %s: %s in %.3fs %s", run.job_id, run.slot.isoformat(), run.status, outcome.duration, run.message)
     signals.send(signals.run_finished, job_cls, run=run, outcome=outcome)
     return outcome
-
-
-def new_run(
-    code: str,
-    slot: datetime,
-    attempt: int,
-    *,
-    forced: bool = False,
-    status: str = Status.RUNNING,
-    lease: timedelta | None = None,
-) -> Run:
-    """An unsaved run record for this process (a running one is alive for ``lease``)."""
-    now = timezone.now()
-    return Run(
-        job_id=code,
-        slot=slot,
-        attempt=attempt,
-        forced=forced,
-        status=status,
-        started_at=now if status == Status.RUNNING else None,
-        lease_until=now + lease if status == Status.RUNNING and lease else None,
-        hostname=hostname(),
-        pid=os.getpid(),
-    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -20,7 +19,8 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from cronjobs import conf
-from cronjobs.engine.execution import Outcome
+from cronjobs.engine import processes, stopping
+from cronjobs.engine.outcomes import Outcome
 
 logger = logging.getLogger("cronjobs")
 
@@ -92,12 +92,13 @@ def drain_tasks(*, started: float, workers: int = 1, queues: list[str] | None = 
     until = started + conf.get("TASKS_BUDGET").total_seconds()
     if workers > 1 and not found.ready(queues):
         workers = 1  # no process to fork for an empty queue; this one still recovers lost work
-    return in_processes(workers, _drain, until, queues)
-
-
-def _drain(until: float, queues: list[str] | None) -> DrainReport | None:
-    found = drainer()
-    return None if found is None else found.drain(until=until, queues=queues)
+    if workers <= 1:
+        return found.drain(until=until, queues=queues)
+    reports = [c.result for c in processes.fork(workers, lambda channel: found.drain(until=until, queues=queues))]
+    total, *others = [report for report in reports if report is not None] or [None]
+    for other in others:
+        total.add(other)
+    return total
 
 
 def run_loop(
@@ -109,10 +110,11 @@ def run_loop(
 ) -> None:
     """Run forever (until a signal): due jobs at each minute boundary, ready tasks in between.
 
-    ``run_jobs(now)`` runs the due jobs (None with ``--tasks-only``). Extra workers drain only.
+    ``run_jobs(now)`` runs the due jobs (None with ``--tasks-only``). With ``workers`` > 1, that
+    many forked processes: the first also runs the jobs, the others only drain.
     """
     if workers > 1:
-        in_processes(workers, _loop_body, run_jobs, queues, report, parent_only=run_jobs is not None)
+        processes.fork(workers, lambda channel: _loop_body(run_jobs if channel.index == 0 else None, queues, report))
     else:
         _loop_body(run_jobs, queues, report)
 
@@ -129,6 +131,7 @@ def _loop_body(
     next_jobs = time.monotonic()
     next_prune = time.monotonic()
     while True:
+        stopping.raise_if_pending()
         try:
             outcomes: list[Outcome] = []
             if run_jobs is not None and time.monotonic() >= next_jobs:
@@ -153,56 +156,6 @@ def _loop_body(
 def _until_next_minute(now: datetime) -> float:
     boundary = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     return max((boundary - now).total_seconds(), 0.0)
-
-
-# -- several processes -------------------------------------------------------------------
-
-
-def in_processes(count: int, target: Callable[..., Any], *args: Any, parent_only: bool = False) -> Any:
-    """Call ``target(*args)`` here and in ``count - 1`` forked processes; returns this process's result.
-
-    With ``parent_only``, the first argument is replaced by None in the children (they only
-    drain, the parent also runs the jobs). Children are stopped with the parent's SIGTERM.
-    """
-    if count <= 1:
-        return target(*args)
-    connections.close_all()  # children open their own connections
-    context = multiprocessing.get_context("fork")
-    results = context.SimpleQueue()
-    child_args = (None, *args[1:]) if parent_only else args
-    children = [
-        context.Process(target=_child, args=(target, child_args, results), daemon=True) for _ in range(count - 1)
-    ]
-    for child in children:
-        child.start()
-    try:
-        result = target(*args)
-    except BaseException:
-        for child in children:
-            child.terminate()
-        raise
-    finally:
-        for child in children:
-            child.join()
-    failed = [child.exitcode for child in children if child.exitcode != 0]
-    if failed:
-        logger.error("%d drain process(es) exited with an error: %s", len(failed), failed)
-    while not results.empty():
-        other = results.get()
-        if other is not None and hasattr(result, "add"):
-            result.add(other)
-    return result
-
-
-def _child(target: Callable[..., Any], args: tuple, results: Any) -> None:
-    from cronjobs.exceptions import Interrupted
-
-    try:
-        results.put(target(*args))
-    except (KeyboardInterrupt, Interrupted):
-        pass
-    finally:
-        connections.close_all()
 
 
 def sleep_until(deadline: float, step: float, stopping: Callable[[], bool] = lambda: False) -> None:

@@ -1,23 +1,22 @@
 """Deciding what is due, claiming slots exactly once, and running them.
 
 The runner reads the clock once per invocation (``now``); everything else takes it from here.
-With nothing due, a pass costs one query however many jobs are registered.
+With nothing due, a pass costs one query however many jobs are registered. Every change of
+state goes through the models' querysets (:mod:`cronjobs.models`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db import router, transaction
 
-from cronjobs import conf, statements
-from cronjobs.engine import heartbeat, recovery
-from cronjobs.engine.execution import Outcome, execute, new_run
-from cronjobs.engine.workers import abandon_claims, run_in_workers
+from cronjobs import conf
+from cronjobs.engine import leases, processes, stopping
+from cronjobs.engine.execution import execute
+from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.exceptions import Interrupted
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job, Run
@@ -25,6 +24,9 @@ from cronjobs.ops import retention
 from cronjobs.schedules import DueSlots, due_slots
 
 logger = logging.getLogger("cronjobs")
+
+#: Recorded on a claimed run that another process declared crashed before it started here.
+NOT_STARTED = "it had not started here; this process came back and left it"
 
 
 @dataclasses.dataclass
@@ -46,55 +48,42 @@ class Planned:
 class Runner:
     """One pass over the registered jobs at the moment ``now``."""
 
-    def __init__(
-        self,
-        jobs: dict[str, type[BaseCronJob]],
-        *,
-        now: datetime,
-        force: bool = False,
-        dry_run: bool = False,
-    ) -> None:
+    def __init__(self, jobs: dict[str, type[BaseCronJob]], *, now: datetime, force: bool = False) -> None:
         self.jobs = jobs
         self.now = now
         self.force = force
-        self.dry_run = dry_run
 
     # -- deciding --------------------------------------------------------------------
 
-    def plan(self) -> list[Planned]:
+    def plan(self, *, save: bool = True) -> list[Planned]:
         """What is due now, in registration order.
 
-        One query reads every job's code, schedule key, pause flag and whether it is due
-        (decided by the database, so nothing-due rows cost no datetime parsing); full rows
-        are fetched only for jobs that are due, forced, or whose schedule changed in code.
-        Writes only for new or changed jobs.
+        One query reads every job's code, schedule key, pause flag and whether it is due;
+        full rows are fetched only for jobs that are due, forced, requested, or whose schedule
+        changed in code. Writes only for new or changed jobs (none with ``save=False``).
         """
-        due = ExpressionWrapper(Q(next_slot__lte=self.now) | Q(retry_at__lte=self.now), output_field=BooleanField())
-        requested = ExpressionWrapper(Q(run_requested__isnull=False), output_field=BooleanField())
-        summary = {
-            code: (key, paused, bool(is_due), bool(is_requested))
-            for code, key, paused, is_due, is_requested in Job.objects.annotate(
-                is_due=due, is_requested=requested
-            ).values_list("code", "schedule_key", "paused", "is_due", "is_requested")
-        }
-        states = self._first_seen([code for code in self.jobs if code not in summary])
-        wanted = []
-        for code, job in self.jobs.items():
-            if code not in summary:
-                continue
-            key, paused, is_due, is_requested = summary[code]
-            if self.force or is_requested or key != job.get_schedule().key or (is_due and not paused):
-                wanted.append(code)
+        summary = Job.objects.summary(self.now)
+        states = Job.objects.see({c: j for c, j in self.jobs.items() if c not in summary}, self.now, save=save)
+        wanted = [
+            code
+            for code, job in self.jobs.items()
+            if code in summary
+            and (
+                self.force
+                or summary[code][3]  # run requested
+                or summary[code][0] != job.get_schedule().key
+                or (summary[code][2] and not summary[code][1])  # due and not paused
+            )
+        ]
         if wanted:
-            states.update((state.code, state) for state in Job.objects.filter(code__in=wanted))
+            states.update((state.code, state) for state in Job.objects.writable().filter(code__in=wanted))
         planned = []
         for code, job in self.jobs.items():
             state = states.get(code)
             if state is None:
                 continue
-            schedule = job.get_schedule()
-            if state.schedule_key != schedule.key:
-                self._reschedule(state, job)
+            if state.schedule_key != job.get_schedule().key:
+                Job.objects.reschedule(state, job, save=save)
             if self.force:
                 planned.append(Planned(job, state, forced=True))
                 continue
@@ -105,37 +94,35 @@ class Runner:
             if state.retry_at is not None and state.retry_at <= self.now:
                 planned.append(Planned(job, state, retry=True))
             if state.next_slot <= self.now:
-                limit = conf.get("MAX_CATCHUP")
-                grace = conf.get("CATCHUP_GRACE")
-                slots = due_slots(schedule, state.watermark, self.now, job.catchup, limit=limit, grace=grace)
-                planned.append(Planned(job, state, slots=slots))
+                planned.append(Planned(job, state, slots=self._due(job, state.watermark)))
         return planned
 
-    def _first_seen(self, codes: Iterable[str]) -> dict[str, Job]:
-        """A new job starts from the moment it is first seen, never from the epoch."""
-        rows: list[Job] = []
-        for code in codes:
-            schedule = self.jobs[code].get_schedule()
-            rows.append(
-                Job(
-                    code=code,
-                    first_seen=self.now,
-                    watermark=self.now,
-                    schedule_key=schedule.key,
-                    next_slot=schedule.next_after(self.now),
-                )
-            )
-        if rows and not self.dry_run:
-            Job.objects.bulk_create(rows, ignore_conflicts=True)
-        return {row.code: row for row in rows}
+    def _due(self, job: type[BaseCronJob], watermark: datetime) -> DueSlots:
+        return due_slots(
+            job.get_schedule(),
+            watermark,
+            self.now,
+            job.catchup,
+            limit=conf.get("MAX_CATCHUP"),
+            grace=conf.get("CATCHUP_GRACE"),
+        )
 
-    def _reschedule(self, state: Job, job: type[BaseCronJob]) -> None:
-        """The job's schedule changed in code: its next slot follows the new schedule."""
-        schedule = job.get_schedule()
-        state.schedule_key = schedule.key
-        state.next_slot = schedule.next_after(state.watermark)
-        if not self.dry_run:
-            Job.objects.filter(code=state.code).update(schedule_key=state.schedule_key, next_slot=state.next_slot)
+    def preview(self) -> list[Preview]:
+        """What :meth:`run` would do now, slot by slot; changes nothing (``runcrons --dry-run``)."""
+        previews = []
+        for item in self.plan(save=False):
+            if item.forced:
+                reason = "requested" if item.requested else "forced"
+                previews.append(Preview(item.code, self.now, Intent.RUN, reason=reason))
+            elif item.retry:
+                state = item.state
+                assert state.retry_slot is not None and state.retry_attempt is not None
+                previews.append(Preview(item.code, state.retry_slot, Intent.RUN, state.retry_attempt, "retry"))
+            else:
+                assert item.slots is not None
+                previews += [Preview(item.code, s, Intent.MISS, reason="schedule") for s in item.slots.missed]
+                previews += [Preview(item.code, s, Intent.RUN, reason="schedule") for s in item.slots.run]
+        return previews
 
     # -- running ---------------------------------------------------------------------
 
@@ -143,51 +130,47 @@ class Runner:
         """Run everything that is due; one job's failure never stops the others.
 
         With something due, runs left behind by dead processes are recorded as crashed first.
-        ``workers`` > 1 runs the due jobs in that many processes (see :mod:`cronjobs.workers`).
+        ``workers`` > 1 runs the due jobs in that many processes. SIGTERM stops it between
+        two jobs, or inside a job (rolled back, recorded as interrupted); the runs it had
+        claimed and not started are recorded as interrupted.
         """
         items = self.plan() if planned is None else planned
-        if not items or self.dry_run:
-            return [outcome for item in items for outcome in self.run_one(item)]
-        outcomes = recovery.recover(self.jobs, self.now)
+        if not items:
+            return []
+        outcomes = leases.recover(self.jobs, self.now)
         if workers > 1 and len(items) > 1:
-            return outcomes + run_in_workers(self, items, workers)
+            return outcomes + self._run_in_processes(items, workers)
         try:
             for item in items:
+                stopping.raise_if_pending()
                 outcomes.extend(self.run_one(item))
+            stopping.raise_if_pending()
         except (KeyboardInterrupt, Interrupted):
-            abandon_claims()
+            leases.abandon()
             raise
         finally:
-            heartbeat.get().stop()
+            leases.get().stop()
         return outcomes
 
     def run_one(self, item: Planned) -> list[Outcome]:
         """Run one planned item, then apply ``KEEP_RUNS`` to that job's records."""
         outcomes = self._run_item(item)
-        if outcomes and not self.dry_run:
-            retention.prune_job(item.code, self.now, retention.policy())
+        if outcomes:
+            retention.prune_job(item.code, self.now)
         return outcomes
 
     def _run_item(self, item: Planned) -> list[Outcome]:
-        if item.requested and not self.dry_run:
-            # Compare-and-set: of all processes that saw the request, one runs it.
-            taken = Job.objects.filter(code=item.code, run_requested=item.state.run_requested)
-            if not taken.update(run_requested=None):
-                return []
+        if item.requested and not Job.objects.take_run_request(item.code, item.state.run_requested):  # type: ignore[arg-type]
+            return []  # another process took the request
         if item.forced:
-            return self._attempts(item.job, item.state, self.now, 1, forced=True)
+            return self._attempts(item, self.now, 1, forced=True)
         if item.retry:
             state = item.state
             assert state.retry_slot is not None and state.retry_attempt is not None
-            return self._attempts(item.job, state, state.retry_slot, state.retry_attempt, retry_of=state)
-        if self.dry_run:
-            assert item.slots is not None
-            return [Outcome(item.code, s, 1, Run.Status.MISSED, 0.0, "") for s in item.slots.missed] + [
-                Outcome(item.code, s, 1, "due", 0.0, "dry run") for s in item.slots.run
-            ]
+            return self._attempts(item, state.retry_slot, state.retry_attempt, retry=True)
         outcomes, claimed = self._settle(item)
         for run in claimed:
-            outcomes.extend(self._attempts(item.job, item.state, run.slot, 1, claimed=run))
+            outcomes.extend(self._attempts(item, run.slot, 1, claimed=run))
         return outcomes
 
     def _settle(self, item: Planned) -> tuple[list[Outcome], list[Run]]:
@@ -205,88 +188,144 @@ class Runner:
             newest = slots.newest
             if newest is None:
                 return [], []
-            with transaction.atomic():
-                if statements.move_watermark(state.code, state.watermark, newest, schedule.next_after(newest)):
+            with stopping.critical(), transaction.atomic(using=router.db_for_write(Run)):
+                settled = Job.objects.move_watermark(state.code, state.watermark, newest, schedule.next_after(newest))
+                if settled:
                     missed = self._record_missed(item, slots)
-                    claimed = [run for run in (self._insert_claim(state.code, s, 1) for s in slots.run) if run]
-                    return missed, claimed
+                    claimed = [run for run in (self._claim(job, s, 1) for s in slots.run) if run]
+            if settled:
+                return missed, claimed
             # Another process moved the watermark since we read it: decide again from there.
-            fresh = Job.objects.filter(code=state.code).first()
+            fresh = Job.objects.writable().filter(code=state.code).first()
             if fresh is None or fresh.watermark >= self.now:
                 return [], []
             state.watermark = fresh.watermark
-            slots = due_slots(
-                schedule,
-                state.watermark,
-                self.now,
-                job.catchup,
-                limit=conf.get("MAX_CATCHUP"),
-                grace=conf.get("CATCHUP_GRACE"),
-            )
+            slots = self._due(job, state.watermark)
         return [], []
 
     def _record_missed(self, item: Planned, slots: DueSlots) -> list[Outcome]:
-        missed = [new_run(item.code, slot, 1, status=Run.Status.MISSED) for slot in slots.missed]
-        if not missed:
-            return []
-        if slots.more_missed:
-            missed[0].message = f"earlier slots since {item.state.watermark.isoformat()} were missed too"
-        Run.objects.bulk_create(missed, ignore_conflicts=True)
-        logger.warning("%s: %d slot(s) missed (catchup=%s)", item.code, len(missed), item.job.catchup)
-        return [Outcome(item.code, m.slot, 1, Run.Status.MISSED, 0.0, m.message) for m in missed]
+        note = f"earlier slots since {item.state.watermark.isoformat()} were missed too" if slots.more_missed else ""
+        missed = Run.objects.record_missed(item.code, slots.missed, note=note)
+        if missed:
+            logger.warning("%s: %d slot(s) missed (catchup=%s)", item.code, len(missed), item.job.catchup)
+        return [Outcome.of(run) for run in missed]
 
     def _attempts(
         self,
-        job: type[BaseCronJob],
-        state: Job,
+        item: Planned,
         slot: datetime,
         attempt: int,
         *,
         forced: bool = False,
-        retry_of: Job | None = None,
+        retry: bool = False,
         claimed: Run | None = None,
     ) -> list[Outcome]:
-        """Claim and run one slot; with retries and no delay, run the further attempts at once."""
-        code = job.get_code()
+        """Run one slot; with retries and no delay, run the further attempts at once."""
+        job = item.job
         outcomes: list[Outcome] = []
         while True:
-            if self.dry_run:
-                return [Outcome(code, slot, attempt, "due", 0.0, "dry run")]
-            run = claimed or self.claim(code, slot, attempt, forced=forced, retry_of=retry_of)
-            retry_of = claimed = None
+            if claimed is None:
+                with stopping.critical(), transaction.atomic(using=router.db_for_write(Run)):
+                    # The job row first: every transaction that writes both tables locks it first.
+                    if retry and not Job.objects.take_retry(item.code, slot, attempt):
+                        return outcomes
+                    claimed = self._claim(job, slot, attempt, forced=forced)
+            run, claimed, retry = claimed, None, False
             if run is None:
                 return outcomes
-            run.job = state  # as read by plan(): what notices need to know of the job, without a query
+            stopping.raise_if_pending()  # a signal held back while claiming: the claim is abandoned
+            if not self._still_ours(job, run):
+                leases.get().remove_run(run.pk)
+                Run.objects.record_late_end(run, NOT_STARTED, duration=0.0)
+                outcomes.append(Outcome.of(run))
+                return outcomes
+            run.job = item.state  # as read by plan(): what notices need to know of the job, without a query
             outcome = execute(job, run)
             outcomes.append(outcome)
             if outcome.status not in (Run.Status.FAILED, Run.Status.TIMED_OUT) or attempt > job.retries:
                 return outcomes
             attempt += 1
             if job.retry_delay:
-                retry_at = self.now + job.retry_delay
-                Job.objects.filter(code=code).update(retry_at=retry_at, retry_slot=slot, retry_attempt=attempt)
+                Job.objects.schedule_retry(item.code, self.now + job.retry_delay, slot, attempt)
                 return outcomes
+            stopping.raise_if_pending()
 
-    def claim(
-        self, code: str, slot: datetime, attempt: int, *, forced: bool = False, retry_of: Job | None = None
-    ) -> Run | None:
-        """Insert the run row that claims (job, slot, attempt); None when another process has it."""
-        with transaction.atomic():
-            if retry_of is not None:
-                # The job row first: every transaction that writes both tables locks it first.
-                Job.objects.filter(code=code, retry_slot=slot, retry_attempt=attempt).update(
-                    retry_at=None, retry_slot=None, retry_attempt=None
-                )
-            return self._insert_claim(code, slot, attempt, forced=forced)
-
-    def _insert_claim(self, code: str, slot: datetime, attempt: int, *, forced: bool = False) -> Run | None:
-        ttl = self.jobs[code].lock_ttl
-        run = new_run(code, slot, attempt, forced=forced, lease=ttl)
-        try:
-            with transaction.atomic():
-                run.save(force_insert=True)
-        except IntegrityError:
-            logger.debug("%s %s #%d: claimed by another process", code, slot.isoformat(), attempt)
+    def _claim(self, job: type[BaseCronJob], slot: datetime, attempt: int, *, forced: bool = False) -> Run | None:
+        """Claim (job, slot, attempt) for this process and have its lease renewed; None when another has it."""
+        run = Run.objects.claim(job.get_code(), slot, attempt, lease=job.lock_ttl, forced=forced)
+        if run is None:
+            logger.debug("%s %s #%d: claimed by another process", job.get_code(), slot.isoformat(), attempt)
             return None
-        heartbeat.get().add_run(run.pk, ttl)
+        leases.get().add_run(run, job.lock_ttl)
         return run
+
+    def _still_ours(self, job: type[BaseCronJob], run: Run) -> bool:
+        """A run claimed a while ago (it waited behind others) is confirmed before it starts."""
+        beat = leases.get()
+        if beat.fresh(run.pk):
+            return True
+        if beat.lost(run.pk) or not Run.objects.still_ours(run, job.lock_ttl):
+            logger.error("%s %s: claimed here, then declared crashed by another process", run.job_id, run.slot)
+            return False
+        beat.renewed(run.pk)
+        return True
+
+    def _run_in_processes(self, items: list[Planned], workers: int) -> list[Outcome]:
+        """The due jobs in ``workers`` forked processes, each taking the next job from a queue.
+
+        Each runs its jobs the way a single process does (settling by compare-and-set, unique
+        claims, locks, fenced records), so exactly-once holds as between separate runcrons.
+        A worker that dies leaves its run to recovery; it is reported as crashed.
+        """
+        todo = processes.shared_queue()
+        count = min(workers, len(items))
+        for index in range(len(items)):
+            todo.put(index)
+        for _ in range(count):
+            todo.put(None)
+
+        def work(channel: processes.Channel) -> dict[int, list[Outcome]]:
+            done: dict[int, list[Outcome]] = {}
+            try:
+                while (index := todo.get()) is not None:
+                    stopping.raise_if_pending()
+                    channel.send(("took", index))  # if this process dies now, the parent knows whose item
+                    try:
+                        done[index] = self.run_one(items[index])
+                    except Exception as exc:  # e.g. the database went away while settling
+                        logger.error("%s: %s", items[index].code, exc, exc_info=True)
+                        done[index] = [Outcome(items[index].code, self.now, 0, Run.Status.FAILED, 0.0, f"{exc}")]
+                    channel.send(("done", index, done[index]))
+            except (KeyboardInterrupt, Interrupted):
+                leases.abandon()
+                raise
+            finally:
+                leases.get().stop()
+            return done
+
+        children = processes.fork(count, work)
+        done: dict[int, list[Outcome]] = {}
+        taken: dict[int, processes.Child] = {}
+        for child in children:
+            for kind, index, *outcomes_of in child.messages:
+                if kind == "took":
+                    taken[index] = child
+                else:
+                    done[index] = outcomes_of[0]
+        lost = [index for index in range(len(items)) if index not in done]
+        # A worker that died left its run "running": its pid is gone, so it is recorded now.
+        crashed = leases.recover(self.jobs, self.now) if lost else []
+        outcomes: list[Outcome] = []
+        for index, item in enumerate(items):
+            if index in done:
+                outcomes.extend(done[index])
+                continue
+            mine = [o for o in crashed if o.code == item.code]
+            if not mine:
+                taker = taken.get(index)
+                status = taker.exitcode if taker is not None else None
+                message = f"worker process died (exit status {status}) before it claimed a run"
+                logger.error("%s: %s", item.code, message)
+                mine = [Outcome(item.code, self.now, 0, Run.Status.CRASHED, 0.0, message)]
+            outcomes.extend(mine)
+        return outcomes

@@ -26,12 +26,11 @@ from django.utils import timezone
 
 from cronjobs import conf
 from cronjobs.jobs import BaseCronJob
-from cronjobs.models import Job, Run
+from cronjobs.models import FAILURES, Job, Run
 
 logger = logging.getLogger("cronjobs")
 
 Status = Run.Status
-FAILURES = (Status.FAILED, Status.TIMED_OUT, Status.CRASHED)
 #: Characters of output sent as a ping's body.
 PING_BODY_LIMIT = 10_000
 #: Characters of output quoted in a failure mail.
@@ -50,12 +49,13 @@ def on_run_started(sender: type[BaseCronJob], run: Run, **kwargs: Any) -> None:
 def on_run_finished(sender: type[BaseCronJob], run: Run, **kwargs: Any) -> None:
     if run.status in (Status.SKIPPED, Status.MISSED, Status.RUNNING):
         return
-    failed_for_good = run.status in FAILURES and run.attempt > sender.retries
+    # An interrupted run is not retried; the others are, while the job has retries left.
+    failed_for_good = run.status in FAILURES and (run.attempt > sender.retries or run.status == Status.INTERRUPTED)
     if run.status == Status.SUCCEEDED:
         _recovered(sender, run)
     elif failed_for_good:
         _failing(sender, run)
-    if sender.ping_url and (run.status == Status.SUCCEEDED or run.status in FAILURES or run.status == "interrupted"):
+    if sender.ping_url:
         kind = "" if run.status == Status.SUCCEEDED else "fail"
         ping(ping_url(sender.ping_url, kind, run), ping_body(run))
 
@@ -64,9 +64,7 @@ def on_run_finished(sender: type[BaseCronJob], run: Run, **kwargs: Any) -> None:
 
 
 def _failing(job: type[BaseCronJob], run: Run) -> None:
-    now = run.finished_at or timezone.now()
-    started_streak = Job.objects.filter(code=run.job_id, failing_since__isnull=True).update(failing_since=now)
-    if started_streak and conf.get("MAIL_ADMINS"):
+    if Job.objects.start_failing(run.job_id, run.finished_at or timezone.now()) and conf.get("MAIL_ADMINS"):
         mail_admins(f"cron job {run.job_id} failed", failure_mail(run))
         logger.info("%s: failure mailed to the admins", run.job_id)
 
@@ -74,12 +72,8 @@ def _failing(job: type[BaseCronJob], run: Run) -> None:
 def _recovered(job: type[BaseCronJob], run: Run) -> None:
     if Run.job.is_cached(run) and run.job.failing_since is None:
         return  # no streak when this runcrons read the job: nothing to end, no query
-    streak = Job.objects.filter(code=run.job_id, failing_since__isnull=False).values_list("failing_since", flat=True)
-    since = next(iter(streak), None)
-    if since is None:
-        return
-    ended = Job.objects.filter(code=run.job_id, failing_since=since).update(failing_since=None)
-    if ended and conf.get("MAIL_ADMINS"):
+    since = Job.objects.stop_failing(run.job_id)
+    if since is not None and conf.get("MAIL_ADMINS"):
         mail_admins(f"cron job {run.job_id} recovered", recovered_mail(run, since))
         logger.info("%s: recovery mailed to the admins", run.job_id)
 

@@ -19,13 +19,10 @@ from django.db.models import OuterRef, Subquery
 from cronjobs import locks
 from cronjobs.exceptions import CronJobsError
 from cronjobs.jobs import BaseCronJob
-from cronjobs.models import Job, Run
+from cronjobs.models import NOT_RUNS, Job, Run
 from cronjobs.schedules import UTC
 
 logger = logging.getLogger("cronjobs")
-
-#: Statuses that are not runs a person calls "the last run".
-NOT_RUNS = (Run.Status.RUNNING, Run.Status.MISSED)
 
 
 class UnknownJob(CronJobsError, LookupError):
@@ -126,24 +123,6 @@ def describe(job: type[BaseCronJob]) -> str:
         return f"invalid schedule: {exc}"
 
 
-def ensure_rows(jobs: dict[str, type[BaseCronJob]], now: datetime) -> None:
-    """Create the state row of registered jobs not seen yet: they start from ``now``, like in runcrons."""
-    known = set(Job.objects.filter(code__in=list(jobs)).values_list("code", flat=True))
-    rows = []
-    for code, job in jobs.items():
-        if code in known:
-            continue
-        try:
-            schedule = job.get_schedule()
-        except CronJobsError:
-            continue
-        rows.append(
-            Job(code=code, first_seen=now, watermark=now, schedule_key=schedule.key, next_slot=schedule.next_after(now))
-        )
-    if rows:
-        Job.objects.bulk_create(rows, ignore_conflicts=True)
-
-
 def last_run_ids() -> Subquery:
     """A subquery for annotating jobs with the id of their last run."""
     runs = Run.objects.filter(job_id=OuterRef("pk")).exclude(status__in=NOT_RUNS).order_by("-slot", "-attempt")
@@ -191,13 +170,7 @@ def _next_run(job: type[BaseCronJob] | None, state: Job | None, now: datetime) -
             return job.get_schedule().next_after(now), "schedule"
         except CronJobsError:
             return None, ""
-    if state.run_requested is not None:
-        return state.run_requested, "requested"
-    if state.paused:
-        return None, ""
-    if state.retry_at is not None and state.retry_at < state.next_slot:
-        return state.retry_at, "retry"
-    return state.next_slot, "schedule"
+    return state.next_run()
 
 
 def lock_holder(job: type[BaseCronJob]) -> str | None:

@@ -12,7 +12,7 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from cronjobs import conf, statements
+from cronjobs import conf
 from cronjobs.models import Job, Run
 
 
@@ -64,7 +64,7 @@ def prune_job(code: str, now: datetime, keep: Policy | None = None) -> int:
     if keep.keeps_all:
         return 0
     before = None if keep.age is None else now - keep.age
-    return statements.prune_runs(code, keep.count, before)
+    return Run.objects.prune(code, keep.count, before)
 
 
 def prune_all(now: datetime, keep: Policy | None = None) -> dict[str, int]:

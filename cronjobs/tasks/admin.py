@@ -32,12 +32,11 @@ class QueuedTaskAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "queue_counts": queue_counts()}
         return super().changelist_view(request, extra_context)  # type: ignore[return-value]
 
-    @admin.action(description="Retry the selected failed tasks now")
-    def retry_now(self, request: HttpRequest, queryset: Any) -> None:
-        from django.db.models import F
-        from django.utils import timezone
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Nothing to edit in the form; the permission is what "retry now" needs.
+        return obj is None and super().has_change_permission(request)
 
-        count = queryset.filter(status=QueuedTask.Status.FAILED).update(
-            status=QueuedTask.Status.READY, run_after=timezone.now(), finished_at=None, max_attempts=F("attempts") + 1
-        )
+    @admin.action(description="Retry the selected failed tasks now", permissions=["change"])
+    def retry_now(self, request: HttpRequest, queryset: Any) -> None:
+        count = queryset.retry_failed()
         self.message_user(request, f"{count} failed task(s) queued again.")

@@ -1,11 +1,228 @@
-"""The queue: one row per enqueued task, its result, and its attempts."""
+"""The queue: one row per enqueued task, its result, its attempts, and every change of its state.
+
+Every write to a task row after its enqueue is a method of :class:`QueuedTaskQuerySet`. An
+attempt belongs to the worker that claimed it: the writes that end or give back an attempt
+are conditional on the row still being ``RUNNING`` under that worker and that attempt, so a
+worker presumed dead (and whose attempt was recovered) can no longer write over the attempt
+that replaced it.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import models
+from django.db import connections, models, router, transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger("cronjobs")
+
+#: The columns an attempt's outcome writes.
+OUTCOME_FIELDS = ("status", "run_after", "finished_at", "return_value", "errors", "worker_ids")
+
+
+class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
+    def writable(self) -> QueuedTaskQuerySet:
+        return self.using(router.db_for_write(QueuedTask))
+
+    def ready(
+        self, now: datetime, aliases: Sequence[str] = (), queues: Sequence[str] | None = None
+    ) -> QueuedTaskQuerySet:
+        """Ready tasks in the order they are claimed: highest priority, then oldest ``run_after``."""
+        rows = self.writable().filter(status=QueuedTask.Status.READY, run_after__lte=now)
+        if aliases:
+            rows = rows.filter(backend__in=aliases)
+        if queues:
+            rows = rows.filter(queue_name__in=queues)
+        return rows.order_by("-priority", "run_after")
+
+    # -- an attempt ------------------------------------------------------------------------
+
+    def claim(
+        self, worker_id: str, now: datetime, aliases: Sequence[str], queues: Sequence[str] | None
+    ) -> QueuedTask | None:
+        """Take the next ready task for ``worker_id``: its next attempt starts; None when none is ready.
+
+        One statement on SQLite (an ``UPDATE ... RETURNING``, which takes the write lock at once)
+        and on PostgreSQL (the same, around a ``SELECT ... FOR UPDATE SKIP LOCKED`` subquery); on
+        MySQL/MariaDB ``SELECT ... FOR UPDATE SKIP LOCKED`` then an update, in the caller's
+        transaction or a short one of its own. Either way the query walks the claim index in
+        order and stops at the first ready row, however many tasks wait.
+        """
+        database = router.db_for_write(QueuedTask)
+        connection = connections[database]
+        if connection.vendor in ("sqlite", "postgresql"):
+            sql, params = _returning_claim(connection, worker_id, now, aliases, queues)
+            # On PostgreSQL the plan setting needs a transaction (the caller's, when it has one).
+            planned = connection.vendor == "postgresql" and not connection.in_atomic_block
+            with transaction.atomic(using=database) if planned else nullcontext():
+                plan_claims_by_index(connection)
+                rows = list(QueuedTask.objects.using(database).raw(sql, params))
+            return rows[0] if rows else None
+        with transaction.atomic(using=database):
+            ready = self.ready(now, aliases, queues).select_for_update(
+                skip_locked=connection.features.has_select_for_update_skip_locked
+            )
+            row = ready.first()
+            if row is None:
+                return None
+            QueuedTask.objects.using(database).filter(pk=row.pk).update(
+                status=QueuedTask.Status.RUNNING, worker_id=worker_id, started_at=now, last_attempted_at=now,
+                attempts=row.attempts + 1,
+            )  # fmt: skip
+        row.status, row.worker_id, row.attempts = QueuedTask.Status.RUNNING, worker_id, row.attempts + 1
+        row.started_at = row.last_attempted_at = now
+        return row
+
+    def finish(self, row: QueuedTask, worker_id: str) -> bool:
+        """Write the attempt's outcome (the fields of :data:`OUTCOME_FIELDS` set on ``row``), unless
+        the attempt was taken from ``worker_id`` meanwhile; True when written. Plain SQL: once per task."""
+        database = router.db_for_write(QueuedTask)
+        connection = connections[database]
+        fields: list[Any] = [QueuedTask._meta.get_field(name) for name in OUTCOME_FIELDS]
+        key = (database, "finish")
+        sql = _sql.get(key)
+        if sql is None:
+            qn = connection.ops.quote_name
+            columns = ", ".join(f"{qn(field.column)} = %s" for field in fields)
+            sql = _sql[key] = (
+                f"UPDATE {qn(QueuedTask._meta.db_table)} SET {columns}, {qn('worker_id')} = %s "
+                f"WHERE {qn('id')} = %s AND {qn('status')} = %s AND {qn('worker_id')} = %s AND {qn('attempts')} = %s"
+            )
+        params = [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
+        params += [
+            "",
+            QueuedTask._meta.pk.get_db_prep_value(row.pk, connection),
+            QueuedTask.Status.RUNNING,
+            worker_id,
+            row.attempts,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return bool(cursor.rowcount)
+
+    def release(self, row: QueuedTask, worker_id: str) -> bool:
+        """Give a claimed attempt back, as if it had never been claimed (the worker is stopping)."""
+        return bool(
+            self.writable()
+            .filter(pk=row.pk, status=QueuedTask.Status.RUNNING, worker_id=worker_id, attempts=row.attempts)
+            .update(status=QueuedTask.Status.READY, worker_id="", attempts=row.attempts - 1)
+        )
+
+    def recover_lost(
+        self, aliases: Sequence[str], graces: Mapping[str, timedelta], default_grace: timedelta, by: str, now: datetime
+    ) -> list[QueuedTask]:
+        """Attempts still RUNNING past their timeout and lease grace lost their worker (it died or
+        hung): retried while attempts are left, else failed, with a ``WorkerLost`` error."""
+        from cronjobs.tasks.exceptions import WorkerLost
+
+        recovered = []
+        running = self.writable().filter(status=QueuedTask.Status.RUNNING, backend__in=aliases)
+        for row in running.only(
+            "id", "backend", "task_path", "last_attempted_at", "timeout", "attempts", "max_attempts", "worker_id",
+            "worker_ids", "errors",
+        ):  # fmt: skip
+            grace = graces.get(row.backend, default_grace)
+            expires = (row.last_attempted_at or now) + timedelta(seconds=row.timeout) + grace
+            if expires > now:
+                continue
+            error = {
+                "exception_class_path": f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+                "traceback": (
+                    f"{WorkerLost.__module__}.{WorkerLost.__qualname__}: worker {row.worker_id} did not finish "
+                    f"attempt {row.attempts} within its timeout ({row.timeout:g}s) and the lease grace ({grace}); "
+                    f"it died or hung. Recovered by {by} at {now.isoformat()}.\n"
+                ),
+            }
+            values: dict[str, Any] = {
+                "worker_id": "",
+                "errors": [*row.errors, error],
+                "worker_ids": [*row.worker_ids, row.worker_id],
+            }
+            if row.attempts < row.max_attempts:
+                values.update(status=QueuedTask.Status.READY, run_after=now)
+            else:
+                values.update(status=QueuedTask.Status.FAILED, finished_at=now)
+            taken = (
+                self.writable()
+                .filter(pk=row.pk, status=QueuedTask.Status.RUNNING, worker_id=row.worker_id, attempts=row.attempts)
+                .update(**values)
+            )
+            if taken:
+                row.status = values["status"]
+                recovered.append(row)
+        return recovered
+
+    # -- what people do ----------------------------------------------------------------------
+
+    def retry_failed(self, now: datetime | None = None) -> int:
+        """Queue the FAILED tasks of this queryset again, ready now, with one more attempt."""
+        return self.filter(status=QueuedTask.Status.FAILED).update(
+            status=QueuedTask.Status.READY,
+            run_after=now or timezone.now(),
+            finished_at=None,
+            max_attempts=F("attempts") + 1,
+        )
+
+    def prune(self, keep: timedelta, *, now: datetime | None = None, limit: int = 10_000) -> int:
+        """Delete up to ``limit`` finished tasks older than ``keep``; returns how many."""
+        cutoff = (now or timezone.now()) - keep
+        finished = self.writable().filter(
+            status__in=[QueuedTask.Status.SUCCESSFUL, QueuedTask.Status.FAILED], finished_at__lt=cutoff
+        )
+        ids = list(finished.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return 0
+        deleted, _ = self.writable().filter(pk__in=ids).delete()
+        logger.info("pruned %d finished task(s) older than %s", deleted, keep)
+        return deleted
+
+
+_sql: dict[tuple[Any, ...], str] = {}
+
+
+def plan_claims_by_index(connection: Any) -> None:
+    """On PostgreSQL, for the rest of the transaction: claims walk the claim index in order.
+
+    Without fresh statistics (a burst of enqueues the planner has not seen yet), PostgreSQL may
+    sort every ready row instead; without bitmap scans, it cannot.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
+
+
+def _returning_claim(
+    connection: Any, worker_id: str, now: datetime, aliases: Sequence[str], queues: Sequence[str] | None
+) -> tuple[str, list[Any]]:
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(now)
+    key = (connection.alias, "claim", len(aliases), len(queues or ()))
+    sql = _sql.get(key)
+    if sql is None:
+        qn = ops.quote_name
+        table = qn(QueuedTask._meta.db_table)
+        where = f"{qn('status')} = %s AND {qn('run_after')} <= %s"
+        where += f" AND {qn('backend')} IN ({', '.join(['%s'] * len(aliases))})"
+        if queues:
+            where += f" AND {qn('queue_name')} IN ({', '.join(['%s'] * len(queues))})"
+        lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+        sql = _sql[key] = (
+            f"UPDATE {table} SET {qn('status')} = %s, {qn('worker_id')} = %s, {qn('started_at')} = %s, "
+            f"{qn('last_attempted_at')} = %s, {qn('attempts')} = {qn('attempts')} + 1 "
+            f"WHERE {qn('id')} = (SELECT {qn('id')} FROM {table} WHERE {where} "
+            f"ORDER BY {qn('priority')} DESC, {qn('run_after')} LIMIT 1{lock}) "
+            f"AND {qn('status')} = %s RETURNING *"
+        )
+    Status = QueuedTask.Status
+    params = [Status.RUNNING, worker_id, stamp, stamp, Status.READY, stamp, *aliases, *(queues or []), Status.READY]
+    return sql, params
 
 
 class QueuedTask(models.Model):
@@ -40,6 +257,8 @@ class QueuedTask(models.Model):
     worker_ids = models.JSONField(_("workers"), default=list)
     return_value = models.JSONField(_("return value"), null=True, blank=True)
     errors = models.JSONField(_("errors"), default=list)
+
+    objects = QueuedTaskQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("task")

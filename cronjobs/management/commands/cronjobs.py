@@ -18,11 +18,10 @@ from cronjobs import registry
 from cronjobs.exceptions import CronJobsError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.management.arguments import positive_int
-from cronjobs.models import Run
+from cronjobs.models import FAILURES, Run
 from cronjobs.ops import actions, overview, retention
 
 EXIT_USAGE = 2
-FAILURES = (Run.Status.FAILED, Run.Status.TIMED_OUT, Run.Status.CRASHED, Run.Status.INTERRUPTED)
 
 
 class Command(BaseCommand):

@@ -8,9 +8,6 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
 from typing import Any
 
 from django.core.checks.messages import ERROR
@@ -20,9 +17,9 @@ from django.utils import timezone
 
 from cronjobs import registry
 from cronjobs.engine import loop
-from cronjobs.engine.execution import LOCK_FAILED, Outcome
+from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
-from cronjobs.engine.timeouts import queries_stopped_on
+from cronjobs.engine.stopping import handling_signals
 from cronjobs.exceptions import CronJobsError, Interrupted
 from cronjobs.management.arguments import positive_int
 from cronjobs.models import Job
@@ -66,14 +63,18 @@ class Command(BaseCommand):
         if tasks_only and codes:
             raise CommandError("--tasks-only runs no jobs: leave out the job codes", returncode=EXIT_USAGE)
         _ensure_database()
-        runner = Runner(jobs, now=timezone.now(), force=force, dry_run=dry_run)
+        runner = Runner(jobs, now=timezone.now(), force=force)
         drained = None
         try:
-            with _signals_raise():
+            with handling_signals():
+                if dry_run:
+                    for preview in runner.preview():
+                        self._preview(preview)
+                    return
                 if looping:
                     self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only by a signal
                 outcomes = [] if tasks_only else runner.run(workers=workers)
-                if not (dry_run or codes):
+                if not codes:
                     drained = loop.drain_tasks(started=started, workers=workers, queues=options["queues"])
         except Interrupted as exc:
             raise CommandError(f"stopped: {exc}", returncode=128 + exc.signum) from None
@@ -85,12 +86,12 @@ class Command(BaseCommand):
         except CronJobsError as exc:
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
         for outcome in outcomes:
-            self._report(outcome, verbosity, dry_run)
+            self._report(outcome, verbosity)
         self._report_tasks(drained, verbosity)
         failed = [o for o in outcomes if o.failed]
         if failed:
             # A lock backend that could not be reached is named, not only the jobs it stopped.
-            reasons = sorted({o.message.removeprefix(LOCK_FAILED) for o in failed if o.message.startswith(LOCK_FAILED)})
+            reasons = sorted({o.lock_error for o in failed if o.lock_error})
             raise CommandError(
                 f"{len(failed)} of {len(outcomes)} run(s) did not succeed: "
                 + ", ".join(sorted({o.code for o in failed}))
@@ -122,7 +123,7 @@ class Command(BaseCommand):
 
         def report(outcomes: list[Outcome], drained: Any) -> None:
             for outcome in outcomes:
-                self._report(outcome, verbosity, False)
+                self._report(outcome, verbosity)
             self._report_tasks(drained, verbosity)
 
         loop.run_loop(
@@ -137,13 +138,14 @@ class Command(BaseCommand):
         if line:
             self.stdout.write(line)
 
-    def _report(self, outcome: Outcome, verbosity: int, dry_run: bool) -> None:
-        if dry_run:
-            slot = timezone.localtime(outcome.slot).isoformat(timespec="seconds")
-            self.stdout.write(
-                f"{outcome.code}: would {'record as missed' if outcome.status == 'missed' else 'run'} {slot}"
-            )
-            return
+    def _preview(self, preview: Preview) -> None:
+        slot = timezone.localtime(preview.slot).isoformat(timespec="seconds")
+        what = "run" if preview.intent is Intent.RUN else "record as missed"
+        extra = f" (attempt {preview.attempt})" if preview.attempt > 1 else ""
+        extra += f" ({preview.reason})" if preview.reason in ("forced", "requested") else ""
+        self.stdout.write(f"{preview.code}: would {what} {slot}{extra}")
+
+    def _report(self, outcome: Outcome, verbosity: int) -> None:
         if verbosity < 2 and outcome.status in ("skipped", "missed"):
             return
         if verbosity < 1 and not outcome.failed:
@@ -200,23 +202,3 @@ def _configure_logging(verbosity: int) -> None:
         handler._cronjobs = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbosity >= 3 else logging.INFO)
-
-
-@contextmanager
-def _signals_raise() -> Iterator[None]:
-    """SIGTERM raises :class:`Interrupted` in the main thread while jobs run."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signum, signal.SIG_IGN)  # a second SIGTERM must not break the clean-up
-        raise Interrupted(signum)
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (e.g. called from a test thread)
-        yield
-        return
-    try:
-        with queries_stopped_on(signal.SIGTERM, signal.SIGINT):
-            yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,256 @@
+"""Leases, from claim to crash: renewed while this process works, judged when another stops.
+
+**Renewing.** Every claimed run carries ``lease_until``; the runs this process has claimed and
+not finished, and the database and cache locks it holds, are renewed from one background
+thread a third of their ``ttl`` before they would lapse. The thread has its own database
+connections, so renewals never run inside a job's transaction. (On SQLite a job's write
+transaction holds the only write lock of the file: renewals wait for it, as every other writer
+does, so set ``lock_ttl`` above a job's longest write transaction there.)
+
+**Losing.** A renewal that finds the run no longer this process's (another process declared it
+crashed: this one was frozen or cut off past its lease), or the lock taken, stops the job at
+once, as a timeout would: its queries are interrupted, :class:`~cronjobs.exceptions.LostClaim`
+or :class:`~cronjobs.exceptions.LostLock` is raised in it and its transaction rolls back.
+Even without the heartbeat, the conditional record at the end of the job's transaction (the
+fence) keeps a run that is no longer ours from committing.
+
+**Judging.** A process that dies (SIGKILL, OOM, power loss) stops renewing. :func:`recover`
+records its runs as crashed: when the lease has passed, whatever host they ran on; at once
+when the process is visibly gone (same host, boot and PID namespace, no such pid; see
+:mod:`cronjobs.identity`). Only the run itself is looked at, never the job's lock, so runs
+with ``overlap = "allow"`` are judged one by one. A crashed run with retries left becomes due
+again after ``retry_delay``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from datetime import datetime, timedelta
+
+from django.db import connections, router
+
+from cronjobs import signals
+from cronjobs.engine.outcomes import Outcome
+from cronjobs.engine.stopping import Stopper, critical
+from cronjobs.exceptions import LostClaim, LostLock
+from cronjobs.jobs import BaseCronJob
+from cronjobs.locks import Lock
+from cronjobs.models import Job, Run
+
+logger = logging.getLogger("cronjobs")
+
+#: The thread wakes at least this often (seconds) to look for due renewals.
+MAX_TICK = 5.0
+#: How long a renewal waits for SQLite's write lock (milliseconds) before it tries next beat.
+SQLITE_WAIT_MS = 200
+
+
+class _Held:
+    """One lease this process holds: when it was last renewed, and what to stop if it is lost."""
+
+    __slots__ = ("renewed", "stopper", "token", "ttl")
+
+    def __init__(self, ttl: timedelta, token: str = "") -> None:
+        self.ttl = ttl
+        self.token = token
+        self.renewed = time.monotonic()
+        self.stopper: Stopper | None = None
+
+    def due(self, now: float) -> bool:
+        return now - self.renewed >= self.ttl.total_seconds() / 3
+
+
+class Heartbeat:
+    """The runs and locks of this process, renewed from one thread."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._mutex = threading.Lock()
+        self._runs: dict[int, _Held] = {}
+        self._locks: dict[int, tuple[Lock, _Held]] = {}
+        self._lost: set[int] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- what is held ------------------------------------------------------------------
+
+    def add_run(self, run: Run, ttl: timedelta) -> None:
+        """A run this process has just claimed."""
+        with self._mutex:
+            self._runs[run.pk] = _Held(ttl, run.token)
+        self._start()
+
+    def remove_run(self, run_id: int | None) -> None:
+        with self._mutex:
+            self._runs.pop(run_id or 0, None)
+            self._lost.discard(run_id or 0)
+
+    def add_lock(self, lock: Lock) -> None:
+        with self._mutex:
+            self._locks[id(lock)] = (lock, _Held(lock.ttl))
+        self._start()
+
+    def remove_lock(self, lock: Lock) -> None:
+        with self._mutex:
+            self._locks.pop(id(lock), None)
+
+    def watch(self, run_id: int, stopper: Stopper, lock: Lock | None = None) -> None:
+        """Stop the work under ``stopper`` if the run's claim or ``lock`` is lost."""
+        with self._mutex:
+            if run_id in self._runs:
+                self._runs[run_id].stopper = stopper
+            if lock is not None and id(lock) in self._locks:
+                self._locks[id(lock)][1].stopper = stopper
+
+    def runs(self) -> list[int]:
+        """Runs claimed by this process and not finished yet."""
+        with self._mutex:
+            return list(self._runs)
+
+    def fresh(self, run_id: int) -> bool:
+        """Whether the run's lease was taken or renewed within a third of its ttl: no other
+        process can have declared it crashed since (short of a clock that jumped)."""
+        with self._mutex:
+            held = self._runs.get(run_id)
+            return held is not None and run_id not in self._lost and not held.due(time.monotonic())
+
+    def renewed(self, run_id: int) -> None:
+        with self._mutex:
+            if run_id in self._runs:
+                self._runs[run_id].renewed = time.monotonic()
+
+    # -- the thread --------------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._mutex:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop = threading.Event()  # each thread its own: a stopping one may still be busy
+            self._thread = threading.Thread(
+                target=self._loop, args=(self._stop,), name="cronjobs-heartbeat", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop renewing (the runner is done); waits briefly for a renewal in progress."""
+        with self._mutex:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        if thread is not None:
+            thread.join(timeout)
+
+    def _loop(self, stop: threading.Event) -> None:
+        try:
+            while not stop.wait(self._tick()):
+                self.beat()
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def _tick(self) -> float:
+        with self._mutex:
+            ttls = [held.ttl for held in self._runs.values()] + [held.ttl for _, held in self._locks.values()]
+        return min([MAX_TICK] + [max(0.05, ttl.total_seconds() / 6) for ttl in ttls])
+
+    def beat(self) -> None:
+        """Renew whatever has used up a third of its lease; stop the work whose lease was lost."""
+        now = time.monotonic()
+        with self._mutex:
+            runs = {rid: held for rid, held in self._runs.items() if held.due(now) and rid not in self._lost}
+            locks = [(lock, held) for lock, held in self._locks.values() if held.due(now)]
+        # Locks first: they keep other processes out; run leases may wait behind a job's
+        # transaction on SQLite.
+        for lock, held in locks:
+            try:
+                kept = lock.renew()
+            except Exception:
+                logger.warning("could not renew lock %r", lock.name, exc_info=True)
+                continue
+            if kept:
+                held.renewed = now
+                continue
+            logger.error("lock %r was lost: its lease expired before it could be renewed", lock.name)
+            self.remove_lock(lock)
+            if held.stopper is not None:
+                held.stopper.stop(LostLock(f"lost its {type(lock).__name__} {lock.name!r}: its lease expired"))
+        by_ttl: dict[timedelta, dict[int, str]] = {}
+        for run_id, held in runs.items():
+            by_ttl.setdefault(held.ttl, {})[run_id] = held.token
+        if by_ttl:
+            _wait_briefly_on_sqlite(router.db_for_write(Run))
+        for ttl, tokens in by_ttl.items():
+            try:
+                lost = Run.objects.renew(tokens, ttl)
+            except Exception:
+                logger.info("could not renew the lease of run(s) %s now; trying again", list(tokens), exc_info=True)
+                continue
+            for run_id in tokens:
+                held = runs[run_id]
+                if run_id not in lost:
+                    held.renewed = now
+                    continue
+                logger.error("run %s was declared crashed by another process: this one lost its claim", run_id)
+                with self._mutex:
+                    self._lost.add(run_id)
+                if held.stopper is not None:
+                    held.stopper.stop(LostClaim("another process declared the run crashed while it ran here"))
+
+    def lost(self, run_id: int) -> bool:
+        with self._mutex:
+            return run_id in self._lost
+
+
+def _wait_briefly_on_sqlite(alias: str) -> None:
+    """On SQLite, the heartbeat's writes give up after a moment instead of the busy timeout.
+
+    A job's write transaction holds the file's only write lock; a renewal stuck behind it for
+    the whole busy timeout would hold up the lock renewals of the next beats.
+    """
+    connection = connections[alias]
+    if connection.vendor != "sqlite":
+        return
+    connection.ensure_connection()
+    if getattr(connection, "_cronjobs_brief", None) != id(connection.connection):
+        connection.connection.execute(f"PRAGMA busy_timeout = {SQLITE_WAIT_MS}")
+        connection._cronjobs_brief = id(connection.connection)  # type: ignore[attr-defined]
+
+
+_heartbeat: Heartbeat | None = None
+
+
+def get() -> Heartbeat:
+    """This process's heartbeat (a forked worker gets a new one)."""
+    global _heartbeat
+    if _heartbeat is None or _heartbeat.pid != os.getpid():
+        _heartbeat = Heartbeat()
+    return _heartbeat
+
+
+# -- the runs of other processes -------------------------------------------------------------
+
+
+def recover(jobs: dict[str, type[BaseCronJob]], now: datetime) -> list[Outcome]:
+    """Record the runs of dead processes as crashed, and due for a retry when the job has retries left."""
+    outcomes = []
+    for run in Run.objects.crash_lost(now):
+        logger.error("%s %s #%d crashed: %s", run.job_id, run.slot.isoformat(), run.attempt, run.message)
+        outcome = Outcome.of(run)
+        outcomes.append(outcome)
+        job = jobs.get(run.job_id)
+        if job is None:
+            continue
+        if run.attempt <= job.retries:
+            Job.objects.schedule_retry(run.job_id, now + job.retry_delay, run.slot, run.attempt + 1, replace=False)
+        signals.send(signals.run_finished, job, run=run, outcome=outcome)  # its own process never will
+    return outcomes
+
+
+def abandon(message: str = "not started: runcrons was stopped") -> None:
+    """This process stops: the runs it claimed and never started are recorded as interrupted."""
+    beat = get()
+    ids = beat.runs()
+    beat.stop()
+    with critical():
+        Run.objects.abandon(ids, message)

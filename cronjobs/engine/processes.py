@@ -1,0 +1,128 @@
+"""The one fork pool of runcrons: ``--workers N`` runs due jobs, and drains tasks, in N processes.
+
+The parent closes its database connections and forks; each child opens its own, does its
+share of the work and sends back what it returned. The parent only supervises: it passes
+SIGTERM (or Ctrl-C) on to the children, which stop cleanly (their work rolls back and is
+recorded as interrupted), waits for them at most :data:`STOP_GRACE`, and reports children
+that died (a SIGKILL, the OOM killer) with their exit status, so that the caller can tell
+whose work was lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+
+from cronjobs.engine import stopping
+from cronjobs.exceptions import Interrupted
+
+logger = logging.getLogger("cronjobs")
+
+#: How long the parent waits for its children after passing a signal on (seconds).
+STOP_GRACE = 30.0
+
+_context = multiprocessing.get_context("fork")
+
+
+@dataclasses.dataclass
+class Child:
+    """One forked process and what came of it."""
+
+    index: int
+    pid: int | None
+    result: Any = None
+    """What its work returned (None when it died or was stopped first)."""
+    messages: list[Any] = dataclasses.field(default_factory=list)
+    """What it sent along the way, in order."""
+    exitcode: int | None = None
+
+
+class Channel:
+    """How a child tells its parent something before it is done (e.g. which item it took)."""
+
+    def __init__(self, results: Any, index: int) -> None:
+        self._results = results
+        self.index = index
+
+    def send(self, message: Any) -> None:
+        self._results.put(("message", self.index, message))
+
+
+def shared_queue() -> Any:
+    """A queue the children can take items from (make it before :func:`fork`)."""
+    return _context.SimpleQueue()
+
+
+def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
+    """Run ``work(channel)`` in ``count`` forked processes and wait for them all.
+
+    Re-raises the parent's own ``KeyboardInterrupt`` or :class:`Interrupted` after the
+    children have stopped.
+    """
+    results: Any = _context.Queue()
+    connections.close_all()  # each child opens its own
+    processes = [
+        _context.Process(target=_child, args=(index, work, results), name=f"cronjobs-worker-{index}")
+        for index in range(count)
+    ]
+    for process in processes:
+        process.start()
+    children = [Child(index, process.pid) for index, process in enumerate(processes)]
+    finished: set[int] = set()
+    try:
+        while len(finished) < count:
+            try:
+                kind, index, payload = results.get(timeout=0.2)
+            except queue.Empty:
+                if any(p.is_alive() for p in processes):
+                    continue
+                try:  # every child has exited: read what is left, then stop
+                    kind, index, payload = results.get(timeout=1)
+                except queue.Empty:
+                    break
+            if kind == "message":
+                children[index].messages.append(payload)
+            else:
+                children[index].result = payload
+                finished.add(index)
+    except (KeyboardInterrupt, Interrupted):
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.join(STOP_GRACE)
+        raise
+    for child, process in zip(children, processes, strict=True):
+        process.join()
+        child.exitcode = process.exitcode
+        if process.exitcode != 0:
+            logger.error("worker process %s exited with status %s", process.pid, process.exitcode)
+    return children
+
+
+def _child(index: int, work: Callable[[Channel], Any], results: Any) -> None:
+    stopping.reset_after_fork()
+    status = 0
+    try:
+        # The parent's signal watcher thread did not fork with it: this process has its own.
+        with stopping.queries_stopped_on(signal.SIGTERM, signal.SIGINT):
+            results.put(("result", index, work(Channel(results, index))))
+    except (KeyboardInterrupt, Interrupted) as exc:
+        status = 128 + getattr(exc, "signum", signal.SIGINT)
+    except Exception:
+        logger.exception("worker process %s failed", os.getpid())
+        status = 1
+    finally:
+        connections.close_all()
+        results.close()
+        results.join_thread()
+    sys.exit(status)

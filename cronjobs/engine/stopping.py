@@ -1,0 +1,298 @@
+"""Stopping running work (timeouts, lost leases, SIGTERM), and the sections nothing may stop.
+
+**Stopping a job or a task.** A :class:`Stopper` stops the work running in its thread: it
+interrupts any query that thread has running (PostgreSQL: a cancel request; MySQL/MariaDB:
+``KILL QUERY`` from a new connection; SQLite: ``interrupt()``) and sends SIGALRM to it, whose
+handler raises the reason given (:class:`~cronjobs.exceptions.JobTimeout`, a lost lease...):
+a ``BaseException`` that stops pure-Python loops, ``time.sleep()`` and other blocking calls,
+that ``except Exception`` cannot swallow, and that unwinds through ``transaction.atomic()``,
+rolling the work back. A :class:`Deadline` fires a stopper when a timeout passes; the heartbeat
+fires it when a lease is lost. Signals only reach the main thread: work run from another
+thread gets its queries interrupted but not its Python code.
+
+**Signals.** Inside :func:`handling_signals` (runcrons), SIGTERM raises
+:class:`~cronjobs.exceptions.Interrupted` and SIGINT ``KeyboardInterrupt`` in the main thread,
+and a query running in a job's own code is interrupted too (a Python handler only runs once
+the driver returns). Inside a :func:`critical` section (recording an outcome, committing a job
+with its record, a claim) a signal is held back and the section finishes; the runner stops at
+its next :func:`raise_if_pending`. After the first signal has been raised, later ones are held
+back too, so that the clean-up it starts cannot be interrupted halfway.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+from django.db import connections
+
+from cronjobs.exceptions import Interrupted
+
+logger = logging.getLogger("cronjobs")
+
+
+# -- stopping the work of one thread -------------------------------------------------------
+
+
+class Stopper:
+    """``with Stopper() as stopper:`` the block can be stopped from any thread by ``stopper.stop(reason)``."""
+
+    def __init__(self) -> None:
+        self.reason: BaseException | None = None
+        self._active = False
+        self._mutex = threading.Lock()
+        self._previous: Any = None
+        self._signals = False
+        self._thread_id = 0
+        self._wrappers: list[Any] = []
+
+    @property
+    def fired(self) -> bool:
+        return self.reason is not None
+
+    def __enter__(self) -> Stopper:
+        self._thread_id = threading.get_ident()
+        self._wrappers = [connections[alias] for alias in connections]  # this thread's connections
+        self._signals = threading.current_thread() is threading.main_thread()
+        if self._signals:
+            self._previous = signal.signal(signal.SIGALRM, self._handler)
+        with self._mutex:
+            self._active = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._mutex:
+            self._active = False
+        if self._signals:
+            signal.signal(signal.SIGALRM, self._previous if self._previous is not None else signal.SIG_DFL)
+
+    def stop(self, reason: BaseException) -> None:
+        """Stop the block with ``reason`` raised in it (once; later calls do nothing)."""
+        with self._mutex:
+            if not self._active or self.reason is not None:
+                return
+            self.reason = reason
+            for wrapper in self._wrappers:
+                _interrupt_query(wrapper)
+            if self._signals:
+                signal.pthread_kill(self._thread_id, signal.SIGALRM)
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        if self._active and self.reason is not None:
+            raise self.reason
+
+
+class Deadline:
+    """``with Deadline(timeout, stopper, reason):`` stops the block with ``reason`` past ``timeout``."""
+
+    def __init__(self, timeout: timedelta | float | None, stopper: Stopper, reason: BaseException) -> None:
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        self.seconds = seconds
+        self.stopper = stopper
+        self.reason = reason
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> Deadline:
+        if self.seconds is not None:
+            self._timer = threading.Timer(self.seconds, self.stopper.stop, args=(self.reason,))
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+# -- signals --------------------------------------------------------------------------------
+
+_critical = 0
+_pending: int | None = None
+_raised = False
+
+
+def _exception(signum: int) -> BaseException:
+    return KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    global _pending, _raised
+    if _critical or _raised:
+        _pending = _pending or signum
+        return
+    _raised = True
+    raise _exception(signum)
+
+
+def raise_if_pending() -> None:
+    """Raise what a signal held back by a critical section would have raised (a safe point)."""
+    global _pending, _raised
+    if _pending is not None and not _critical:
+        signum, _pending = _pending, None
+        _raised = True
+        raise _exception(signum)
+
+
+def pending() -> bool:
+    return _pending is not None
+
+
+class Section:
+    """A critical section that may begin part-way through a block: ``section.begin()``.
+
+    From ``begin()`` to the end of the block, SIGTERM and SIGINT wait (see the module's doc).
+    """
+
+    def __init__(self) -> None:
+        self._entered = False
+
+    def __enter__(self) -> Section:
+        return self
+
+    def begin(self) -> None:
+        global _critical
+        if not self._entered and threading.current_thread() is threading.main_thread():
+            _critical += 1
+            self._entered = True
+
+    def __exit__(self, *exc: object) -> None:
+        global _critical
+        if self._entered:
+            _critical -= 1
+            self._entered = False
+
+
+@contextmanager
+def critical() -> Iterator[None]:
+    """SIGTERM and SIGINT wait until the block is done (keep it short: it cannot be stopped)."""
+    with Section() as section:
+        section.begin()
+        yield
+
+
+def reset_after_fork() -> None:
+    """A forked child starts with no signal of its parent's held back."""
+    global _critical, _pending, _raised
+    _critical, _pending, _raised = 0, None, False
+
+
+@contextmanager
+def handling_signals() -> Iterator[None]:
+    """SIGTERM raises :class:`Interrupted` and SIGINT ``KeyboardInterrupt`` in the main thread
+    while in the block (held back in critical sections), and stops a job's running query."""
+    global _raised, _pending
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _handler) for signum in (signal.SIGTERM, signal.SIGINT)}
+    _raised, _pending = False, None
+    try:
+        with queries_stopped_on(signal.SIGTERM, signal.SIGINT):
+            yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+_window = threading.Lock()
+_in_job = False
+
+
+@contextmanager
+def job_running() -> Iterator[None]:
+    """Marks the block where a job's or task's own code runs: only there may a signal interrupt a query.
+
+    Outside it the main thread is recording runs or rolling back; a signal then waits for the
+    Python handler, which runs as soon as that short statement returns.
+    """
+    global _in_job
+    with _window:
+        _in_job = True
+    try:
+        yield
+    finally:
+        with _window:
+            _in_job = False
+
+
+@contextmanager
+def queries_stopped_on(*signums: int) -> Iterator[None]:
+    """While in the block, these signals also stop the running query of a job in this (main) thread.
+
+    A Python signal handler only runs when the interpreter gets control back, which a query
+    running in the database driver's C code (a long SQLite statement, a PostgreSQL query)
+    may not give it for minutes. The C-level handler still writes the signal's number to the
+    wakeup fd; a thread reading it interrupts the query, the query returns with an error and
+    the Python handler runs. On the server the query is cancelled too, instead of running on
+    after the client has gone. Needs the main thread; elsewhere it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wrappers = [connections[alias] for alias in connections]
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:
+        os.close(read_end)
+        os.close(write_end)
+        yield
+        return
+
+    def watch() -> None:
+        while data := os.read(read_end, 64):
+            if any(signum in data for signum in signums):
+                with _window:  # only a job's own query: never the runner's rollback or record
+                    if _in_job and not _critical:
+                        for wrapper in wrappers:
+                            _interrupt_query(wrapper)
+        os.close(read_end)
+
+    watcher = threading.Thread(target=watch, name="cronjobs-signal-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(write_end)  # ends the watcher
+        watcher.join(1)
+
+
+# -- interrupting a query -------------------------------------------------------------------
+
+
+def _interrupt_query(wrapper: Any) -> None:
+    """Stop the query running on another thread's connection, if any."""
+    raw = wrapper.connection
+    if raw is None:
+        return
+    try:
+        if wrapper.vendor == "sqlite":
+            raw.interrupt()
+        elif wrapper.vendor == "postgresql":
+            info = getattr(raw, "info", None)  # psycopg 3: cancel only a query in progress
+            if info is not None and info.transaction_status != 1:  # TransactionStatus.ACTIVE
+                return
+            cancel = getattr(raw, "cancel_safe", None) or raw.cancel
+            cancel()
+        elif wrapper.vendor == "mysql":
+            _kill_mysql_query(wrapper, raw.thread_id())
+    except Exception:
+        logger.warning("could not interrupt the query of stopped work on %r", wrapper.alias, exc_info=True)
+
+
+def _kill_mysql_query(wrapper: Any, thread_id: int) -> None:
+    killer = wrapper.Database.connect(**wrapper.get_connection_params())
+    try:
+        cursor = killer.cursor()
+        cursor.execute(f"KILL QUERY {int(thread_id)}")
+    finally:
+        killer.close()

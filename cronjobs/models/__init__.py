@@ -1,0 +1,14 @@
+"""What runcrons remembers, and every change of it.
+
+Each model's queryset owns the changes of its state (:class:`~cronjobs.models.jobs.JobQuerySet`,
+:class:`~cronjobs.models.runs.RunQuerySet`, :class:`~cronjobs.models.actions.ActionQuerySet`);
+the engine, the commands, the admin and the notices call them. The lease rows of the database
+lock live with the locks (:mod:`cronjobs.locks.models`).
+"""
+
+from cronjobs.locks.models import Lease
+from cronjobs.models.actions import Action
+from cronjobs.models.jobs import Job
+from cronjobs.models.runs import FAILURES, NOT_RUNS, Run
+
+__all__ = ["FAILURES", "NOT_RUNS", "Action", "Job", "Lease", "Run"]

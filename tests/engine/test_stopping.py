@@ -1,0 +1,112 @@
+"""Stopping work in one process: deadlines and stoppers, signals held back by critical sections."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from cronjobs.engine import stopping
+from cronjobs.engine.stopping import Deadline, Section, Stopper, critical, handling_signals
+from cronjobs.exceptions import Interrupted, JobTimeout
+
+
+def deadline(seconds: float | None, stopper: Stopper) -> Deadline:
+    return Deadline(None if seconds is None else timedelta(seconds=seconds), stopper, JobTimeout("too long"))
+
+
+class TestDeadline:
+    def test_it_stops_a_pure_python_loop_that_catches_exceptions(self):
+        stopper = Stopper()
+        with pytest.raises(JobTimeout), stopper, deadline(0.2, stopper):
+            while True:
+                try:
+                    pass
+                except Exception:
+                    pass
+        assert stopper.fired
+
+    def test_it_stops_a_sleep(self):
+        started = time.monotonic()
+        stopper = Stopper()
+        with pytest.raises(JobTimeout), stopper, deadline(0.2, stopper):
+            time.sleep(30)
+        assert time.monotonic() - started < 29
+
+    def test_a_block_that_ends_in_time_is_not_touched(self):
+        stopper = Stopper()
+        with stopper, deadline(0.2, stopper):
+            pass
+        time.sleep(0.3)
+        assert not stopper.fired
+
+    def test_no_timeout_means_no_watchdog(self):
+        stopper = Stopper()
+        with stopper, deadline(None, stopper) as watchdog:
+            pass
+        assert watchdog._timer is None
+
+
+class TestStopper:
+    def test_another_thread_stops_the_block_with_the_reason_it_gives(self):
+        stopper = Stopper()
+        reason = JobTimeout("lost")
+        with pytest.raises(JobTimeout) as raised, stopper:
+            threading.Timer(0.1, stopper.stop, args=(reason,)).start()
+            time.sleep(30)
+        assert raised.value is reason
+
+    def test_a_stop_after_the_block_does_nothing(self):
+        stopper = Stopper()
+        with stopper:
+            pass
+        stopper.stop(JobTimeout("late"))
+        time.sleep(0.05)
+        assert not stopper.fired
+
+
+class TestSignals:
+    def test_sigterm_raises_interrupted_at_once_outside_critical_sections(self):
+        with pytest.raises(Interrupted), handling_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+
+    def test_a_critical_section_finishes_and_the_signal_waits_for_the_next_safe_point(self):
+        done = []
+        with pytest.raises(Interrupted), handling_signals():
+            with critical():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.1)
+                done.append("section")
+            done.append("after")  # nothing raises on its own
+            assert stopping.pending()
+            stopping.raise_if_pending()
+        assert done == ["section", "after"]
+
+    def test_a_section_that_begins_part_way_holds_signals_only_from_there(self):
+        with pytest.raises(Interrupted), handling_signals(), Section():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        with handling_signals(), Section() as section:
+            section.begin()
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        assert stopping.pending()
+        stopping.reset_after_fork()
+
+    def test_after_the_first_signal_the_next_ones_wait_so_the_clean_up_finishes(self):
+        cleaned = []
+        with pytest.raises(Interrupted), handling_signals():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            finally:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)
+                cleaned.append(True)
+        assert cleaned == [True]
+        stopping.reset_after_fork()
