@@ -90,6 +90,39 @@ NON_ATOMIC_CACHES = (
 
 
 @register(TAG)
+def check_fencing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Fenced records need READ COMMITTED on PostgreSQL (Django's default): under REPEATABLE READ or
+    SERIALIZABLE the heartbeat's lease renewals make every job that outlives a renewal fail."""
+    from django.core.checks import Warning
+    from django.db import connections, router
+
+    from cronjobs.models import Run
+
+    alias = router.db_for_write(Run)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return []
+    level = (connection.settings_dict.get("OPTIONS") or {}).get("isolation_level")
+    if level is None:
+        return []
+    driver: Any = getattr(connection, "Database")  # noqa: B009  (psycopg or psycopg2: levels numbered differently)
+    if driver.__name__ == "psycopg2":
+        fine = {driver.extensions.ISOLATION_LEVEL_READ_COMMITTED, driver.extensions.ISOLATION_LEVEL_READ_UNCOMMITTED}
+    else:
+        fine = {driver.IsolationLevel.READ_COMMITTED, driver.IsolationLevel.READ_UNCOMMITTED}
+    if level in fine:
+        return []
+    return [
+        Warning(
+            f"DATABASES[{alias!r}] (where cronjobs records runs) uses isolation level {level!r}.",
+            hint="Runs renew their lease while a job's transaction is open; under REPEATABLE READ or SERIALIZABLE "
+            "the job's fenced record then fails to serialize. Use READ COMMITTED (Django's default) there.",
+            id="cronjobs.W019",
+        )
+    ]
+
+
+@register(TAG)
 def check_lock_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The cache behind ``lock = "cache"`` must be shared by processes and add atomically."""
     users = [job for job in registry.discover().classes if job.get_lock_name() == "cache" and job.overlap == "skip"]
@@ -207,9 +240,41 @@ def _check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
             continue
         if not isinstance(value, timedelta) or value < timedelta(0) or (name != "retry_delay" and not value):
             add(f"{name} is {value!r}.", "Use a positive datetime.timedelta.", 9)
+    errors.extend(_check_database(job))
     if issubclass(job, CommandJob):
         errors.extend(_check_command(job))
     return errors
+
+
+def _check_database(job: type[BaseCronJob]) -> list[CheckMessage]:
+    """The job's ``database`` exists; an atomic job there is fenced only where runs are recorded too."""
+    from django.core.checks import Warning
+    from django.db import router
+
+    from cronjobs.models import Run
+
+    if not isinstance(job.database, str) or job.database not in settings.DATABASES:
+        return [
+            _error(
+                f"{job.__qualname__}: database is {job.database!r}, not an alias in DATABASES.",
+                f"Use one of {', '.join(map(repr, settings.DATABASES))} (the database its atomic run writes to).",
+                17,
+                job,
+            )
+        ]
+    runs = router.db_for_write(Run)
+    if job.atomic and job.database != runs:
+        return [
+            Warning(
+                f"{job.__qualname__}: its transaction is on {job.database!r} but runs are recorded on {runs!r}, "
+                "so its success cannot commit with its work: after a crash or a lost lease its slot may run twice.",
+                hint=f"Set database = {runs!r} if the job writes there, or silence cronjobs.W018 to accept "
+                "at-least-once for this job.",
+                obj=job,
+                id="cronjobs.W018",
+            )
+        ]
+    return []
 
 
 def _check_command(job: type[CommandJob]) -> list[CheckMessage]:

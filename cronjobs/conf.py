@@ -81,6 +81,3 @@ def _reset(*, setting: str, **kwargs: Any) -> None:
     if setting in ("CRONJOBS", "TIME_ZONE", "CACHES", "DATABASES"):
         get_settings.cache_clear()
         default_timezone.cache_clear()
-        from cronjobs import registry
-
-        registry.reset()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+from typing import Any
 
 from django.apps import apps
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.module_loading import import_string, module_has_submodule
 
 from cronjobs import conf
@@ -32,6 +35,12 @@ def reset() -> None:
     """Forget what was found (after settings change)."""
     global _discovery
     _discovery = None
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("CRONJOBS", "TIME_ZONE", "INSTALLED_APPS"):
+        reset()
 
 
 def discover() -> Discovery:

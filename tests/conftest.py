@@ -189,10 +189,13 @@ class Project:
             self.command(*args), env=self._env(jobs, env), cwd=ROOT, capture_output=True, text=True, timeout=timeout
         )
 
-    def start(self, *args: str, jobs: str = "", env: dict | None = None) -> subprocess.Popen:
-        """Start ``manage.py ARGS`` in the background (its own process group)."""
+    def start(
+        self, *args: str, jobs: str = "", env: dict | None = None, wrap: tuple[str, ...] = ()
+    ) -> subprocess.Popen:
+        """Start ``manage.py ARGS`` in the background (its own process group), behind ``wrap``
+        (a command that runs the rest, such as ``unshare``) if given."""
         return subprocess.Popen(
-            self.command(*args),
+            [*wrap, *self.command(*args)],
             env=self._env(jobs, env),
             cwd=ROOT,
             stdout=subprocess.PIPE,

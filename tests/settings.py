@@ -90,6 +90,14 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+# CRONJOBS_TEST_ROUTED_DB: cronjobs' tables live in that SQLite file, sent there by a router.
+if os.environ.get("CRONJOBS_TEST_ROUTED_DB"):
+    DATABASES["cronjobs"] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ["CRONJOBS_TEST_ROUTED_DB"],
+        "OPTIONS": {"timeout": 30},
+    }
+    DATABASE_ROUTERS = ["tests.testapp.routers.CronjobsRouter"]
 
 CRONJOBS = {
     "AUTODISCOVER": False,

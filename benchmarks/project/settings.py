@@ -6,7 +6,13 @@ SECRET_KEY = "benchmarks-only"
 USE_TZ = True
 TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "cronjobs", "benchmarks.project.benchapp"]
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "cronjobs",
+    "cronjobs.tasks",
+    "benchmarks.project.benchapp",
+]
 
 _db = os.environ.get("BENCH_DB", "/tmp/cronjobs-bench.sqlite3")
 if _db.startswith("postgresql:"):

@@ -59,6 +59,6 @@ def run_cron_job(code: str, slot: str, attempt: int, forced: bool) -> str | None
         raise LookupError(f"no cron job with code {code!r} is registered in this process")
     job = job_cls()
     job.slot, job.attempt, job.forced = datetime.fromisoformat(slot), attempt, forced
-    with transaction.atomic() if job_cls.atomic else nullcontext():
+    with transaction.atomic(using=job_cls.database) if job_cls.atomic else nullcontext():
         result = job.run()
     return None if result is None else str(result)

@@ -32,11 +32,10 @@ from datetime import datetime, timedelta
 
 from django.db import connections, router
 
-from cronjobs import signals
+from cronjobs import registry, signals
 from cronjobs.engine.outcomes import Outcome
 from cronjobs.engine.stopping import Stopper, critical
 from cronjobs.exceptions import LostClaim, LostLock
-from cronjobs.jobs import BaseCronJob
 from cronjobs.locks import Lock
 from cronjobs.models import Job, Run
 
@@ -231,8 +230,12 @@ def get() -> Heartbeat:
 # -- the runs of other processes -------------------------------------------------------------
 
 
-def recover(jobs: dict[str, type[BaseCronJob]], now: datetime) -> list[Outcome]:
-    """Record the runs of dead processes as crashed, and due for a retry when the job has retries left."""
+def recover(now: datetime) -> list[Outcome]:
+    """Record the runs of dead processes as crashed, and due for a retry when the job has retries left.
+
+    Any registered job's runs, whichever jobs this invocation was asked to run.
+    """
+    jobs = registry.get_jobs()
     outcomes = []
     for run in Run.objects.crash_lost(now):
         logger.error("%s %s #%d crashed: %s", run.job_id, run.slot.isoformat(), run.attempt, run.message)

@@ -74,12 +74,14 @@ def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
         _context.Process(target=_child, args=(index, work, results), name=f"cronjobs-worker-{index}")
         for index in range(count)
     ]
-    for process in processes:
-        process.start()
+    with stopping.critical():  # a child stopped before it can stop cleanly stops right after
+        for process in processes:
+            process.start()
     children = [Child(index, process.pid) for index, process in enumerate(processes)]
     finished: set[int] = set()
     try:
         while len(finished) < count:
+            stopping.raise_if_pending()
             try:
                 kind, index, payload = results.get(timeout=0.2)
             except queue.Empty:
@@ -110,9 +112,10 @@ def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
 
 
 def _child(index: int, work: Callable[[Channel], Any], results: Any) -> None:
-    stopping.reset_after_fork()
     status = 0
     try:
+        stopping.reset_after_fork()
+        stopping.raise_if_pending()
         # The parent's signal watcher thread did not fork with it: this process has its own.
         with stopping.queries_stopped_on(signal.SIGTERM, signal.SIGINT):
             results.put(("result", index, work(Channel(results, index))))

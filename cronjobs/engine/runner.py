@@ -137,7 +137,7 @@ class Runner:
         items = self.plan() if planned is None else planned
         if not items:
             return []
-        outcomes = leases.recover(self.jobs, self.now)
+        outcomes = leases.recover(self.now)
         if workers > 1 and len(items) > 1:
             return outcomes + self._run_in_processes(items, workers)
         try:
@@ -314,7 +314,7 @@ class Runner:
                     done[index] = outcomes_of[0]
         lost = [index for index in range(len(items)) if index not in done]
         # A worker that died left its run "running": its pid is gone, so it is recorded now.
-        crashed = leases.recover(self.jobs, self.now) if lost else []
+        crashed = leases.recover(self.now) if lost else []
         outcomes: list[Outcome] = []
         for index, item in enumerate(items):
             if index in done:

@@ -178,9 +178,10 @@ def critical() -> Iterator[None]:
 
 
 def reset_after_fork() -> None:
-    """A forked child starts with no signal of its parent's held back."""
-    global _critical, _pending, _raised
-    _critical, _pending, _raised = 0, None, False
+    """In a forked child, once it is ready to stop cleanly: it leaves the critical section its
+    parent forked it in; a signal held back since then stays pending (:func:`raise_if_pending`)."""
+    global _critical, _raised
+    _critical, _raised = 0, False
 
 
 @contextmanager

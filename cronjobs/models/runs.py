@@ -121,10 +121,16 @@ class RunQuerySet(models.QuerySet["Run"]):
         verdict, add ``note`` to its message, and fill in what it lacks. Returns the run's status."""
         rows = self.writable().filter(pk=run.pk, token=run.token).exclude(status=Run.Status.RUNNING)
         rows.update(
-            message=Concat(F("message"), Value(f"; {note}")),
-            duration=Case(When(duration__isnull=True, then=Value(duration)), default=F("duration")),
-            traceback=Case(When(traceback="", then=Value(traceback)), default=F("traceback")),
-            output=Case(When(output="", then=Value(output)), default=F("output")),
+            message=Concat(F("message"), Value(f"; {note}"), output_field=models.TextField()),
+            duration=Case(
+                When(duration__isnull=True, then=Value(duration)),
+                default=F("duration"),
+                output_field=models.FloatField(),
+            ),
+            traceback=Case(
+                When(traceback="", then=Value(traceback)), default=F("traceback"), output_field=models.TextField()
+            ),
+            output=Case(When(output="", then=Value(output)), default=F("output"), output_field=models.TextField()),
         )
         found = self.writable().filter(pk=run.pk).values_list("status", "message").first()
         if found is not None:

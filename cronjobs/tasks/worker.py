@@ -134,6 +134,8 @@ class Worker:
         self.worker_id = identity.current().owner()
         self.database = router.db_for_write(QueuedTask)
         self._next_recovery = 0.0
+        self._held: QueuedTask | None = None
+        """A task claimed and not run yet: given back to the queue if the worker stops."""
         self._relax: str | None = None
         self._sqlite_synchronous = 2
 
@@ -148,26 +150,26 @@ class Worker:
         def more() -> bool:
             return (until is None or time.monotonic() < until) and (limit is None or drained.ran < limit)
 
-        row: QueuedTask | None = None
         try:
             while more():
                 stopping.raise_if_pending()
                 if time.monotonic() >= self._next_recovery:
                     drained.recovered += self.recover()
-                if row is None:
+                if self._held is None:
                     with stopping.critical():
-                        row = self.claim()
-                    if row is None:
+                        self._held = self.claim()
+                    if self._held is None:
                         break
-                current, row, claim_next = row, None, more()
-                outcome, row = self.run(current, claim_next=claim_next)
+                claim_next = more()
+                outcome = self.run(self._held, claim_next=claim_next)
                 setattr(drained, outcome, getattr(drained, outcome) + 1)
-                if claim_next and row is None and outcome != "lost":
+                if claim_next and self._held is None and outcome != "lost":
                     break  # the claim made with the outcome found the queue empty
         finally:
-            if row is not None:  # claimed with the last outcome, not run: back to the queue
+            if self._held is not None:  # claimed and not run (stopped, or out of time): back to the queue
                 with stopping.critical():
-                    self._release(row)
+                    self._release(self._held)
+                    self._held = None
         return drained
 
     # -- claiming --------------------------------------------------------------------
@@ -217,35 +219,33 @@ class Worker:
 
     # -- running ---------------------------------------------------------------------
 
-    def run(self, row: QueuedTask, *, claim_next: bool = False) -> tuple[str, QueuedTask | None]:
-        """Run one claimed task and commit its outcome (with the next claim when ``claim_next``).
+    def run(self, row: QueuedTask, *, claim_next: bool = False) -> str:
+        """Run one claimed task and commit its outcome, and with it the next claim when ``claim_next``.
 
-        Returns ``"succeeded"``, ``"retried"``, ``"failed"`` or ``"lost"``, and the next claimed
-        task (None when none was claimed).
+        Returns ``"succeeded"``, ``"retried"``, ``"failed"`` or ``"lost"``. The next claimed task,
+        if any, is :attr:`held` from the moment its claim commits: whatever stops the worker then,
+        :meth:`drain` gives it back.
         """
         from cronjobs.tasks.backend import load_task, to_result
         from cronjobs.tasks_api import TaskContext, task_backends, task_started
 
-        row.worker_ids = [*row.worker_ids, self.worker_id]  # as Django's backends do: context.attempt counts it
-        try:
-            stopping.raise_if_pending()
-            backend = task_backends[row.backend]
-            task = load_task(row.task_path, row.priority, row.queue_name, row.backend)
-        except (KeyboardInterrupt, Interrupted):
-            with stopping.critical():
-                self._release(row)
-            raise
-        except Exception as exc:
-            logger.error("task %s (%s) cannot be loaded: %s", row.pk, row.task_path, exc)
-            return self._failed(row, exc, retry_in=None, claim_next=claim_next)
-        policy = backend.policy(task)  # type: ignore[attr-defined]
-        result = to_result(row, task)
-        task_started.send(type(backend), task_result=result)
         stopper = Stopper()
-        timeout = TaskTimeout("stopped: the task ran past its timeout")
-        following: QueuedTask | None = None
+        backend = task = policy = None
         try:
-            with Section() as commit:  # from commit.begin(): SIGTERM waits for the commit
+            self._held = None  # from here on this attempt is recorded, or given back below
+            stopping.raise_if_pending()
+            row.worker_ids = [*row.worker_ids, self.worker_id]  # as Django's backends do: context.attempt counts it
+            try:
+                backend = task_backends[row.backend]
+                task = load_task(row.task_path, row.priority, row.queue_name, row.backend)
+            except Exception as exc:
+                logger.error("task %s (%s) cannot be loaded: %s", row.pk, row.task_path, exc)
+                return self._failed(row, exc, retry_in=None, claim_next=claim_next)
+            policy = backend.policy(task)  # type: ignore[attr-defined]
+            result = to_result(row, task)
+            task_started.send(type(backend), task_result=result)
+            timeout = TaskTimeout("stopped: the task ran past its timeout")
+            with Section() as commit:  # from commit.begin(): SIGTERM waits until the commit is done
                 with transaction.atomic(using=self.database) if policy.atomic else nullcontext():
                     with stopper, Deadline(row.timeout, stopper, timeout), stopping.job_running():
                         if task.takes_context:
@@ -253,12 +253,13 @@ class Worker:
                         else:
                             value = task.call(*row.args, **row.kwargs)
                     row.status, row.finished_at, row.return_value = Status.SUCCESSFUL, timezone.now(), _json(row, value)
+                    commit.begin()
                     if policy.atomic:
-                        commit.begin()
                         following = self._commit(row, claim_next)
-            if not policy.atomic:
-                with stopping.critical(), self._bookkeeping():
-                    following = self._commit(row, claim_next)
+                if not policy.atomic:
+                    with self._bookkeeping():
+                        following = self._commit(row, claim_next)
+                self._held = following
         except (KeyboardInterrupt, Interrupted):
             with stopping.critical():
                 self._release(row)
@@ -269,12 +270,14 @@ class Worker:
                 "not recorded%s",
                 row.pk,
                 row.attempts,
-                " and its work was rolled back" if policy.atomic else " (not atomic: its work stays)",
+                " (not atomic: its work stays)" if policy and not policy.atomic else " and its work was rolled back",
             )
-            return "lost", None
+            return "lost"
         except _WriteAfter:  # SQLite: a task that only read could not become a writer; nothing to lose
-            with stopping.critical(), self._bookkeeping():
-                following = self._commit(row, claim_next)
+            with stopping.critical():
+                with self._bookkeeping():
+                    following = self._commit(row, claim_next)
+                self._held = following  # once its claim has committed
         except BaseException as exc:
             if stopper.fired and not isinstance(exc, TaskTimeout):
                 exc = stopper.reason or exc  # the interrupted query raised before the timeout did
@@ -282,10 +285,10 @@ class Worker:
                 logger.warning("task %s (%s) stopped after its timeout of %ss", row.pk, row.task_path, row.timeout)
             else:
                 logger.warning("task %s (%s) failed: %s: %s", row.pk, row.task_path, type(exc).__name__, exc)
-            retry_in = policy.delay(row.attempts) if row.attempts < row.max_attempts else None
+            retry_in = policy.delay(row.attempts) if policy is not None and row.attempts < row.max_attempts else None
             return self._failed(row, exc, retry_in=retry_in, claim_next=claim_next, backend=backend, task=task)
         self._finished(row, backend, task)
-        return "succeeded", following
+        return "succeeded"
 
     def _commit(self, row: QueuedTask, claim_next: bool) -> QueuedTask | None:
         """Inside the transaction that commits the attempt: its outcome, then the next claim."""
@@ -317,7 +320,7 @@ class Worker:
         claim_next: bool,
         backend: Any = None,
         task: Any = None,
-    ) -> tuple[str, QueuedTask | None]:
+    ) -> str:
         now = timezone.now()
         error = {
             "exception_class_path": f"{type(exc).__module__}.{type(exc).__qualname__}",
@@ -329,19 +332,21 @@ class Worker:
         else:
             row.status, row.finished_at = Status.FAILED, now
         try:
-            with stopping.critical(), self._bookkeeping():
-                following = self._commit(row, claim_next)
+            with stopping.critical():
+                with self._bookkeeping():
+                    following = self._commit(row, claim_next)
+                self._held = following  # once its claim has committed
         except LostAttempt:
             logger.warning("task %s: attempt %d was recovered by another worker meanwhile", row.pk, row.attempts)
-            return "lost", None
+            return "lost"
         if retry_in is not None:
             logger.info(
                 "task %s: attempt %d of %d failed, retry in %s", row.pk, row.attempts, row.max_attempts, retry_in
             )
-            return "retried", following
+            return "retried"
         logger.warning("task %s (%s) failed for good after %d attempt(s)", row.pk, row.task_path, row.attempts)
         self._finished(row, backend, task)
-        return "failed", following
+        return "failed"
 
     def _finished(self, row: QueuedTask, backend: Any, task: Any) -> None:
         """Once the outcome is committed: ``task_finished``."""

@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from cronjobs import BaseCronJob, identity
@@ -62,25 +63,26 @@ def status(run: Run) -> str:
 class TestRecovery:
     def test_a_run_whose_process_is_gone_from_this_host_is_crashed_at_once(self):
         run = running(pid=dead_pid())
-        [outcome] = leases.recover({}, timezone.now())
+        [outcome] = leases.recover(timezone.now())
         assert (outcome.status, status(run)) == ("crashed", "crashed")
         assert "is gone" in outcome.message
 
     def test_a_run_whose_lease_passed_is_crashed_whatever_its_host(self):
         run = running(host="elsewhere", lease=-1)
-        [outcome] = leases.recover({}, timezone.now())
+        [outcome] = leases.recover(timezone.now())
         assert status(run) == "crashed"
         assert "stopped renewing its lease" in outcome.message
 
     def test_live_runs_are_left_alone_even_several_of_one_job(self):
         here = [running(), running()]  # overlap = "allow": two at once, both alive
         there = running(host="elsewhere", lease=60)
-        assert leases.recover({}, timezone.now()) == []
+        assert leases.recover(timezone.now()) == []
         assert [status(r) for r in [*here, there]] == ["running"] * 3
 
+    @override_settings(CRONJOBS={"AUTODISCOVER": False, "JOBS": ["tests.engine.test_leases.Retried"]})
     def test_a_crashed_run_with_retries_left_is_retried(self):
         run = running(pid=dead_pid())
-        leases.recover({"test.retried": Retried}, timezone.now())
+        leases.recover(timezone.now())
         job = Job.objects.get(code="test.retried")
         assert (job.retry_slot, job.retry_attempt) == (run.slot, 2)
 
@@ -88,18 +90,18 @@ class TestRecovery:
         # Two containers with one hostname: a pid of the other namespace says nothing here.
         me = identity.current()
         run = running(pid=dead_pid(), pid_namespace=(me.pid_namespace or 0) + 1)
-        assert leases.recover({}, timezone.now()) == []
+        assert leases.recover(timezone.now()) == []
         assert status(run) == "running"
 
     def test_a_run_of_a_dead_pid_from_an_earlier_boot_waits_for_its_lease(self):
         run = running(pid=dead_pid(), boot_id="another-boot")
-        assert leases.recover({}, timezone.now()) == []
+        assert leases.recover(timezone.now()) == []
         assert status(run) == "running"
 
     def test_a_run_of_another_namespace_crashes_by_its_lease(self):
         me = identity.current()
         run = running(pid=dead_pid(), pid_namespace=(me.pid_namespace or 0) + 1, lease=-1)
-        [outcome] = leases.recover({}, timezone.now())
+        [outcome] = leases.recover(timezone.now())
         assert status(run) == "crashed"
         assert "stopped renewing its lease" in outcome.message
 

@@ -1,6 +1,7 @@
 """Jobs the tests use, selected per test with CRONJOBS["JOBS"] (or CRONJOBS_TEST_JOBS)."""
 
 import os
+import sys
 import time
 from datetime import timedelta
 
@@ -285,3 +286,115 @@ class HoldsLock(BaseCronJob):
 
     def run(self):
         time.sleep(float(os.environ.get("CRONJOBS_TEST_SLEEP", "30")))
+
+
+# -- fencing, isolation -------------------------------------------------------------------
+
+
+def _crash_own_run(job) -> None:
+    """Declare the job's own run crashed from another connection, as another runner's recovery
+    does to a runner that was frozen past its lease."""
+    from django.db import connections, router
+
+    from cronjobs.models import Run
+
+    other = connections.create_connection(router.db_for_write(Run))
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "UPDATE cronjobs_run SET status = 'crashed', message = 'stopped renewing its lease (the test)' "
+                "WHERE job_code = %s AND slot = %s AND attempt = %s",
+                [job.code, other.ops.adapt_datetimefield_value(job.slot), job.attempt],
+            )
+    finally:
+        other.close()
+
+
+class DeclaredCrashedWhileRunning(BaseCronJob):
+    """Its run is declared crashed by another process while it runs; then it writes its row."""
+
+    schedule = "* * * * *"
+    code = "test.declared_crashed"
+
+    def run(self):
+        _crash_own_run(self)
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        return "wrote after another process declared the run crashed"
+
+
+class NotAtomicDeclaredCrashed(DeclaredCrashedWhileRunning):
+    code = "test.not_atomic_declared_crashed"
+    atomic = False
+
+
+class Freezes(BaseCronJob):
+    """Sleeps CRONJOBS_TEST_SLEEP seconds (a test freezes it meanwhile), then writes its row."""
+
+    schedule = "* * * * *"
+    code = "test.freezes"
+    lock = "database"
+    lock_ttl = timedelta(seconds=2)
+    retries = 1
+    retry_delay = timedelta(0)
+
+    def run(self):
+        time.sleep(_sleep_seconds(10))
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        return f"attempt {self.attempt} wrote its row"
+
+
+class KilledBeforeCommit(BaseCronJob):
+    """Writes its row, then touches CRONJOBS_TEST_MARKER (if set) and returns: a test kills the
+    process while the run's record, the transaction's last statement, waits in a slow trigger."""
+
+    schedule = "* * * * *"
+    code = "test.killed_before_commit"
+    retries = 1
+    retry_delay = timedelta(0)
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        marker = os.environ.get("CRONJOBS_TEST_MARKER")
+        if marker:
+            open(marker, "w").close()
+        return "wrote its row"
+
+
+class ExitsZero(BaseCronJob):
+    schedule = "* * * * *"
+    code = "test.exits_zero"
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        sys.exit(0)
+
+
+class ExitsThree(ExitsZero):
+    code = "test.exits_three"
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        sys.exit(3)
+
+
+class CommandExits(CommandJob):
+    schedule = "* * * * *"
+    code = "test.command_exits"
+    command = "exit_with"
+    args = ["4"]
+
+
+class CommandFails(CommandJob):
+    schedule = "* * * * *"
+    code = "test.command_fails"
+    command = "exit_with"
+    args = ["5"]
+    options = {"error": True}
+
+
+class AllowsOverlapWithRetries(AllowsOverlap):
+    """Hangs without a lock and with a retry: a false crash would start its retry beside it."""
+
+    code = "test.allows_overlap_retried"
+    retries = 1
+    retry_delay = timedelta(0)

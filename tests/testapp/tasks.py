@@ -78,3 +78,28 @@ def fails_once(context, label):
     if context.attempt == 1:
         raise ValueError("first attempt fails")
     return context.attempt
+
+
+@task
+def record_after(label, seconds):
+    """Waits, then writes its row: a SIGTERM often lands in the wait, with the task's transaction open."""
+    time.sleep(seconds)
+    Effect.objects.create(job=label, pid=os.getpid())
+    return label
+
+
+@task
+@task_options(timeout=timedelta(seconds=1), max_attempts=1)
+def slow_query(label):
+    """Writes a row, then runs a query that takes a minute on each vendor (SQLite: an endless CTE)."""
+    from django.db import connection
+
+    Effect.objects.create(job=label, pid=os.getpid())
+    sql = {
+        "postgresql": "SELECT pg_sleep(60)",
+        "mysql": "SELECT SLEEP(60)",
+        "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c",
+    }[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        cursor.fetchall()

@@ -22,7 +22,7 @@ from cronjobs.engine.runner import Runner
 from cronjobs.engine.stopping import handling_signals
 from cronjobs.exceptions import CronJobsError, Interrupted
 from cronjobs.management.arguments import positive_int
-from cronjobs.models import Job
+from cronjobs.models import Job, Run
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -93,7 +93,7 @@ class Command(BaseCommand):
             # A lock backend that could not be reached is named, not only the jobs it stopped.
             reasons = sorted({o.lock_error for o in failed if o.lock_error})
             raise CommandError(
-                f"{len(failed)} of {len(outcomes)} run(s) did not succeed: "
+                f"{len(failed)} of {sum(o.status != Run.Status.MISSED for o in outcomes)} run(s) did not succeed: "
                 + ", ".join(sorted({o.code for o in failed}))
                 + "".join(f"; {_one_line(reason)}" for reason in reasons),
                 returncode=EXIT_FAILED,
