@@ -59,21 +59,21 @@ QueuedTask.objects.bulk_create(rows, batch_size=2000)
 """
 
 EXPLAIN = """
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
-from cronjobs.tasks.worker import Worker
-worker = Worker()
+from cronjobs.tasks.models import QueuedTask, _returning_claim, plan_claims_by_index
 if connection.vendor in ("sqlite", "postgresql"):
-    sql, params = worker._returning_claim(timezone.now())
+    sql, params = _returning_claim(connection, "bench", timezone.now(), ["default"], None)
 else:
-    sql, params = worker._ready(timezone.now()).select_for_update(skip_locked=True)[:1].query.sql_with_params()
+    ready = QueuedTask.objects.ready(timezone.now(), ["default"])
+    sql, params = ready.select_for_update(skip_locked=True)[:1].query.sql_with_params()
 with connection.cursor() as cursor:
     if connection.vendor == "sqlite":
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
         print("\\n".join(row[-1] for row in cursor.fetchall()))
     elif connection.vendor == "postgresql":
-        from django.db import transaction
-        with worker._bookkeeping(atomic=True):  # the claim's own transaction settings
+        with transaction.atomic():  # the claim's own transaction settings
+            plan_claims_by_index(connection)
             cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
             print("\\n".join(row[0] for row in cursor.fetchall()))
             transaction.set_rollback(True)

@@ -81,6 +81,10 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
                 return _record(job_cls, run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
             beat.add_lock(lock)
         return _run(job_cls, run, lock)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        if run.finished_at is None:  # stopped before any record was written (e.g. while a failure was)
+            _record(job_cls, run, Status.INTERRUPTED, 0.0, str(exc) or "interrupted", traceback.format_exc(), lock=lock)
+        raise
     finally:
         beat.remove_run(run.pk)
         if lock is not None:

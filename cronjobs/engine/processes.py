@@ -3,7 +3,7 @@
 The parent closes its database connections and forks; each child opens its own, does its
 share of the work and sends back what it returned. The parent only supervises: it passes
 SIGTERM (or Ctrl-C) on to the children, which stop cleanly (their work rolls back and is
-recorded as interrupted), waits for them at most :data:`STOP_GRACE`, and reports children
+recorded as interrupted), waits for them at most :data:`STOP_GRACE` (then kills them), and reports children
 that died (a SIGKILL, the OOM killer) with their exit status, so that the caller can tell
 whose work was lost.
 """
@@ -17,6 +17,7 @@ import os
 import queue
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -100,8 +101,14 @@ def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
         for process in processes:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
         for process in processes:
-            process.join(STOP_GRACE)
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():  # its runs and tasks are recovered after their leases
+                logger.error("worker process %s did not stop within %ss: killed", process.pid, STOP_GRACE)
+                process.kill()
+                process.join()
         raise
     for child, process in zip(children, processes, strict=True):
         process.join()

@@ -18,10 +18,11 @@ RUNNING: after the task's timeout and the lease grace another worker recovers it
 or FAILED with ``WorkerLost`` once its attempts are used up).
 
 **Durability.** Unless ``CRONJOBS["TASKS_DURABLE_BOOKKEEPING"]``, the worker's own
-bookkeeping commits (claims and failure outcomes, not a task's own transaction) do not wait
-for the disk: ``synchronous_commit = off`` on PostgreSQL, ``synchronous = NORMAL`` on SQLite
-in WAL mode. A crash of the database server can only lose the last of these: the tasks
-concerned run again, as after a worker's crash.
+bookkeeping commits (claims and failure outcomes) do not wait for the disk:
+``synchronous_commit = off`` on PostgreSQL, ``synchronous = NORMAL`` on SQLite in WAL mode. A
+task's own transaction always waits, unless (on PostgreSQL) the task wrote nothing in it, so
+that only the worker's records are at stake. A crash of the database server can only lose the
+last of these records: the tasks concerned run again, as after a worker's crash.
 """
 
 from __future__ import annotations
@@ -223,16 +224,25 @@ class Worker:
         """Run one claimed task and commit its outcome, and with it the next claim when ``claim_next``.
 
         Returns ``"succeeded"``, ``"retried"``, ``"failed"`` or ``"lost"``. The next claimed task,
-        if any, is :attr:`held` from the moment its claim commits: whatever stops the worker then,
-        :meth:`drain` gives it back.
+        if any, is held (``_held``) from the moment its claim commits: whatever stops the worker
+        then, :meth:`drain` gives it back. A signal that stops the worker anywhere in here, even
+        while a failure is being recorded, gives this task back unless its outcome is written.
         """
+        try:
+            self._held = None  # from here on this attempt is recorded, or given back below
+            return self._run(row, claim_next)
+        except (KeyboardInterrupt, Interrupted):
+            with stopping.critical():
+                self._release(row)  # a no-op once its outcome is written
+            raise
+
+    def _run(self, row: QueuedTask, claim_next: bool) -> str:
         from cronjobs.tasks.backend import load_task, to_result
         from cronjobs.tasks_api import TaskContext, task_backends, task_started
 
         stopper = Stopper()
         backend = task = policy = None
         try:
-            self._held = None  # from here on this attempt is recorded, or given back below
             stopping.raise_if_pending()
             row.worker_ids = [*row.worker_ids, self.worker_id]  # as Django's backends do: context.attempt counts it
             try:
@@ -255,15 +265,14 @@ class Worker:
                     row.status, row.finished_at, row.return_value = Status.SUCCESSFUL, timezone.now(), _json(row, value)
                     commit.begin()
                     if policy.atomic:
+                        self._relax_if_untouched()
                         following = self._commit(row, claim_next)
                 if not policy.atomic:
                     with self._bookkeeping():
                         following = self._commit(row, claim_next)
                 self._held = following
         except (KeyboardInterrupt, Interrupted):
-            with stopping.critical():
-                self._release(row)
-            raise
+            raise  # run() gives the task back
         except LostAttempt:
             logger.warning(
                 "task %s: attempt %d was recovered by another worker before it finished here; its outcome is "
@@ -289,6 +298,17 @@ class Worker:
             return self._failed(row, exc, retry_in=retry_in, claim_next=claim_next, backend=backend, task=task)
         self._finished(row, backend, task)
         return "succeeded"
+
+    def _relax_if_untouched(self) -> None:
+        """On PostgreSQL, a task's transaction that wrote nothing commits like bookkeeping (see the
+        module's doc): only the worker's own records are in it. One statement, decided by the server."""
+        connection = connections[self.database]
+        if self._relaxed(connection) == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT CASE WHEN pg_current_xact_id_if_assigned() IS NULL "
+                    "THEN set_config('synchronous_commit', 'off', true) END"
+                )
 
     def _commit(self, row: QueuedTask, claim_next: bool) -> QueuedTask | None:
         """Inside the transaction that commits the attempt: its outcome, then the next claim."""
@@ -358,9 +378,20 @@ class Worker:
         task_finished.send(type(backend), task_result=to_result(row, task))
 
     def _release(self, row: QueuedTask) -> None:
-        """Stopped by a signal: put the task back as it was before this attempt."""
-        if QueuedTask.objects.release(row, self.worker_id):
-            logger.warning("task %s: interrupted, back in the queue", row.pk)
+        """Stopped by a signal: put the task back as it was before this attempt (never raises: the
+        worker is stopping; a task it could not give back is recovered after its lease)."""
+        for attempt in (1, 2):
+            try:
+                released = QueuedTask.objects.release(row, self.worker_id)
+            except DatabaseError:
+                if attempt == 2:
+                    logger.exception("task %s: could not put it back in the queue; its lease will", row.pk)
+                    return
+                connections[self.database].close()  # a connection broken by the stop: try a new one
+                continue
+            if released:
+                logger.warning("task %s: interrupted, back in the queue", row.pk)
+            return
 
     # -- recovering tasks of dead workers ----------------------------------------------
 
