@@ -2,10 +2,15 @@
 
 Everything here is pure: time comes in as an argument, nothing reads the clock.
 Slot times are returned as aware datetimes in UTC.
+
+cronsim matches the five fields against the wall clock, on naive datetimes: a calendar with
+no daylight saving time. Which real moments a matching wall-clock time stands for (none, one
+or two, when the clocks change) is Debian cron's rule, in ``CronSchedule._slots_at``.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 from collections.abc import Iterator
@@ -18,6 +23,10 @@ from cronjobs.exceptions import ScheduleError
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MINUTE = timedelta(minutes=1)
+#: Debian cron (cron.c) takes a wall clock that moved by more than this, counting the minute
+#: that passed, for a clock being set rather than daylight saving time.
+_JUMP = timedelta(hours=3)
 
 #: The nicknames cron understands, as the five-field expressions they stand for.
 NICKNAMES = {
@@ -65,8 +74,8 @@ class CronSchedule(Schedule):
     """IANA zone name the fields are read in."""
 
     def __post_init__(self) -> None:
-        fields = NICKNAMES.get(self.expression.strip().lower(), self.expression)
-        object.__setattr__(self, "fields", " ".join(fields.split()))
+        parts = NICKNAMES.get(self.expression.strip().lower(), self.expression).split()
+        object.__setattr__(self, "fields", " ".join(parts))
         object.__setattr__(self, "tz", _zone(self.zone))
         if self.expression.strip().lower() == "@reboot":
             raise ScheduleError(
@@ -75,17 +84,20 @@ class CronSchedule(Schedule):
             )
         if self.fields.startswith("@"):
             raise ScheduleError(f"unknown nickname {self.expression!r}; use one of {', '.join(sorted(NICKNAMES))}")
-        if len(self.fields.split()) != 5:
+        if len(parts) != 5:
             raise ScheduleError(
-                f"{self.expression!r} has {len(self.fields.split())} fields; a cron expression "
+                f"{self.expression!r} has {len(parts)} fields; a cron expression "
                 "has five: minute hour day-of-month month day-of-week"
             )
         problem = _cron_problem(self.fields)
         if problem:
             raise ScheduleError(f"{self.expression!r}: {problem}")
+        object.__setattr__(self, "wildcard", parts[0].startswith("*") or parts[1].startswith("*"))
 
     fields: str = dataclasses.field(init=False, repr=False, compare=False)
     tz: ZoneInfo = dataclasses.field(init=False, repr=False, compare=False)
+    wildcard: bool = dataclasses.field(init=False, repr=False, compare=False)
+    """``*`` starts the minute or the hour field: Debian cron runs the job on real time."""
 
     @property
     def key(self) -> str:  # type: ignore[override]
@@ -93,19 +105,73 @@ class CronSchedule(Schedule):
 
     def next_after(self, moment: datetime) -> datetime:
         _check_aware(moment)
-        start = moment.astimezone(self.tz).replace(microsecond=0)
-        return next(CronSim(self.fields, start)).astimezone(UTC)
+        local = moment.astimezone(self.tz)
+        wall = local.replace(tzinfo=None, microsecond=0)
+        if not local.fold:
+            # In the first copy of a repeated hour, the second copies of its earlier walls
+            # are still to come: start the walk back at the beginning of that hour.
+            wall -= _repeat(local)
+        best: datetime | None = None  # the earliest second occurrence after moment so far
+        for candidate in CronSim(self.fields, wall):
+            slots = self._slots_at(candidate)
+            if slots and slots[0] > moment:
+                # No later wall maps to a slot before this wall's first one.
+                return slots[0] if best is None else min(best, slots[0])
+            for slot in slots[1:]:
+                if slot > moment:
+                    if local.fold:  # from the second copy on, second copies come in order
+                        return slot
+                    best = slot if best is None else min(best, slot)
+        raise ScheduleError(f"{self.expression!r} has no slot after {moment.isoformat()}")
 
     def slots_back(self, after: datetime, until: datetime) -> Iterator[datetime]:
         _check_aware(after)
         _check_aware(until)
-        # cronsim's reverse iteration is strictly before its start: start one second later.
-        start = until.astimezone(self.tz).replace(microsecond=0) + timedelta(seconds=1)
-        for slot in CronSim(self.fields, start, reverse=True):
-            slot = slot.astimezone(UTC)
-            if slot <= after:
+        local = until.astimezone(self.tz)
+        # cronsim's reverse walk is strictly before its start: start one second later. In the
+        # second copy of a repeated hour, the first copies of its later walls have passed too.
+        wall = local.replace(tzinfo=None, microsecond=0) + timedelta(seconds=1)
+        if local.fold:
+            wall += _repeat(local)
+        # Walls come newest first, and no older wall maps to a slot after the newest slot of a
+        # newer wall; only inside a repeated hour do slots come out of order, so they wait in
+        # ``pending`` (ascending) until no older wall can map past them.
+        pending: list[datetime] = []
+        for candidate in CronSim(self.fields, wall, reverse=True):
+            slots = self._slots_at(candidate)
+            if not slots:
+                continue
+            while pending and pending[-1] > slots[-1]:
+                yield pending.pop()
+            if slots[-1] <= after:
                 return
-            yield slot
+            for slot in slots:
+                if after < slot <= until and slot not in pending:
+                    bisect.insort(pending, slot)
+        yield from reversed(pending)
+
+    def _slots_at(self, wall: datetime) -> tuple[datetime, ...]:
+        """The slots (UTC, ascending) of a wall-clock time that matches the fields.
+
+        Debian cron's rule: a wildcard job (``*`` first in the minute or hour field) runs at
+        every real moment the wall clock shows a matching time: twice for a time in a repeated
+        hour, never for a time in a spring-forward gap. A fixed-time job runs once for each
+        matching time: at its first occurrence, or right after the gap that skips it. A change
+        of more than three hours is a clock jump, not daylight saving time: every real
+        occurrence runs, and a skipped time does not.
+        """
+        first = wall.replace(tzinfo=self.tz)
+        before, after = first.utcoffset(), first.replace(fold=1).utcoffset()
+        assert before is not None and after is not None
+        if before == after:
+            return ((wall - before).replace(tzinfo=UTC),)
+        if before > after:  # a repeated time, shown first at offset ``before``, then at ``after``
+            if self.wildcard or before - after - _MINUTE > _JUMP:
+                return ((wall - before).replace(tzinfo=UTC), (wall - after).replace(tzinfo=UTC))
+            return ((wall - before).replace(tzinfo=UTC),)
+        if self.wildcard or after - before + _MINUTE > _JUMP:  # a skipped time
+            return ()
+        return (_gap_end(self.tz, (wall - after).replace(tzinfo=UTC), (wall - before).replace(tzinfo=UTC)),)
 
     def describe(self) -> str:
         words = CronSim(self.fields, datetime(2000, 1, 1, tzinfo=self.tz)).explain()
@@ -161,6 +227,26 @@ def _cron_problem(fields: str) -> str | None:
     except CronSimError as exc:
         return str(exc)
     return None
+
+
+def _repeat(local: datetime) -> timedelta:
+    """How long the wall clock repeats around ``local`` (zero outside a repeated hour)."""
+    first, second = local.replace(fold=0).utcoffset(), local.replace(fold=1).utcoffset()
+    assert first is not None and second is not None
+    return max(first - second, timedelta(0))
+
+
+def _gap_end(tz: ZoneInfo, before: datetime, after: datetime) -> datetime:
+    """The moment the clock jumps forward: ``before`` is earlier, ``after`` at or later."""
+    low, high = int(before.timestamp()), int(after.timestamp())
+    offset = after.astimezone(tz).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, tz).utcoffset() == offset:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
 
 
 def _zone(name: str) -> ZoneInfo:
