@@ -4,6 +4,11 @@
 database is created and migrated once per session (by a real ``migrate`` process) and
 emptied before each test. A server that cannot be reached skips its tests with the reason,
 except under CI=true, where that is a failure: database tests never silently stop running.
+
+Several test runs share this machine (two Django versions at once under ``make test``, other
+checkouts): nothing here may use a fixed path outside the run's own directories. The system
+temp dir of the test process is a directory of this run's own (see :func:`pytest_configure`),
+so that the default lock directory (``<temp>/cronjobs-<uid>``) is never another run's.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,6 +44,27 @@ MYSQL = {
     "password": "",
 }
 TABLE_PREFIXES = ("cronjobs_", "testapp_")
+#: The machine's temp dir, shared by every run (the tests' own temp dir is this run's: see below).
+MACHINE_TMP = Path(tempfile.gettempdir())
+
+
+_RUN_DIR = pytest.StashKey[tuple]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest keeps its own tmp_path directories where they would be (and rotates them there).
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(MACHINE_TMP))
+    run_dir = tempfile.mkdtemp(prefix="cronjobs-tests-")
+    os.chmod(run_dir, 0o711)  # some tests hand a directory in it to user nobody
+    config.stash[_RUN_DIR] = (tempfile.tempdir, run_dir)
+    tempfile.tempdir = run_dir
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    saved = config.stash.get(_RUN_DIR, None)
+    if saved is not None:
+        tempfile.tempdir = saved[0]
+        shutil.rmtree(saved[1], ignore_errors=True)
 
 
 def unavailable(reason: str) -> None:
