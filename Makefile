@@ -5,11 +5,13 @@ NOX_VENV ?= .venv-nox
 NOX = $(NOX_VENV)/bin/nox
 DEMO_PYTHON = $(abspath $(VENV))/bin/python
 PYTEST_ARGS ?=
-# The sessions `make test` runs (noxfile.py tags them "ci"): lint, the package build, the whole
-# suite on Django 5.2 / Python 3.11 and Django 6.1 / Python 3.13, and the in-process tests on
-# Django 6.0 / Python 3.12 and Django 5.2 / Python 3.10.
-FULL = "tests(django5.2-py3.11)" "tests(django6.1-py3.13)"
-QUICK = lint package "tests-in-process(django5.2-py3.10)" "tests-in-process(django6.0-py3.12)"
+# The sessions `make test` runs (noxfile.py tags them "ci"), the two long ones first: the whole
+# suite on Django 5.2 / Python 3.11 and on Django 6.1 / Python 3.13; then lint, the package build
+# and the in-process tests on Django 6.0 / Python 3.12 and Django 5.2 / Python 3.10.
+CI_SESSIONS = "tests(django5.2-py3.11)" "tests(django6.1-py3.13)" lint package \
+	"tests-in-process(django6.0-py3.12)" "tests-in-process(django5.2-py3.10)"
+# Sessions run side by side: the two whole suites, and the short ones one after the other beside them.
+PARALLEL ?= 3
 
 .PHONY: demo test test-fast lint bench clean system-deps
 
@@ -32,13 +34,9 @@ demo: $(VENV)/.installed
 	cd example && $(DEMO_PYTHON) manage.py cronjobs list
 
 ## test: linters, the package build, then the suite on the Django/Python matrix (see noxfile.py).
-## The environments are installed first, one after the other; then the two whole-suite sessions
-## run side by side (their output is printed as each one ends), then the quick ones.
+## Each session's output is printed as one block when it ends; the summary comes last.
 test: system-deps $(NOX_VENV)/.installed
-	$(NOX) --install-only -s $(QUICK) $(FULL)
-	$(NOX) --no-install -s lint
-	$(NOX) --no-install --parallel 2 --allow-parallel -s $(FULL) -- $(PYTEST_ARGS)
-	$(NOX) --no-install -s $(filter-out lint,$(QUICK)) -- $(PYTEST_ARGS)
+	$(NOX) --parallel $(PARALLEL) --allow-parallel -s $(CI_SESSIONS) -- $(PYTEST_ARGS)
 
 ## test-fast: the in-process tests on Django 5.2 / Python 3.11, no linters
 test-fast: $(NOX_VENV)/.installed

@@ -11,11 +11,14 @@ per Django version, ``dev.txt`` for the test tools, ``lint.txt`` for ruff and my
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import nox
@@ -36,6 +39,8 @@ MATRIX: list[tuple[str, str, str | None]] = [
     ("3.13", "6.1", "all"),
 ]
 IN_PROCESS = ["-m", "not processes and not browser"]
+#: What a copy of the checkout leaves out (tests/test_packaging.py builds from such a copy too).
+NOT_SOURCES = (".git", ".venv*", ".nox", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.sqlite3*")
 #: Tests that cannot pass on a Python version, and why.
 KNOWN_LIMITS = {
     # CPython 3.10 never runs signal handlers in a loop whose body is only try/except (3.11 does):
@@ -43,7 +48,7 @@ KNOWN_LIMITS = {
     "3.10": ["tests/test_recovery.py::TestDeadline::test_it_stops_a_pure_python_loop_that_catches_exceptions"],
 }
 
-nox.options.default_venv_backend = "venv"
+nox.options.default_venv_backend = "virtualenv"  # seeds pip from its own copy: faster than venv
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 nox.options.download_python = "never"
@@ -74,8 +79,19 @@ def _install(session: nox.Session, *names: str, package: bool = True) -> None:
     files = [arg for name in names for arg in ("-r", str(REQUIREMENTS / f"{name}.txt"))]
     session.install("--no-deps", *files)
     if package:
-        session.install("--no-deps", "-e", str(ROOT))
+        with _checkout_lock():  # setuptools writes cronjobs.egg-info into the checkout
+            session.install("--no-deps", "-e", str(ROOT))
     session.run("python", "-m", "pip", "check", silent=True)
+
+
+@contextlib.contextmanager
+def _checkout_lock() -> Iterator[None]:
+    """One session at a time (``nox --parallel`` runs each in its own process)."""
+    path = ROOT / ".nox" / "checkout.lock"
+    path.parent.mkdir(exist_ok=True)
+    with path.open("a") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        yield
 
 
 def _deselected(session: nox.Session) -> list[str]:
@@ -118,14 +134,18 @@ def tests_in_process(session: nox.Session, django: str) -> None:
 def package(session: nox.Session) -> None:
     """Build the sdist and the wheel, and check them with twine (tests/test_packaging.py installs the wheel)."""
     _install(session, "release", package=False)
-    with tempfile.TemporaryDirectory() as out:
-        if session.run("python", "-m", "build", "--outdir", out, str(ROOT), silent=True) is None:
+    with tempfile.TemporaryDirectory() as tmp:
+        # From a clean copy, as a release builds it: nothing stale from the checkout, and no
+        # cronjobs.egg-info written into it while the test sessions run.
+        source, out = Path(tmp) / "source", Path(tmp) / "out"
+        shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCES))
+        if session.run("python", "-m", "build", "--outdir", str(out), str(source), silent=True) is None:
             return  # --install-only
-        built = sorted(p.name for p in Path(out).iterdir())
+        built = sorted(p.name for p in out.iterdir())
         session.log(f"built {', '.join(built)}")
         if len(built) != 2:
             session.error(f"expected an sdist and a wheel, got {built}")
-        session.run("twine", "check", "--strict", *(str(Path(out) / name) for name in built))
+        session.run("twine", "check", "--strict", *(str(out / name) for name in built))
 
 
 @nox.session(python="3.11", default=False)

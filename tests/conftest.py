@@ -13,6 +13,7 @@ so that the default lock directory (``<temp>/cronjobs-<uid>``) is never another 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -204,6 +205,7 @@ class Project:
             "CRONJOBS_TEST_CACHE_PREFIX": f"cronjobs-test-{uuid.uuid4().hex[:12]}",
             "PYTHONPATH": str(ROOT),
         }
+        self.started: list[subprocess.Popen] = []
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, str(MANAGE), *args]
@@ -217,8 +219,11 @@ class Project:
         )
 
     def start(self, *args: str, jobs: str = "", env: dict | None = None) -> subprocess.Popen:
-        """Start ``manage.py ARGS`` in the background (its own process group)."""
-        return subprocess.Popen(
+        """Start ``manage.py ARGS`` in the background (its own process group).
+
+        Whatever the test leaves running is killed, and every pipe closed, when the test ends.
+        """
+        process = subprocess.Popen(
             self.command(*args),
             env=self._env(jobs, env),
             cwd=ROOT,
@@ -227,6 +232,19 @@ class Project:
             text=True,
             start_new_session=True,
         )
+        self.started.append(process)
+        return process
+
+    def clean_up(self) -> None:
+        """Kill the process groups still running, reap them, close their pipes."""
+        for process in self.started:
+            if process.poll() is None:
+                stop(process)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
 
     def _env(self, jobs: str, extra: dict | None) -> dict:
         env = dict(self.env)
@@ -273,7 +291,7 @@ def project(
     _servers: dict[str, Server],
     tmp_path_factory: pytest.TempPathFactory,
     tmp_path: Path,
-) -> Project:
+) -> Iterator[Project]:
     """A migrated, empty database on each vendor, and processes to run against it."""
     vendor = request.param
     if vendor not in _servers:
@@ -285,7 +303,9 @@ def project(
         _servers[vendor] = server
     server = _servers[vendor]
     server.empty()
-    return Project(server, tmp_path)
+    project = Project(server, tmp_path)
+    yield project
+    project.clean_up()
 
 
 REDIS_URL = os.environ.get("CRONJOBS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

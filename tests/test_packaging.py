@@ -107,16 +107,17 @@ def test_the_wheel_installed_in_a_fresh_venv_scaffolds_migrates_runs_jobs_and_ta
     dists: dict[str, Path], tmp_path: Path
 ) -> None:
     venv = tmp_path / "venv"
-    created = run([sys.executable, "-m", "venv", str(venv)])
+    created = run([sys.executable, "-m", "venv", "--without-pip", str(venv)])  # this pip installs into it
     assert created.returncode == 0, created.stderr
     python = venv / "bin" / "python"
     version = f"{django.VERSION[0]}.{django.VERSION[1]}"
     # The versions this session tests, the way a user installs: the extra only where it is needed.
     requirement = f"{dists['wheel']}[tasks]" if not DJANGO_6 else str(dists["wheel"])
     constraints = [f"--constraint={ROOT / 'requirements' / name}" for name in (f"django-{version}.txt", "dev.txt")]
-    installed = run([str(python), "-m", "pip", "install", "--quiet", *constraints, requirement], timeout=600)
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    installed = run([*pip, "install", "--quiet", *constraints, requirement], timeout=600)
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    listed = run([str(python), "-m", "pip", "list", "--format=freeze"]).stdout
+    listed = run([*pip, "list", "--format=freeze"]).stdout
     packages = {line.split("==")[0].lower().replace("_", "-") for line in listed.splitlines()}
     assert "pytest" not in packages
     if DJANGO_6:  # django.tasks only: no backport, and nothing it would have brought (typing_extensions)
