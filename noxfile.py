@@ -80,7 +80,7 @@ def _install(session: nox.Session, *names: str, package: bool = True) -> None:
     session.install("--no-deps", *files)
     if package:
         with _checkout_lock():  # setuptools writes cronjobs.egg-info into the checkout
-            session.install("--no-deps", "-e", str(ROOT))
+            session.install("--no-deps", "--no-build-isolation", "-e", str(ROOT))
     session.run("python", "-m", "pip", "check", silent=True)
 
 
@@ -100,6 +100,12 @@ def _compile(session: nox.Session) -> None:
     session.run("python", "-m", "compileall", "-q", "cronjobs", "tests", "example", silent=True)
 
 
+def _beside(session: nox.Session, *args: str) -> None:
+    """Run a command of a short session at a low priority: beside the two whole-suite sessions
+    (``make test``), it takes the CPU they leave, instead of slowing them down."""
+    session.run("nice", "-n", "10", *args, external=True)
+
+
 def _deselected(session: nox.Session) -> list[str]:
     return [f"--deselect={test}" for test in KNOWN_LIMITS.get(str(session.python), [])]
 
@@ -115,9 +121,9 @@ def _params(wanted: set[str | None]) -> list:
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy, on Django 5.2."""
     _install(session, "django-5.2", "dev", "lint", package=False)
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "cronjobs")
+    _beside(session, "ruff", "check", ".")
+    _beside(session, "ruff", "format", "--check", ".")
+    _beside(session, "mypy", "cronjobs")
 
 
 @nox.session
@@ -136,7 +142,7 @@ def tests_in_process(session: nox.Session, django: str) -> None:
     """The tests that start no processes and no browser: seconds, not minutes."""
     _install(session, f"django-{django}", "dev")
     _compile(session)
-    session.run("python", "-m", "pytest", *IN_PROCESS, *_deselected(session), *session.posargs)
+    _beside(session, "python", "-m", "pytest", *IN_PROCESS, *_deselected(session), *session.posargs)
 
 
 @nox.session(python="3.11", tags=["ci"])

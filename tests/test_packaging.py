@@ -1,7 +1,7 @@
 """The distributions: what the wheel holds, and that it installs and works in a fresh venv.
 
-The sdist and the wheel are built once per session the way a release builds them
-(``python -m build``: the sdist from a clean copy of the checkout, the wheel from the sdist).
+The wheel is built once per session from a clean copy of the checkout (``nox -s package``
+builds the sdist and the wheel from it as a release does, and checks them with twine).
 The fresh venv gets the wheel and its declared dependencies only (no test tools), pinned to
 the versions this session tests; a throwaway project there runs startcronjob, migrate and
 runcrons, and drains a one-off task through ``cronjobs.tasks.DatabaseBackend``: with
@@ -33,17 +33,17 @@ DJANGO_6 = django.VERSION >= (6, 0)
 
 
 @pytest.fixture(scope="module")
-def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """``{"sdist": ..., "wheel": ...}``, built from a clean copy of the checkout."""
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built from a clean copy of the checkout (with this environment's setuptools)."""
     base = tmp_path_factory.mktemp("dists")
     source = base / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*IGNORED))
     out = base / "out"
-    result = run([sys.executable, "-m", "build", "--outdir", str(out), str(source)], timeout=600)
+    command = [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(source)]
+    result = run(command, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    (sdist,) = out.glob("*.tar.gz")
-    (wheel,) = out.glob("*.whl")
-    return {"sdist": sdist, "wheel": wheel}
+    (built,) = out.glob("*.whl")
+    return built
 
 
 def run(args: list[str], *, timeout: float = 300, **kwargs: object) -> subprocess.CompletedProcess:
@@ -51,10 +51,9 @@ def run(args: list[str], *, timeout: float = 300, **kwargs: object) -> subproces
 
 
 @pytest.mark.processes  # builds the distributions
-def test_the_distributions_are_named_cronjobs_at_the_packages_one_version(dists: dict[str, Path]) -> None:
-    assert dists["sdist"].name == f"cronjobs-{cronjobs.__version__}.tar.gz"
-    assert dists["wheel"].name == f"cronjobs-{cronjobs.__version__}-py3-none-any.whl"
-    metadata = zipfile.ZipFile(dists["wheel"]).read(f"cronjobs-{cronjobs.__version__}.dist-info/METADATA").decode()
+def test_the_wheel_is_named_cronjobs_at_the_packages_one_version(wheel: Path) -> None:
+    assert wheel.name == f"cronjobs-{cronjobs.__version__}-py3-none-any.whl"
+    metadata = zipfile.ZipFile(wheel).read(f"cronjobs-{cronjobs.__version__}.dist-info/METADATA").decode()
     assert re.search(r"^Name: cronjobs$", metadata, re.M)
     assert re.search(rf"^Version: {re.escape(cronjobs.__version__)}$", metadata, re.M)
     # The one place the version is written: pyproject.toml reads it from cronjobs/__init__.py.
@@ -62,8 +61,8 @@ def test_the_distributions_are_named_cronjobs_at_the_packages_one_version(dists:
 
 
 @pytest.mark.processes  # builds the distributions
-def test_the_wheel_ships_the_templates_inside_cronjobs_and_every_module(dists: dict[str, Path]) -> None:
-    names = set(zipfile.ZipFile(dists["wheel"]).namelist())
+def test_the_wheel_ships_the_templates_inside_cronjobs_and_every_module(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
     templates = sorted(p.name for p in (ROOT / "management_templates").glob("*.py-tpl"))
     assert templates, "no templates in management_templates/"
     for name in templates:
@@ -104,7 +103,7 @@ def test_the_package_imports_nothing_it_does_not_declare() -> None:
 
 @pytest.mark.processes  # builds the distributions
 def test_the_wheel_installed_in_a_fresh_venv_scaffolds_migrates_runs_jobs_and_tasks(
-    dists: dict[str, Path], tmp_path: Path
+    wheel: Path, tmp_path: Path
 ) -> None:
     venv = tmp_path / "venv"
     created = run([sys.executable, "-m", "venv", "--without-pip", str(venv)])  # this pip installs into it
@@ -112,7 +111,7 @@ def test_the_wheel_installed_in_a_fresh_venv_scaffolds_migrates_runs_jobs_and_ta
     python = venv / "bin" / "python"
     version = f"{django.VERSION[0]}.{django.VERSION[1]}"
     # The versions this session tests, the way a user installs: the extra only where it is needed.
-    requirement = f"{dists['wheel']}[tasks]" if not DJANGO_6 else str(dists["wheel"])
+    requirement = f"{wheel}[tasks]" if not DJANGO_6 else str(wheel)
     constraints = [f"--constraint={ROOT / 'requirements' / name}" for name in (f"django-{version}.txt", "dev.txt")]
     pip = [sys.executable, "-m", "pip", "--python", str(python)]
     installed = run([*pip, "install", "--quiet", *constraints, requirement], timeout=600)
