@@ -1,49 +1,55 @@
 # The two commands of the README: `make demo` and `make test`. Both set up what they need.
 PYTHON ?= python3
 VENV ?= .venv
-VENV42 ?= .venv-django42
+NOX_VENV ?= .venv-nox
+NOX = $(NOX_VENV)/bin/nox
+DEMO_PYTHON = $(abspath $(VENV))/bin/python
 PYTEST_ARGS ?=
+# The sessions `make test` runs (noxfile.py tags them "ci"), the two long ones first: the whole
+# suite on Django 5.2 / Python 3.11 and on Django 6.1 / Python 3.13; then lint, the package build
+# and the in-process tests on Django 6.0 / Python 3.12 and Django 5.2 / Python 3.10.
+CI_SESSIONS = "tests(django5.2-py3.11)" "tests(django6.1-py3.13)" lint package \
+	"tests-in-process(django6.0-py3.12)" "tests-in-process(django5.2-py3.10)"
+# Sessions run side by side: the two whole suites, and the short ones one after the other beside them.
+PARALLEL ?= 3
 
 .PHONY: demo test test-fast lint bench clean system-deps
 
-$(VENV)/.installed: pyproject.toml requirements/dev.txt requirements/lint.txt requirements/django-5.2.txt
+# The demo needs the package and its runtime dependencies only (Django pinned as the tests pin it).
+$(VENV)/.installed: pyproject.toml requirements/django-5.2.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -r requirements/django-5.2.txt -r requirements/dev.txt -r requirements/lint.txt
-	$(VENV)/bin/pip install -q --no-deps -e .
+	$(VENV)/bin/pip install -q -c requirements/django-5.2.txt -e .
 	touch $@
 
-$(VENV42)/.installed: pyproject.toml requirements/dev.txt requirements/django-4.2.txt
-	$(PYTHON) -m venv $(VENV42)
-	$(VENV42)/bin/pip install -q -r requirements/django-4.2.txt -r requirements/dev.txt
-	$(VENV42)/bin/pip install -q --no-deps -e .
+$(NOX_VENV)/.installed: requirements/nox.txt
+	$(PYTHON) -m venv $(NOX_VENV)
+	$(NOX_VENV)/bin/pip install -q -r requirements/nox.txt
 	touch $@
 
 ## demo: the example project on SQLite: migrate, run the jobs, show their status
 demo: $(VENV)/.installed
-	cd example && ../$(VENV)/bin/python manage.py migrate --verbosity 0
-	cd example && ../$(VENV)/bin/python manage.py runcrons --force; echo "runcrons exited $$?"
-	cd example && ../$(VENV)/bin/python manage.py runcrons; echo "runcrons exited $$? (nothing due: silent)"
-	cd example && ../$(VENV)/bin/python manage.py cronjobs list
+	cd example && $(DEMO_PYTHON) manage.py migrate --verbosity 0
+	cd example && $(DEMO_PYTHON) manage.py runcrons --force; echo "runcrons exited $$?"
+	cd example && $(DEMO_PYTHON) manage.py runcrons; echo "runcrons exited $$? (nothing due: silent)"
+	cd example && $(DEMO_PYTHON) manage.py cronjobs list
 
-## test: linters, then the whole suite on Django 5.2 and on Django 4.2
-test: lint system-deps $(VENV)/.installed $(VENV42)/.installed
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
-	$(VENV42)/bin/python -m pytest $(PYTEST_ARGS)
+## test: linters, the package build, then the suite on the Django/Python matrix (see noxfile.py).
+## Each session's output is printed as one block when it ends; the summary comes last.
+test: system-deps $(NOX_VENV)/.installed
+	$(NOX) --parallel $(PARALLEL) --allow-parallel -s $(CI_SESSIONS) -- $(PYTEST_ARGS)
 
-## test-fast: the suite on Django 5.2 only, no linters
-test-fast: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+## test-fast: the in-process tests on Django 5.2 / Python 3.11, no linters
+test-fast: $(NOX_VENV)/.installed
+	$(NOX) -s "tests-in-process(django5.2-py3.11)" -- $(PYTEST_ARGS)
 
 system-deps:
 	bash scripts/system-deps.sh
 
-lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy cronjobs
+lint: $(NOX_VENV)/.installed
+	$(NOX) -s lint
 
-bench: $(VENV)/.installed
-	$(VENV)/bin/python benchmarks/run.py
+bench: $(NOX_VENV)/.installed
+	$(NOX) -s bench
 
 clean:
-	rm -rf $(VENV) $(VENV42) example/db.sqlite3* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NOX_VENV) .nox build dist *.egg-info example/db.sqlite3* .pytest_cache .mypy_cache .ruff_cache

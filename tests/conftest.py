@@ -4,16 +4,23 @@
 database is created and migrated once per session (by a real ``migrate`` process) and
 emptied before each test. A server that cannot be reached skips its tests with the reason,
 except under CI=true, where that is a failure: database tests never silently stop running.
+
+Several test runs share this machine (two Django versions at once under ``make test``, other
+checkouts): nothing here may use a fixed path outside the run's own directories. The system
+temp dir of the test process is a directory of this run's own (see :func:`pytest_configure`),
+so that the default lock directory (``<temp>/cronjobs-<uid>``) is never another run's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,6 +45,27 @@ MYSQL = {
     "password": "",
 }
 TABLE_PREFIXES = ("cronjobs_", "testapp_")
+#: The machine's temp dir, shared by every run (the tests' own temp dir is this run's: see below).
+MACHINE_TMP = Path(tempfile.gettempdir())
+
+
+_RUN_DIR = pytest.StashKey[tuple]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest keeps its own tmp_path directories where they would be (and rotates them there).
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(MACHINE_TMP))
+    run_dir = tempfile.mkdtemp(prefix="cronjobs-tests-")
+    os.chmod(run_dir, 0o711)  # some tests hand a directory in it to user nobody
+    config.stash[_RUN_DIR] = (tempfile.tempdir, run_dir)
+    tempfile.tempdir = run_dir
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    saved = config.stash.get(_RUN_DIR, None)
+    if saved is not None:
+        tempfile.tempdir = saved[0]
+        shutil.rmtree(saved[1], ignore_errors=True)
 
 
 def unavailable(reason: str) -> None:
@@ -177,6 +205,7 @@ class Project:
             "CRONJOBS_TEST_CACHE_PREFIX": f"cronjobs-test-{uuid.uuid4().hex[:12]}",
             "PYTHONPATH": str(ROOT),
         }
+        self.started: list[subprocess.Popen] = []
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, str(MANAGE), *args]
@@ -193,8 +222,11 @@ class Project:
         self, *args: str, jobs: str = "", env: dict | None = None, wrap: tuple[str, ...] = ()
     ) -> subprocess.Popen:
         """Start ``manage.py ARGS`` in the background (its own process group), behind ``wrap``
-        (a command that runs the rest, such as ``unshare``) if given."""
-        return subprocess.Popen(
+        (a command that runs the rest, such as ``unshare``) if given.
+
+        Whatever the test leaves running is killed, and every pipe closed, when the test ends.
+        """
+        process = subprocess.Popen(
             [*wrap, *self.command(*args)],
             env=self._env(jobs, env),
             cwd=ROOT,
@@ -203,6 +235,19 @@ class Project:
             text=True,
             start_new_session=True,
         )
+        self.started.append(process)
+        return process
+
+    def clean_up(self) -> None:
+        """Kill the process groups still running, reap them, close their pipes."""
+        for process in self.started:
+            if process.poll() is None:
+                stop(process)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
 
     def _env(self, jobs: str, extra: dict | None) -> dict:
         env = dict(self.env)
@@ -249,7 +294,7 @@ def project(
     _servers: dict[str, Server],
     tmp_path_factory: pytest.TempPathFactory,
     tmp_path: Path,
-) -> Project:
+) -> Iterator[Project]:
     """A migrated, empty database on each vendor, and processes to run against it."""
     vendor = request.param
     if vendor not in _servers:
@@ -261,7 +306,9 @@ def project(
         _servers[vendor] = server
     server = _servers[vendor]
     server.empty()
-    return Project(server, tmp_path)
+    project = Project(server, tmp_path)
+    yield project
+    project.clean_up()
 
 
 REDIS_URL = os.environ.get("CRONJOBS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

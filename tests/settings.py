@@ -120,6 +120,10 @@ CACHES = {
     },
 }
 
+# Django 6.1 sends mail through MAILERS (EMAIL_BACKEND is deprecated there); the tests use locmem.
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
 TASKS = {
     "default": {
         "BACKEND": "cronjobs.tasks.DatabaseBackend",

@@ -76,7 +76,7 @@ def example(tmp_path):
         yield url
     finally:
         stop(server)
-        server.wait(timeout=30)
+        server.communicate(timeout=30)  # reaps it and closes its pipe
 
 
 @pytest.fixture

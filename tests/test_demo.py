@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
+import django
 import pytest
 
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.processes
+COPY_IGNORED = (
+    ".git",
+    ".venv*",
+    ".nox",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".*_cache",
+    "*.sqlite3*",
+    "*.log",
+)
 
 
 def test_the_demo_migrates_runs_every_job_and_then_has_nothing_due(tmp_path):
@@ -43,5 +59,37 @@ def test_the_demo_migrates_runs_every_job_and_then_has_nothing_due(tmp_path):
     for code in ("shop.heartbeat", "shop.refresh_prices", "shop.nightly_report", "shop.import_feed"):
         assert code in status.stdout
     assert "succeeded" in status.stdout
-    with sqlite3.connect(project / "db.sqlite3") as db:
+    with contextlib.closing(sqlite3.connect(project / "db.sqlite3")) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+@pytest.mark.skipif(
+    django.VERSION[:2] != (5, 2), reason="make demo installs Django 5.2: the Django 5.2 session runs it"
+)
+def test_make_demo_installs_the_package_and_its_runtime_dependencies_only(tmp_path):
+    """``make demo`` in a copy of the checkout: its own .venv, without the test and lint tools."""
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*COPY_IGNORED))
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": str(tmp_path), "HOME": str(Path.home())}
+    made = subprocess.run(
+        ["make", "--no-print-directory", "demo", f"PYTHON={sys.executable}"],
+        cwd=source,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "runcrons exited 0\n" in made.stdout
+    assert "runcrons exited 0 (nothing due: silent)" in made.stdout
+    assert "shop.heartbeat" in made.stdout and "succeeded" in made.stdout
+    listed = subprocess.run(
+        [str(source / ".venv" / "bin" / "python"), "-m", "pip", "list", "--format=freeze", "--exclude-editable"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    installed = {line.split("==")[0].lower().replace("_", "-") for line in listed.splitlines()}
+    runtime = {"django", "asgiref", "sqlparse", "cronsim", "python-crontab", "pip", "setuptools", "typing-extensions"}
+    assert installed - runtime == set(), listed
+    assert "django" in installed

@@ -2,14 +2,24 @@
 
 The first test is the one slow test of the suite (up to about 78 s: it waits for cron's next minute). It
 installs the example project's entry into the real crontab of the user running the tests,
-under an id of its own, starts the daemon when none runs (and stops only what it started),
-and removes the entry afterwards, leaving the crontab as it found it.
+under an id of its own, starts the daemon when none runs, and removes the entry afterwards,
+leaving the crontab as it found it.
+
+Other test runs may share this machine (two Django versions at once under ``make test``, other
+checkouts), and there is one crontab per user and one cron daemon: installcrons serialises its
+own writes to the crontab; the entries of other runs (``# cronjobs:cronjobs-test-<hex>``) may
+come and go meanwhile and are left out of the comparison; a daemon started here is stopped by
+the last run that needs it (:func:`cron_daemon`); user nobody's crontab is one run's at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,10 +33,16 @@ from pathlib import Path
 import pytest
 
 from cronjobs.install import targets
-from tests.conftest import unavailable
+from tests.conftest import MACHINE_TMP, unavailable
+
+pytestmark = pytest.mark.processes
 
 ROOT = Path(__file__).resolve().parent.parent
 MARGIN = 15  # seconds after the minute boundary for cron to start runcrons and the job to finish
+#: Where the test runs on this machine meet: locks and the pid of a cron daemon started by tests.
+SHARED = MACHINE_TMP / f"cronjobs-tests-shared-{os.getuid()}"
+#: The crontab entry of a run of the first test (ours, or another run's).
+TEST_ENTRY = re.compile(r" # cronjobs:cronjobs-test-[0-9a-f]+$")
 
 
 def crontab_state() -> tuple[int, str]:
@@ -34,34 +50,95 @@ def crontab_state() -> tuple[int, str]:
     return result.returncode, result.stdout
 
 
+def without_test_entries(state: tuple[int, str]) -> str:
+    """The crontab without the entries of runs of the first test (other runs' come and go)."""
+    returncode, text = state
+    if returncode != 0:
+        return ""  # no crontab
+    return "".join(line for line in text.splitlines(keepends=True) if not TEST_ENTRY.search(line.rstrip("\n")))
+
+
+@contextlib.contextmanager
+def flocked(name: str, mode: int = fcntl.LOCK_EX) -> Iterator[int]:
+    """A flock on ``SHARED/name`` (waits for it)."""
+    SHARED.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(SHARED / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, mode)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _is_cron(pid: int) -> bool:
+    """Whether ``pid`` is a live cron daemon (not a zombie, not a reused pid)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    name, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()[0]
+    return name == "cron" and state not in ("Z", "X")
+
+
 @pytest.fixture
-def cron_daemon(tmp_path: Path) -> Iterator[subprocess.Popen | None]:
-    """A running cron daemon: the one already running, or one started here (and stopped after)."""
+def cron_daemon(tmp_path: Path) -> Iterator[None]:
+    """A running cron daemon: the one already running, or one started here.
+
+    A daemon that test runs start is recorded in ``SHARED/cron.pid`` and stopped by the last run
+    that uses it: each user holds a shared flock on ``SHARED/cron.users``, and ``SHARED/cron.lock``
+    serialises starting, joining and leaving. A daemon no test run started is never stopped.
+    """
     cron = shutil.which("cron") or ("/usr/sbin/cron" if Path("/usr/sbin/cron").exists() else None)
     if shutil.which("crontab") is None or cron is None:
         unavailable("Debian's cron is not installed (scripts/system-deps.sh installs it as root)")
-    if targets.cron_daemon_running():
-        yield None
-        return
-    if not Path("/proc").is_dir() or os.getuid() != 0:
-        unavailable("no cron daemon is running, and only root can start one")
-    log = tmp_path / "cron.out"
-    with log.open("w") as out:
-        daemon = subprocess.Popen([str(cron), "-f"], stdout=out, stderr=subprocess.STDOUT)
-    time.sleep(1)
-    if daemon.poll() is not None:
-        output = log.read_text()
-        if targets.cron_daemon_running():  # another one started meanwhile (cron -f refuses a second)
-            yield None
-            return
-        pytest.fail(f"cron -f exited with {daemon.returncode}: {output}")
-    yield daemon
-    daemon.terminate()
+    pid_file = SHARED / "cron.pid"
+    with flocked("cron.lock"):
+        if not targets.cron_daemon_running():
+            if not Path("/proc").is_dir() or os.getuid() != 0:
+                unavailable("no cron daemon is running, and only root can start one")
+            log = tmp_path / "cron.out"
+            # Not a child of this process (sh exits at once): it may outlive this run, and
+            # whichever run stops it must not leave a zombie behind in another.
+            started = subprocess.run(
+                ["sh", "-c", 'exec 0</dev/null; "$1" -f >"$2" 2>&1 & echo $!', "sh", cron, str(log)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            pid = int(started.stdout)
+            time.sleep(1)
+            if not _is_cron(pid):
+                pytest.fail(f"cron -f exited: {log.read_text()}")
+            pid_file.write_text(str(pid))
+        users = os.open(SHARED / "cron.users", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(users, fcntl.LOCK_SH)
     try:
-        daemon.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        daemon.kill()
-        daemon.wait()
+        yield
+    finally:
+        with flocked("cron.lock"):
+            os.close(users)  # this run no longer needs the daemon
+            _stop_the_started_daemon_unless_used(pid_file)
+
+
+def _stop_the_started_daemon_unless_used(pid_file: Path) -> None:
+    """Stop the daemon a test run started, unless another run still holds ``cron.users``."""
+    fd = os.open(SHARED / "cron.users", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another run still waits for cron: the last one stops it
+        pid = int(pid_file.read_text() or 0) if pid_file.exists() else 0
+        if pid and _is_cron(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _is_cron(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _is_cron(pid):
+                os.kill(pid, signal.SIGKILL)
+        pid_file.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
 
 
 def manage(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -72,7 +149,7 @@ def manage(project: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_real_cron_daemon_runs_the_example_job_and_remove_restores_the_crontab(
-    tmp_path: Path, cron_daemon: subprocess.Popen | None
+    tmp_path: Path, cron_daemon: None
 ) -> None:
     # A directory name with a space and a % proves the quoting with the real cron and sh.
     project = tmp_path / "example project 100%"
@@ -109,7 +186,9 @@ def test_the_real_cron_daemon_runs_the_example_job_and_remove_restores_the_cront
     finally:
         removed = manage(project, "installcrons", "--id", install_id, "--remove")
     assert removed.returncode == 0, removed.stderr
-    assert crontab_state() == before
+    after = crontab_state()
+    assert f"# cronjobs:{install_id}" not in after[1]
+    assert without_test_entries(after) == without_test_entries(before)
 
 
 def _heartbeat_runs(database: Path) -> list[tuple]:
@@ -126,26 +205,29 @@ def test_the_real_crontab_program_keeps_foreign_lines_byte_for_byte(tmp_path: Pa
         unavailable("Debian's cron is not installed (scripts/system-deps.sh installs it as root)")
     if os.getuid() != 0:
         pytest.skip("needs root to write the crontab of another user")
-    foreign = 'MAILTO=""\n# nightly\n0  5 * * 1-5   /usr/bin/true --all   # backup\n*/10 * * * * date +\\%s\n'
-    saved = subprocess.run(["crontab", "-u", "nobody", "-l"], capture_output=True, text=True)
-    (tmp_path / "foreign").write_text(foreign)
-    subprocess.run(["crontab", "-u", "nobody", str(tmp_path / "foreign")], check=True)
-    logs = Path(tempfile.mkdtemp(prefix="cronjobs-test-"))  # the log file must be writable by nobody
-    logs.chmod(0o777)
-    try:
-        listings = []
-        for args in (("--log-file", str(logs / "cron.log")), ("--remove",)):
-            result = manage(ROOT / "example", "installcrons", "--user", "nobody", *args)
-            assert result.returncode == 0, result.stderr
-            listings.append(subprocess.run(["crontab", "-u", "nobody", "-l"], capture_output=True, text=True).stdout)
-        installed, removed = listings
-        assert installed.startswith(foreign)
-        assert installed[len(foreign) :].endswith(" # cronjobs:demo.settings\n")
-        assert removed == foreign
-    finally:
-        shutil.rmtree(logs)
-        if saved.returncode == 0:
-            (tmp_path / "saved").write_text(saved.stdout)
-            subprocess.run(["crontab", "-u", "nobody", str(tmp_path / "saved")], check=True)
-        else:
-            subprocess.run(["crontab", "-u", "nobody", "-r"], capture_output=True)
+    with flocked("crontab-nobody.lock"):  # one run at a time: the test writes all of nobody's crontab
+        foreign = 'MAILTO=""\n# nightly\n0  5 * * 1-5   /usr/bin/true --all   # backup\n*/10 * * * * date +\\%s\n'
+        saved = subprocess.run(["crontab", "-u", "nobody", "-l"], capture_output=True, text=True)
+        (tmp_path / "foreign").write_text(foreign)
+        subprocess.run(["crontab", "-u", "nobody", str(tmp_path / "foreign")], check=True)
+        logs = Path(tempfile.mkdtemp(prefix="cronjobs-test-"))  # the log file must be writable by nobody
+        logs.chmod(0o777)
+        try:
+            listings = []
+            for args in (("--log-file", str(logs / "cron.log")), ("--remove",)):
+                result = manage(ROOT / "example", "installcrons", "--user", "nobody", *args)
+                assert result.returncode == 0, result.stderr
+                listings.append(
+                    subprocess.run(["crontab", "-u", "nobody", "-l"], capture_output=True, text=True).stdout
+                )
+            installed, removed = listings
+            assert installed.startswith(foreign)
+            assert installed[len(foreign) :].endswith(" # cronjobs:demo.settings\n")
+            assert removed == foreign
+        finally:
+            shutil.rmtree(logs)
+            if saved.returncode == 0:
+                (tmp_path / "saved").write_text(saved.stdout)
+                subprocess.run(["crontab", "-u", "nobody", str(tmp_path / "saved")], check=True)
+            else:
+                subprocess.run(["crontab", "-u", "nobody", "-r"], capture_output=True)

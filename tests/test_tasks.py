@@ -10,15 +10,21 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import override_settings
 from django.utils import timezone
-from django_tasks import TaskResultStatus, task_backends
-from django_tasks.exceptions import InvalidTaskError, TaskResultDoesNotExist
-from django_tasks.signals import task_enqueued, task_finished, task_started
 
 from cronjobs.tasks import task_options
 from cronjobs.tasks.models import QueuedTask
 from cronjobs.tasks.options import Policy
 from cronjobs.tasks.stats import format_counts, queue_counts
 from cronjobs.tasks.worker import Worker, prune
+from cronjobs.tasks_api import (
+    InvalidTaskError,
+    TaskResultDoesNotExist,
+    TaskResultStatus,
+    task_backends,
+    task_enqueued,
+    task_finished,
+    task_started,
+)
 from tests.testapp import tasks
 from tests.testapp.models import Effect
 

@@ -3,7 +3,7 @@
 Both are receivers of :mod:`cronjobs.signals`, connected in ``CronJobsConfig.ready()``.
 Neither can fail a job: errors are logged on the ``cronjobs`` logger.
 
-- Mail (``CRONJOBS["MAIL_ADMINS"] = True``): ``mail_admins`` once when a job starts failing
+- Mail (``CRONJOBS["MAIL_ADMINS"] = True``): a mail to ``ADMINS`` once when a job starts failing
   (a slot failed with no retry left), with the traceback, and once when it succeeds again.
   The streak lives on the job row (``failing_since``), set and cleared by compare-and-set,
   so however many processes run the job, each streak mails once.
@@ -21,7 +21,8 @@ import urllib.parse
 import uuid
 from typing import Any
 
-from django.core.mail import mail_admins
+from django.conf import settings
+from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from cronjobs import conf
@@ -76,6 +77,25 @@ def _recovered(job: type[BaseCronJob], run: Run) -> None:
     if since is not None and conf.get("MAIL_ADMINS"):
         mail_admins(f"cron job {run.job_id} recovered", recovered_mail(run, since))
         logger.info("%s: recovery mailed to the admins", run.job_id)
+
+
+def mail_admins(subject: str, body: str) -> None:
+    """What Django's ``mail_admins`` does, for ``ADMINS`` in either form and without deprecation warnings.
+
+    ``ADMINS`` is a list of addresses on Django 6 and a list of ``(name, address)`` pairs before;
+    Django 6.1 warns about the pairs and Django 5.2 cannot read the addresses, so both are read
+    here. The mail goes through the default mailer: ``MAILERS["default"]`` on Django 6.1, else
+    ``EMAIL_BACKEND``.
+    """
+    recipients = admin_addresses(settings.ADMINS)
+    if recipients:
+        subject = f"{settings.EMAIL_SUBJECT_PREFIX}{subject}"
+        EmailMessage(subject, body, settings.SERVER_EMAIL, recipients).send()
+
+
+def admin_addresses(admins: Any) -> list[str]:
+    """The addresses of an ``ADMINS`` setting: address strings, or ``(name, address)`` pairs."""
+    return [entry if isinstance(entry, str) else entry[1] for entry in admins]
 
 
 def failure_mail(run: Run) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import timedelta
 from typing import Any
 
+import django
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.db import connections, router
@@ -56,6 +58,15 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     aliases = backend_aliases()
     if not aliases:
         return errors
+    if django.VERSION < (6, 0) and importlib.util.find_spec("django_tasks") is None:
+        errors.append(
+            Error(
+                f"cronjobs.tasks.DatabaseBackend needs Django's Tasks API, which Django {django.get_version()} lacks.",
+                hint='pip install "cronjobs[tasks]" (the django-tasks backport), or use Django 6.',
+                id="cronjobs.E054",
+            )
+        )
+        return errors  # nothing else can be checked without it
     from cronjobs.tasks.options import DEFAULTS, validate
 
     for alias in aliases:
@@ -84,19 +95,6 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     f"TASKS[{alias!r}]['OPTIONS'] has an unknown key {key!r}.",
                     hint=f"Accepted keys: {', '.join(sorted(DEFAULTS))}.",
                     id="cronjobs.E051",
-                )
-            )
-    try:
-        import django_tasks  # noqa: F401
-    except ImportError:
-        try:
-            import django.tasks  # noqa: F401
-        except ImportError:
-            errors.append(
-                Error(
-                    "cronjobs.tasks.DatabaseBackend needs Django's Tasks API, which this Django version lacks.",
-                    hint="pip install 'django-cronjobs[tasks]' (the django-tasks backport), or use Django 6.",
-                    id="cronjobs.E054",
                 )
             )
     connection = connections[router.db_for_write(_model())]

@@ -3,8 +3,6 @@
 import os
 from pathlib import Path
 
-import django
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "example-only-not-secret"
 DEBUG = True
@@ -49,14 +47,14 @@ TEMPLATES = [
 ]
 
 # SQLite for several runcrons processes at once: a busy timeout here, WAL mode and
-# synchronous=NORMAL set on every connection by shop/apps.py, and (Django 5.1+) BEGIN IMMEDIATE,
-# so that a transaction that reads before it writes waits for the write lock instead of failing
-# with "database is locked". Django 4.2 has no transaction_mode: keep job transactions write-first.
+# synchronous=NORMAL set on every connection by shop/apps.py, and BEGIN IMMEDIATE, so that a
+# transaction that reads before it writes waits for the write lock instead of failing with
+# "database is locked".
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("EXAMPLE_DB") or BASE_DIR / "db.sqlite3",
-        "OPTIONS": {"timeout": 20, **({"transaction_mode": "IMMEDIATE"} if django.VERSION >= (5, 1) else {})},
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
     }
 }
 

@@ -4,9 +4,8 @@ import os
 import time
 from datetime import timedelta
 
-from django_tasks import task
-
 from cronjobs.tasks import task_options
+from cronjobs.tasks_api import task
 from tests.testapp.models import Effect
 
 
@@ -103,3 +102,22 @@ def slow_query(label):
     with connection.cursor() as cursor:
         cursor.execute(sql)
         cursor.fetchall()
+
+
+@task
+async def record_async(label):
+    """A coroutine task: Django's Task.call() runs it, its ORM call in the worker's own thread."""
+    await Effect.objects.acreate(job=label, pid=os.getpid())
+    return label
+
+
+@task(takes_context=True)
+def describe_context(context):
+    """What the worker passed as the context: the framework's TaskContext, with its result."""
+    from cronjobs.tasks_api import TaskContext
+
+    return {
+        "is_task_context": isinstance(context, TaskContext),
+        "result_id": context.task_result.id,
+        "attempt": context.attempt,
+    }

@@ -1,0 +1,170 @@
+"""The test matrix: ``make test`` runs the sessions tagged ``ci``; ``nox -l`` lists them all.
+
+Supported: Django 5.2 on Python 3.10-3.13, Django 6.0 and 6.1 on Python 3.12-3.13. CI runs the
+whole suite on Django 5.2 / Python 3.11 and Django 6.1 / Python 3.13, and the in-process tests
+(``-m "not processes and not browser"``) on Django 6.0 / Python 3.12 and Django 5.2 / Python 3.10.
+
+Interpreters come from pyenv when it is there (``$(pyenv root)/versions/3.X.*``), else from PATH;
+a missing one is an error, never a skip. Dependencies are pinned in ``requirements/``: one file
+per Django version, ``dev.txt`` for the test tools, ``lint.txt`` for ruff and mypy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+REQUIREMENTS = ROOT / "requirements"
+
+#: (Python, Django) pairs we support, each with what CI runs on it: "all" (the whole suite),
+#: "in-process" (no processes, no browser) or None (run only when asked for by name).
+MATRIX: list[tuple[str, str, str | None]] = [
+    ("3.10", "5.2", "in-process"),
+    ("3.11", "5.2", "all"),
+    ("3.12", "5.2", None),
+    ("3.13", "5.2", None),
+    ("3.12", "6.0", "in-process"),
+    ("3.13", "6.0", None),
+    ("3.12", "6.1", None),
+    ("3.13", "6.1", "all"),
+]
+IN_PROCESS = ["-m", "not processes and not browser"]
+#: What a copy of the checkout leaves out (tests/test_packaging.py builds from such a copy too).
+NOT_SOURCES = (".git", ".venv*", ".nox", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.sqlite3*")
+#: Tests that cannot pass on a Python version, and why.
+KNOWN_LIMITS = {
+    # CPython 3.10 never runs signal handlers in a loop whose body is only try/except (3.11 does):
+    # the timeout's SIGALRM cannot stop that loop there, and the test would wait forever.
+    "3.10": ["tests/engine/test_stopping.py::TestDeadline::test_it_stops_a_pure_python_loop_that_catches_exceptions"],
+}
+
+nox.options.default_venv_backend = "virtualenv"  # seeds pip from its own copy: faster than venv
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+nox.options.download_python = "never"
+nox.options.tags = ["ci"]  # a bare `nox` runs what CI runs, one session after the other
+
+
+def _pyenv_interpreters() -> None:
+    """Put the newest pyenv build of each supported Python first on PATH, so ``python3.X`` is that one."""
+    root = os.environ.get("PYENV_ROOT")
+    if not root and shutil.which("pyenv"):
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False).stdout.strip()
+    versions = Path(root or Path.home() / ".pyenv") / "versions"
+    directories = []
+    for minor in sorted({python for python, _, _ in MATRIX}):
+        builds = [p for p in versions.glob(f"{minor}.*") if re.fullmatch(rf"{re.escape(minor)}\.\d+", p.name)]
+        builds.sort(key=lambda p: int(p.name.rsplit(".", 1)[1]))
+        if builds and (builds[-1] / "bin" / f"python{minor}").exists():
+            directories.append(str(builds[-1] / "bin"))
+    os.environ["PATH"] = os.pathsep.join([*directories, os.environ.get("PATH", "")])
+
+
+_pyenv_interpreters()
+
+
+def _install(session: nox.Session, *names: str, package: bool = True) -> None:
+    """Install ``requirements/NAME.txt`` for each name, exactly (no unpinned dependency sneaks in),
+    then this checkout, editable: the example project and the crontab entries of the tests import it."""
+    files = [arg for name in names for arg in ("-r", str(REQUIREMENTS / f"{name}.txt"))]
+    session.install("--no-deps", *files)
+    if package:
+        with _checkout_lock():  # setuptools writes cronjobs.egg-info into the checkout
+            session.install("--no-deps", "--no-build-isolation", "-e", str(ROOT))
+    session.run("python", "-m", "pip", "check", silent=True)
+
+
+@contextlib.contextmanager
+def _checkout_lock() -> Iterator[None]:
+    """One session at a time (``nox --parallel`` runs each in its own process)."""
+    path = ROOT / ".nox" / "checkout.lock"
+    path.parent.mkdir(exist_ok=True)
+    with path.open("a") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        yield
+
+
+def _compile(session: nox.Session) -> None:
+    """Byte-compile the checkout once: the hundreds of manage.py processes the tests start then
+    read it compiled even where PYTHONDONTWRITEBYTECODE keeps them from writing it (~0.1 s each)."""
+    session.run("python", "-m", "compileall", "-q", "cronjobs", "tests", "example", silent=True)
+
+
+def _beside(session: nox.Session, *args: str) -> None:
+    """Run a command of a short session at a low priority: beside the two whole-suite sessions
+    (``make test``), it takes the CPU they leave, instead of slowing them down."""
+    session.run("nice", "-n", "10", *args, external=True)
+
+
+def _deselected(session: nox.Session) -> list[str]:
+    return [f"--deselect={test}" for test in KNOWN_LIMITS.get(str(session.python), [])]
+
+
+def _params(wanted: set[str | None]) -> list:
+    return [
+        nox.param(python, django, id=f"django{django}-py{python}", tags=["ci"] if ci in wanted else [])
+        for python, django, ci in MATRIX
+    ]
+
+
+@nox.session(python="3.11", tags=["ci"])
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) and mypy, on Django 5.2."""
+    _install(session, "django-5.2", "dev", "lint", package=False)
+    _beside(session, "ruff", "check", ".")
+    _beside(session, "ruff", "format", "--check", ".")
+    _beside(session, "mypy", "cronjobs")
+
+
+@nox.session
+@nox.parametrize(("python", "django"), _params({"all"}))
+def tests(session: nox.Session, django: str) -> None:
+    """The whole suite (extra arguments go to pytest)."""
+    _install(session, f"django-{django}", "dev")
+    _compile(session)
+    # The slowest tests are listed: the CI budget (20 minutes on 2 cores) is watched from them.
+    session.run("python", "-m", "pytest", "--durations=15", *_deselected(session), *session.posargs)
+
+
+@nox.session(name="tests-in-process")
+@nox.parametrize(("python", "django"), _params({"in-process"}))
+def tests_in_process(session: nox.Session, django: str) -> None:
+    """The tests that start no processes and no browser: seconds, not minutes."""
+    _install(session, f"django-{django}", "dev")
+    _compile(session)
+    _beside(session, "python", "-m", "pytest", *IN_PROCESS, *_deselected(session), *session.posargs)
+
+
+@nox.session(python="3.11", tags=["ci"])
+def package(session: nox.Session) -> None:
+    """Build the sdist and the wheel, and check them with twine (tests/test_packaging.py installs the wheel)."""
+    _install(session, "release", package=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        # From a clean copy, as a release builds it: nothing stale from the checkout, and no
+        # cronjobs.egg-info written into it while the test sessions run.
+        source, out = Path(tmp) / "source", Path(tmp) / "out"
+        shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCES))
+        if session.run("python", "-m", "build", "--outdir", str(out), str(source), silent=True) is None:
+            return  # --install-only
+        built = sorted(p.name for p in out.iterdir())
+        session.log(f"built {', '.join(built)}")
+        if len(built) != 2:
+            session.error(f"expected an sdist and a wheel, got {built}")
+        session.run("twine", "check", "--strict", *(str(out / name) for name in built))
+
+
+@nox.session(python="3.11", default=False)
+def bench(session: nox.Session) -> None:
+    """The benchmarks (benchmarks/run.py; extra arguments name the ones to run)."""
+    _install(session, "django-5.2", "dev")
+    session.run("python", "benchmarks/run.py", *session.posargs)
