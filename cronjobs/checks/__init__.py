@@ -1,0 +1,24 @@
+"""System checks: every mistake in a job class or in ``CRONJOBS`` is reported before anything runs.
+
+One module per concern; each registers its checks under :data:`TAG` when imported (``ready()``
+imports this package). ``runcrons`` runs only these checks.
+"""
+
+from cronjobs.checks.base import TAG
+from cronjobs.checks.database import check_fencing
+from cronjobs.checks.install import check_install_settings
+from cronjobs.checks.jobs import check_jobs, check_task_backends
+from cronjobs.checks.locks import check_lock_cache
+from cronjobs.checks.operations import check_operations
+from cronjobs.checks.settings import check_settings
+
+__all__ = [
+    "TAG",
+    "check_fencing",
+    "check_install_settings",
+    "check_jobs",
+    "check_lock_cache",
+    "check_operations",
+    "check_settings",
+    "check_task_backends",
+]

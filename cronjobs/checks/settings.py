@@ -1,0 +1,79 @@
+"""The ``CRONJOBS`` setting as a whole: a dict of known keys, ``USE_TZ``, the lock directory."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, register
+
+from cronjobs import conf, locks, registry
+from cronjobs.checks.base import TAG, error
+
+
+@register(TAG)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    user = getattr(settings, "CRONJOBS", None)
+    if user is not None and not isinstance(user, dict):
+        return [error("CRONJOBS must be a dict.", f"Got {type(user).__name__}.", 10)]
+    for key in sorted(set(user or {}) - set(conf.DEFAULTS)):
+        errors.append(
+            error(
+                f"CRONJOBS has an unknown key {key!r}.",
+                f"Accepted keys: {', '.join(sorted(conf.DEFAULTS))}.",
+                10,
+            )
+        )
+    if not settings.USE_TZ:
+        errors.append(
+            error(
+                "cronjobs needs USE_TZ = True.",
+                "Slots are stored as aware datetimes in UTC; set USE_TZ = True in your settings.",
+                13,
+            )
+        )
+    values = conf.get_settings()
+    if not isinstance(values["JOBS"], (list, tuple)):
+        errors.append(error("CRONJOBS['JOBS'] must be a list of dotted paths.", "E.g. ['myapp.jobs.Nightly'].", 16))
+    if values["LOCK"] not in locks.BACKENDS:
+        errors.append(
+            error(
+                f"CRONJOBS['LOCK'] is {values['LOCK']!r}, not a known lock.",
+                f"Use one of {', '.join(repr(n) for n in locks.BACKENDS)}.",
+                5,
+            )
+        )
+    if not isinstance(values["MAX_CATCHUP"], int) or values["MAX_CATCHUP"] < 1:
+        errors.append(error("CRONJOBS['MAX_CATCHUP'] must be a positive integer.", "The default is 100.", 16))
+    if not isinstance(values["CATCHUP_GRACE"], timedelta) or values["CATCHUP_GRACE"] < timedelta(0):
+        errors.append(
+            error("CRONJOBS['CATCHUP_GRACE'] must be a non-negative timedelta.", "The default is 2 minutes.", 16)
+        )
+    if values["LOCK_DIR"] is not None:
+        problem = _unwritable(os.fspath(values["LOCK_DIR"]))
+        if problem:
+            errors.append(
+                error(
+                    f"CRONJOBS['LOCK_DIR'] {os.fspath(values['LOCK_DIR'])!r} cannot be written: {problem}.",
+                    "Point LOCK_DIR at a directory this user owns, or leave it unset.",
+                    12,
+                )
+            )
+    for message in registry.discover().errors:
+        errors.append(error(f"CRONJOBS['JOBS']: {message}.", "Fix or remove the entry.", 11))
+    return errors
+
+
+def _unwritable(directory: str) -> str | None:
+    """Why a file lock could not be created in ``directory``, or None when it can."""
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
