@@ -13,7 +13,7 @@ from pathlib import Path
 import django
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.projects import ROOT
 
 pytestmark = pytest.mark.processes
 COPY_IGNORED = (

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, Server, unavailable
+from tests.support.projects import Project, Server, unavailable
 
 pytestmark = pytest.mark.processes
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cronjobs.schedules import CronSchedule, due_slots
-from tests.runner_replay import replay
+from tests.support.runner_replay import replay
 
 UTC = timezone.utc
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from cronjobs.exceptions import ScheduleError
 from cronjobs.schedules import CronSchedule, due_slots
-from tests.debian_cron import _changes, debian_runs, minute_of, moment_of
+from tests.support.debian_cron import _changes, debian_runs, minute_of, moment_of
 
 pytestmark = pytest.mark.slow
 

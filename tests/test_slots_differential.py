@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cronjobs.schedules import CronSchedule
-from tests.debian_cron import _changes, debian_runs, minute_of, moment_of
-from tests.runner_replay import MINUTE, Record, delay, replay
+from tests.support.debian_cron import _changes, debian_runs, minute_of, moment_of
+from tests.support.runner_replay import MINUTE, Record, delay, replay
 
 pytestmark = pytest.mark.slow
 

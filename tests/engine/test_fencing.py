@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.conftest import stop, wait_for
+from tests.support.projects import stop, wait_for
 
 pytestmark = pytest.mark.processes
 

@@ -13,9 +13,8 @@ import time
 
 import pytest
 
-from tests.conftest import stop, wait_for
-from tests.test_crashes import server_queries
-from tests.test_tasks_processes import TABLE, effects, enqueue
+from tests.support.projects import server_queries, stop, wait_for
+from tests.support.tasks import TABLE, effects, enqueue
 
 pytestmark = pytest.mark.processes
 

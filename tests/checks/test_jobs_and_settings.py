@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from cronjobs import BaseCronJob, CommandJob
 
-HERE = "tests.test_checks"
+HERE = "tests.checks.test_jobs_and_settings"
 
 
 def job(name: str, **attrs):
@@ -81,7 +81,7 @@ def test_duplicate_codes_are_an_error():
     messages = errors_for(first, second)
     assert messages == [
         checks.Error(
-            "Job code 'same.code' is used by 2 classes: tests.test_checks.First, tests.test_checks.Second.",
+            "Job code 'same.code' is used by 2 classes: tests.checks.test_jobs_and_settings.First, tests.checks.test_jobs_and_settings.Second.",
             hint="Give each job a distinct `code`.",
             obj=globals()["Second"],
             id="cronjobs.E006",
@@ -98,7 +98,11 @@ def test_duplicate_codes_are_an_error():
         ({"CATCHUP_GRACE": 5}, "cronjobs.E016", "CATCHUP_GRACE"),
         ({"JOBS": "myapp.Job"}, "cronjobs.E016", "must be a list"),
         ({"JOBS": ["tests.nowhere.Job"]}, "cronjobs.E011", "cannot be imported"),
-        ({"JOBS": ["tests.test_checks.errors_for"]}, "cronjobs.E011", "is not a BaseCronJob subclass"),
+        (
+            {"JOBS": ["tests.checks.test_jobs_and_settings.errors_for"]},
+            "cronjobs.E011",
+            "is not a BaseCronJob subclass",
+        ),
         ({"LOCK_DIR": __file__ + "/locks"}, "cronjobs.E012", "cannot be written: Not a directory"),
     ],
 )
@@ -123,7 +127,7 @@ def test_an_abstract_base_class_is_not_a_job():
     base = job("AbstractBase", abstract=True)
     assert errors_for(base) == [
         checks.Error(
-            "CRONJOBS['JOBS']: 'tests.test_checks.AbstractBase' is abstract.",
+            "CRONJOBS['JOBS']: 'tests.checks.test_jobs_and_settings.AbstractBase' is abstract.",
             hint="Fix or remove the entry.",
             id="cronjobs.E011",
         )

@@ -15,7 +15,7 @@ from cronjobs.exceptions import LockError
 from cronjobs.locks.cache import CacheLock
 from cronjobs.locks.database import DatabaseLock
 from cronjobs.locks.models import Lease
-from tests.conftest import REDIS_URL, require_redis
+from tests.support.projects import REDIS_URL, require_redis
 
 TTL = timedelta(minutes=1)
 
@@ -184,7 +184,7 @@ class TestCacheLockChecks:
             "LOCK": "file",
             "LOCK_CACHE": "default",
             "AUTODISCOVER": False,
-            "JOBS": ["tests.test_locks.UsesCache"],
+            "JOBS": ["tests.locks.test_locks.UsesCache"],
         }
     )
     def test_a_job_with_lock_cache_is_enough_to_check(self):

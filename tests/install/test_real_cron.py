@@ -33,11 +33,11 @@ from pathlib import Path
 import pytest
 
 from cronjobs.install import targets
-from tests.conftest import MACHINE_TMP, unavailable
+from tests.support.projects import MACHINE_TMP, unavailable
 
 pytestmark = pytest.mark.processes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MARGIN = 15  # seconds after the minute boundary for cron to start runcrons and the job to finish
 #: Where the test runs on this machine meet: locks and the pid of a cron daemon started by tests.
 SHARED = MACHINE_TMP / f"cronjobs-tests-shared-{os.getuid()}"

@@ -13,7 +13,7 @@ from django.test.utils import override_settings
 
 from cronjobs.engine.runner import Runner
 from cronjobs.models import Action, Job, Run
-from tests.conftest import stop, wait_for
+from tests.support.projects import stop, wait_for
 from tests.testapp.jobs import EveryMinute, Flaky, Hourly
 
 JOBS = ["tests.testapp.jobs.EveryMinute", "tests.testapp.jobs.Flaky", "tests.testapp.jobs.Hourly"]

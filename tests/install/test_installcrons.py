@@ -17,7 +17,7 @@ from django.test import override_settings
 
 from cronjobs.install import targets
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "tests" / "manage.py"
 FOREIGN = "MAILTO=ops@example.com\n0  5 * * 1-5   /usr/bin/backup --all   # nightly backup\n*/10 * * * * date +\\%s\n"
 
@@ -308,6 +308,7 @@ def test_the_env_file_must_exist_and_should_not_be_world_readable(fake_crontab: 
 # -- concurrent installs -------------------------------------------------------------------
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("target", ["crontab", "tabfile"])
 def test_two_concurrent_installs_are_both_present(fake_crontab: Path, tmp_path: Path, target: str) -> None:
     # The fake `crontab -l` waits until both installs are reading: without the lock both

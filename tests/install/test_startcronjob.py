@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from cronjobs.install import scaffold
 from cronjobs.install.scaffold import ScaffoldError, add_job
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 SETTINGS = """\
 SECRET_KEY = "scaffold-test"
@@ -49,6 +49,7 @@ def manage(project: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.processes
 def test_what_it_writes_passes_the_checks_and_runs(tmp_path: Path) -> None:
     project = make_project(tmp_path / "project")
     created = manage(project, "startcronjob", "myapp", "RefreshPrices", "--schedule", "*/5 * * * *")

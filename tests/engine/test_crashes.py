@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.conftest import REDIS_URL, require_redis, stop, wait_for
+from tests.support.projects import REDIS_URL, require_redis, server_queries, stop, wait_for
 
 pytestmark = pytest.mark.processes
 
@@ -142,20 +142,6 @@ def test_sigterm_rolls_back_records_interrupted_and_releases_the_lock(project):
     assert statuses(project, "test.hangs") == ["interrupted"]
     assert project.count("testapp_effect") == 0
     assert lock_holder(project, "database", "test.hangs") is None
-
-
-def server_queries(project, sql: str) -> int:
-    """How many sessions run ``sql`` on the test database's server now (SQLite: none)."""
-    if project.vendor == "postgresql":
-        return project.query(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = ? AND query = ? AND state = 'active'",
-            (project.server.name, sql),
-        )[0][0]
-    if project.vendor == "mysql":
-        return project.query(
-            "SELECT COUNT(*) FROM information_schema.processlist WHERE db = ? AND info = ?", (project.server.name, sql)
-        )[0][0]
-    return 0
 
 
 def test_sigterm_stops_a_job_inside_a_slow_query_and_the_query_on_the_server(project):

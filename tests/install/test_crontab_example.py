@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "example"
 PLACEHOLDERS = {str(EXAMPLE): "/path/to/example", os.path.abspath(sys.executable): "/path/to/venv/bin/python"}
 

@@ -80,7 +80,7 @@ class Interrupts(BaseCronJob):
         raise KeyboardInterrupt
 
 
-HERE = "tests.test_runner"
+HERE = "tests.engine.test_runner"
 
 
 def here(*names: str):

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from cronjobs.locks.file import FileLock
-from tests.conftest import stop, wait_for
+from tests.support.projects import stop, wait_for
 
 pytestmark = pytest.mark.processes
 

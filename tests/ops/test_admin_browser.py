@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, stop, unavailable, wait_for
+from tests.support.projects import ROOT, stop, unavailable, wait_for
 
 pytestmark = pytest.mark.browser
 EXAMPLE = ROOT / "example"

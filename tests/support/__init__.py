@@ -1,0 +1,1 @@
+"""Helpers of the tests: databases and processes (``projects``), tasks, reference models."""
