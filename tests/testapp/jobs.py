@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 from cronjobs import BaseCronJob, CommandJob
-from tests.testapp.models import Effect
+from tests.testapp.models import Effect, run_slow_query
 
 
 class EveryMinute(BaseCronJob):
@@ -147,17 +147,8 @@ class SlowQuery(BaseCronJob):
     timeout = timedelta(seconds=1)
 
     def run(self):
-        from django.db import connection
-
         Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
-        sql = {
-            "postgresql": "SELECT pg_sleep(60)",
-            "mysql": "SELECT SLEEP(60)",
-            "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c",
-        }[connection.vendor]
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            cursor.fetchall()
+        run_slow_query()
 
 
 class SleepsOneSecond(BaseCronJob):

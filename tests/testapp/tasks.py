@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from cronjobs.tasks import task_options
 from cronjobs.tasks_api import task
-from tests.testapp.models import Effect
+from tests.testapp.models import Effect, run_slow_query
 
 
 @task
@@ -91,17 +91,8 @@ def record_after(label, seconds):
 @task_options(timeout=timedelta(seconds=1), max_attempts=1)
 def slow_query(label):
     """Writes a row, then runs a query that takes a minute on each vendor (SQLite: an endless CTE)."""
-    from django.db import connection
-
     Effect.objects.create(job=label, pid=os.getpid())
-    sql = {
-        "postgresql": "SELECT pg_sleep(60)",
-        "mysql": "SELECT SLEEP(60)",
-        "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c",
-    }[connection.vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        cursor.fetchall()
+    run_slow_query()
 
 
 @task
