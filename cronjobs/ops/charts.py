@@ -178,7 +178,7 @@ def job_charts(row: Job, job: type[BaseCronJob] | None, now: datetime, zone: Zon
     return format_html(
         '<div class="cronjobs-charts"><div style="margin-bottom:4px">{}</div>{}'
         '<div style="margin:12px 0 4px">{}</div>{}</div>',
-        f"Last {len(slots)} slots, oldest first",
+        f"Last {_label(slots, zone)} ({zone.key}), oldest first",
         timeline_svg(slots, zone) + legend(),
         f"Durations of the last {sum(run.duration is not None for run in runs)} runs",
         durations_svg(runs, timeout, zone),
