@@ -91,3 +91,18 @@ def test_sentry_durations_must_be_positive_timedeltas(value):
 def test_a_job_whose_monitors_is_not_a_dict_is_e153():
     errors = run_checks(["tests.checks.test_monitors.BadOverride"])
     assert [e.id for e in errors] == ["cronjobs.E153"]
+
+
+def test_a_sentry_monitor_without_sentry_sdk_is_w150(monkeypatch):
+    from django.core.checks import Warning
+
+    from cronjobs.monitors import sentry
+
+    monkeypatch.setattr(sentry, "available", lambda: False)
+    assert run_checks([JOB], s={"BACKEND": "sentry"}) == [
+        Warning(
+            "Monitor 's' sends to Sentry, but sentry-sdk is not installed: nothing will be sent.",
+            hint="pip install 'cronjobs[sentry]'",
+            id="cronjobs.W150",
+        )
+    ]

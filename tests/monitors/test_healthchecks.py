@@ -234,3 +234,11 @@ def test_cronitor_gets_fail_with_the_exit_status_and_the_output_tail(server, fla
     message = end["message"]
     assert message.startswith("RuntimeError: flaky is failing\n\nflaky ran\nTraceback (most recent call last):")
     assert message.endswith("RuntimeError: flaky is failing\n")
+
+
+def test_a_monitor_whose_backend_cannot_be_imported_is_logged_and_left_out(server, caplog):
+    with settings_with(bad={"BACKEND": "nagios"}, hc={"BACKEND": "healthchecks", "URL": server.url + "/u"}):
+        outcomes = run_twice(Nightly)
+    assert [o.status for o in outcomes] == ["succeeded"]
+    assert [r.route for r in server.requests] == ["/u/start", "/u"]
+    assert "monitor bad of reports.Nightly cannot be used: ImportError" in caplog.text
