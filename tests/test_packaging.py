@@ -78,6 +78,7 @@ def test_the_wheel_ships_the_templates_inside_cronjobs_and_every_module(wheel: P
 
 def test_the_package_imports_nothing_it_does_not_declare() -> None:
     """Every module cronjobs imports is the standard library's, Django's or a declared dependency's."""
+
     def normal(name: str) -> str:  # PEP 503: prometheus_client and prometheus-client are one project
         return re.sub(r"[-_.]+", "-", name).lower()
 
