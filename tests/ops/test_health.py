@@ -107,3 +107,17 @@ def test_health_exits_1_naming_the_late_jobs_when_cron_stopped_and_0_once_it_run
     assert "healthy: 2 active job(s) within 2m" in running.stdout
     usage = project.manage("cronjobs", "health", "--max-lag", "soon", jobs=jobs)
     assert usage.returncode == 2 and "'soon' is not a duration" in usage.stderr
+
+
+@pytest.mark.django_db
+def test_an_unreadable_database_is_unhealthy_in_one_line(monkeypatch):
+    from django.core.management import CommandError, call_command
+    from django.db import OperationalError
+
+    def broken(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(health, "check", broken)
+    with pytest.raises(CommandError, match="unhealthy: the database cannot be read: connection refused") as raised:
+        call_command("cronjobs", "health")
+    assert raised.value.returncode == 1

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management import CommandError
+from django.db import DatabaseError
 
 from cronjobs.management.subcommands.base import Context, Subcommand, as_json
 from cronjobs.ops import health
@@ -49,7 +50,10 @@ class Health(Subcommand):
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
     def handle(self, context: Context, *, max_lag: timedelta, json: bool, **options: Any) -> None:
-        report = health.check(context.jobs, context.now, max_lag)
+        try:
+            report = health.check(context.jobs, context.now, max_lag)
+        except DatabaseError as exc:  # unhealthy too, and said in one line rather than a traceback
+            raise CommandError(f"unhealthy: the database cannot be read: {exc}", returncode=1) from None
         if json:
             context.stdout.write(as_json(report.as_dict()))
         else:
