@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from cronjobs import registry
 from cronjobs.exceptions import CronJobsError
 from cronjobs.models import NOT_RUNS, Action, Job, Run
-from cronjobs.ops import actions, overview
+from cronjobs.ops import actions, charts, overview
 
 #: Badge colours by status (the admin's own greens, reds and blues).
 COLOURS: dict[str, str] = {
@@ -92,6 +92,7 @@ class JobAdmin(admin.ModelAdmin):
         "retry_attempt",
         "lock",
         "runs_link",
+        "run_charts",
     ]
     fields = list(readonly_fields)
 
@@ -167,6 +168,11 @@ class JobAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, _("runs"))
 
     # -- permissions: nothing to add or delete by hand; acting needs "change" -------------
+
+    @admin.display(description=_("last runs"))
+    def run_charts(self, obj: Job) -> str:
+        job = registry.get_jobs().get(obj.code)
+        return charts.job_charts(obj, job, timezone.now(), ZoneInfo(job.get_timezone() if job else "UTC"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

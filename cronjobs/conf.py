@@ -50,8 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "OUTPUT_LIMIT": 64_000,
     # Send mail_admins when a job starts failing (once per streak) and when it recovers.
     "MAIL_ADMINS": False,
-    # Seconds a health-check ping may take in all, its retry included.
+    # Seconds a health-check ping may take in all, its retry included (the default TIMEOUT of monitors).
     "PING_TIMEOUT": 5.0,
+    # Outside monitors told of every run, by name: {"hc": {"BACKEND": "healthchecks", ...}}.
+    "MONITORS": {},
 }
 
 

@@ -49,6 +49,9 @@ class BaseCronJob:
     """The queue of the handed-off task (default: the backend's default queue)."""
     ping_url: ClassVar[str | None] = None
     """Health-check URL, healthchecks.io style: ``<url>/start``, then ``<url>`` or ``<url>/fail``."""
+    monitors: ClassVar[dict[str, Any] | bool | None] = None
+    """Per-job monitor options over ``CRONJOBS["MONITORS"]`` (name -> options, or False to leave one
+    out); ``False`` leaves every monitor out. See :mod:`cronjobs.monitors`."""
     code: ClassVar[str | None] = None
     """Stable identity, stored with every run (default ``"<app_label>.<ClassName>"``)."""
     abstract: ClassVar[bool] = False

@@ -78,8 +78,12 @@ def test_the_wheel_ships_the_templates_inside_cronjobs_and_every_module(wheel: P
 
 def test_the_package_imports_nothing_it_does_not_declare() -> None:
     """Every module cronjobs imports is the standard library's, Django's or a declared dependency's."""
+
+    def normal(name: str) -> str:  # PEP 503: prometheus_client and prometheus-client are one project
+        return re.sub(r"[-_.]+", "-", name).lower()
+
     declared = {
-        re.split(r"[ ;<>=!~\[]", r, maxsplit=1)[0].lower() for r in importlib.metadata.requires("cronjobs") or []
+        normal(re.split(r"[ ;<>=!~\[]", r, maxsplit=1)[0]) for r in importlib.metadata.requires("cronjobs") or []
     }
     providers = importlib.metadata.packages_distributions()
     undeclared = {}
@@ -96,7 +100,7 @@ def test_the_package_imports_nothing_it_does_not_declare() -> None:
                 if top in sys.stdlib_module_names or top == "cronjobs":
                     continue
                 # A module not installed here (the backport on Django 6) is known by its distribution's name.
-                if not {d.lower() for d in providers.get(top, [top.replace("_", "-")])} & declared:
+                if not {normal(d) for d in providers.get(top, [top])} & declared:
                     undeclared.setdefault(top, []).append(str(path.relative_to(ROOT)))
     assert undeclared == {}
 

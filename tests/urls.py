@@ -1,4 +1,6 @@
 from django.contrib import admin
 from django.urls import path
 
-urlpatterns = [path("admin/", admin.site.urls)]
+from cronjobs.ops.metrics import metrics_view
+
+urlpatterns = [path("admin/", admin.site.urls), path("cron/metrics", metrics_view)]

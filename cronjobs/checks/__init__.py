@@ -9,6 +9,7 @@ from cronjobs.checks.database import check_fencing
 from cronjobs.checks.install import check_install_settings
 from cronjobs.checks.jobs import check_jobs, check_task_backends
 from cronjobs.checks.locks import check_lock_cache
+from cronjobs.checks.monitors import check_monitors
 from cronjobs.checks.operations import check_operations
 from cronjobs.checks.settings import check_settings
 
@@ -18,6 +19,7 @@ __all__ = [
     "check_install_settings",
     "check_jobs",
     "check_lock_cache",
+    "check_monitors",
     "check_operations",
     "check_settings",
     "check_task_backends",

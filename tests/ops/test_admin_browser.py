@@ -1,7 +1,8 @@
 """The admin in a real browser: Debian's chromium, driven by selenium, against the example project.
 
 The example project runs under ``manage.py runserver`` on 127.0.0.1 with its own SQLite file.
-A screenshot of the job list is saved as tests/output/admin-job-list.png.
+Screenshots (the job list, a failed run, the job page's timeline and duration chart) are saved in
+tests/output/ (git-ignored) for review.
 """
 
 from __future__ import annotations
@@ -152,3 +153,63 @@ def test_an_operator_sees_the_jobs_pauses_one_and_reads_a_failed_runs_traceback(
     assert traceback.startswith("Traceback (most recent call last):")
     assert "FileNotFoundError" in traceback and "missing-feed.csv" in traceback
     assert browser.save_screenshot(str(OUTPUT / "admin-failed-run.png"))
+
+
+def _seed_heartbeat_history(database) -> None:
+    """Forty minutes of shop.heartbeat: mostly succeeded, some failed, timed out, skipped and
+    missed, and four slots with no record at all (drawn hollow)."""
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0, tzinfo=None)
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "UPDATE cronjobs_job SET first_seen = ? WHERE code = 'shop.heartbeat'",
+            (str(now - timedelta(minutes=40, seconds=30)),),
+        )
+        db.execute("DELETE FROM cronjobs_run WHERE job_code = 'shop.heartbeat'")
+        for minutes in range(1, 41):
+            if 20 <= minutes <= 23:
+                continue
+            status = {7: "failed", 14: "failed", 15: "timed_out", 30: "skipped", 10: "missed", 11: "missed"}.get(
+                minutes, "succeeded"
+            )
+            slot = now - timedelta(minutes=minutes)
+            ran = status not in ("missed", "skipped")
+            duration = 0.2 + (minutes % 5) * 0.35 + (2.5 if status == "timed_out" else 0) if ran else None
+            db.execute(
+                "INSERT INTO cronjobs_run (job_code, slot, attempt, forced, status, started_at, finished_at, duration, "
+                "hostname, boot_id, pid, token, message, traceback, output) "
+                "VALUES ('shop.heartbeat', ?, 1, 0, ?, ?, ?, ?, 'web-1', '', 1, '', '', '', '')",
+                (str(slot), status, str(slot) if ran else None, str(slot) if ran else None, duration),
+            )
+
+
+def test_the_job_page_shows_a_timeline_of_the_slots_and_a_duration_chart(example, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    _seed_heartbeat_history(tmp_path / "example.sqlite3")
+    browser.get(f"{example}/admin/login/?next=/admin/cronjobs/job/shop.heartbeat/change/")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys("browser-test")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+    timeline = browser.find_element(By.CSS_SELECTOR, "svg.cronjobs-timeline")
+    marks = timeline.find_elements(By.CSS_SELECTOR, "rect.cronjobs-slot")
+    assert len(marks) >= 40  # one per minute slot, the last forced run's included
+    classes = [mark.get_attribute("class").split()[-1] for mark in marks]
+    # 20 to 23 minutes ago, and the current minute's slot when the forced run sits beside it.
+    assert classes.count("cronjobs-slot-none") in (4, 5) and classes.count("cronjobs-slot-missed") == 2
+    assert classes.count("cronjobs-slot-failed") == 2 and "cronjobs-slot-timed_out" in classes
+    failed = timeline.find_element(By.CSS_SELECTOR, "rect.cronjobs-slot-failed")
+    assert failed.get_attribute("fill") == "#ba2121" and failed.size["width"] > 0
+    chart = browser.find_element(By.CSS_SELECTOR, "svg.cronjobs-durations")
+    bars = chart.find_elements(By.CSS_SELECTOR, "rect.cronjobs-bar")
+    assert len(bars) >= 33
+    assert max(bar.size["height"] for bar in bars) > 3 * min(bar.size["height"] for bar in bars)
+    assert browser.execute_script("return document.querySelectorAll('script[src*=chart], canvas').length") == 0
+    OUTPUT.mkdir(exist_ok=True)
+    browser.execute_script("arguments[0].scrollIntoView()", timeline)
+    assert browser.save_screenshot(str(OUTPUT / "admin-job-charts.png"))
+    charts = browser.find_element(By.CSS_SELECTOR, "div.cronjobs-charts")
+    assert charts.screenshot(str(OUTPUT / "admin-job-charts-detail.png"))

@@ -1,0 +1,97 @@
+"""A local HTTP server on 127.0.0.1 that records every request, for the monitor tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import http.server
+import json
+import threading
+import time
+import urllib.parse
+from typing import Any
+
+
+@dataclasses.dataclass
+class Request:
+    method: str
+    path: str
+    """Path and query string, as sent."""
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def route(self) -> str:
+        return self.path.split("?")[0]
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        return urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)
+
+    def envelope(self) -> list[tuple[dict[str, Any], Any]]:
+        """A Sentry envelope's items: (item header, payload) pairs."""
+        lines = self.body.split(b"\n")
+        items = []
+        index = 1  # line 0 is the envelope header
+        while index < len(lines) and lines[index]:
+            header = json.loads(lines[index])
+            items.append((header, json.loads(lines[index + 1])))
+            index += 2
+        return items
+
+
+class RecordingServer:
+    """Records each request; ``answers`` scripts the status codes, ``delay`` makes it slow."""
+
+    def __init__(self, answers: list[int] | None = None, delay: float = 0.0) -> None:
+        self.requests: list[Request] = []
+        self.answers = list(answers or [])
+        self.delay = delay
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def handle_any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                recorder.requests.append(Request(self.command, self.path, dict(self.headers), body))
+                time.sleep(recorder.delay)
+                code = recorder.answers.pop(0) if recorder.answers else 200
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting: what the timeout tests want
+
+            do_GET = do_POST = do_HEAD = handle_any
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Request]:
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.requests
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (right now)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
