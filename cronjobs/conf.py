@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_ADMINS": False,
     # Seconds a health-check ping may take in all, its retry included.
     "PING_TIMEOUT": 5.0,
+    # The name of this deployment ("production", "staging"...), matched against jobs' environments.
+    "ENVIRONMENT": None,
 }
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cronjobs.schedules import CronSchedule, IntervalSchedule, Schedule
+
+if TYPE_CHECKING:
+    from cronjobs.engine.outcomes import Outcome
 
 CATCHUP_CHOICES = ("latest", "all", "none")
 OVERLAP_CHOICES = ("skip", "allow")
@@ -53,6 +56,14 @@ class BaseCronJob:
     """Stable identity, stored with every run (default ``"<app_label>.<ClassName>"``)."""
     abstract: ClassVar[bool] = False
     """True on a base class that is not a job itself (not inherited)."""
+    environments: ClassVar[tuple[str, ...] | list[str] | None] = None
+    """Run only where ``CRONJOBS["ENVIRONMENT"]`` is one of these; other slots are recorded as skipped."""
+    between: ClassVar[tuple[str, str] | None] = None
+    """Run only for slots inside this daily window, ``("08:00", "18:00")``, in the job's zone."""
+    unless_between: ClassVar[tuple[str, str] | None] = None
+    """Skip the slots inside this daily window, ``("02:00", "04:00")``, in the job's zone."""
+    run_in_maintenance: ClassVar[bool] = False
+    """Go on running while maintenance mode is on (``manage.py cronjobs pause --all``)."""
 
     #: Set by the runner on the instance before :meth:`run` is called.
     slot: datetime
@@ -67,6 +78,25 @@ class BaseCronJob:
     def run(self) -> str | None:
         """Do the work. The returned string is stored as the run's message."""
         raise NotImplementedError(f"{type(self).__name__} must implement run()")
+
+    def should_run(self, slot: datetime) -> bool:
+        """Whether to run ``slot``; False records it as skipped (not called for forced runs)."""
+        return True
+
+    # Hooks: called outside the job's transaction; an exception in one is logged and noted on
+    # the run's message, never changing its status (see cronjobs.engine.hooks).
+
+    def on_start(self) -> None:
+        """Called before :meth:`run`, outside its transaction."""
+
+    def on_success(self, result: str | None) -> None:
+        """Called after a successful run has been recorded, with what :meth:`run` returned."""
+
+    def on_failure(self, error: BaseException) -> None:
+        """Called after a failed or timed-out run has been recorded, with the exception."""
+
+    def on_finish(self, outcome: Outcome) -> None:
+        """Called last, after :meth:`on_success` or :meth:`on_failure`, with the recorded outcome."""
 
     @classmethod
     def get_code(cls) -> str:

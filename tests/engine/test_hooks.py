@@ -1,0 +1,74 @@
+"""A job's own hooks (cronjobs.engine.hooks), through real runcrons processes."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.processes
+
+JOB = "tests.testapp.api_jobs.HookedJob"
+CODE = "test.hooked"
+
+
+def _effects(project):
+    return [row[0].split("|", 1)[1] for row in project.query("SELECT job FROM testapp_effect ORDER BY id")]
+
+
+def _run(project, **env):
+    project.seed_job(CODE, minutes_ago=1)
+    return project.manage("runcrons", jobs=JOB, env=env)
+
+
+@pytest.mark.parametrize("project", ["sqlite", "postgresql"], indirect=True)
+def test_hooks_of_a_success_are_called_once_each_outside_the_transaction(project):
+    result = _run(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _effects(project) == [
+        "on_start:|atomic=False",
+        "run|atomic=True",
+        "on_success:done|atomic=False",
+        "on_finish:succeeded|atomic=False",
+    ]
+    [(_, _, status, message, _)] = project.runs(CODE)
+    assert (status, message) == ("succeeded", "done")
+
+
+@pytest.mark.parametrize("project", ["sqlite"], indirect=True)
+def test_hooks_of_a_failure_get_the_error_and_their_writes_outlive_the_rollback(project):
+    result = _run(project, CRONJOBS_TEST_RUN_FAILS="1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    # The job's own write rolled back; the hooks' writes, outside its transaction, stayed.
+    assert _effects(project) == [
+        "on_start:|atomic=False",
+        "on_failure:ValueError:the job failed|atomic=False",
+        "on_finish:failed|atomic=False",
+    ]
+    [(_, _, status, message, _)] = project.runs(CODE)
+    assert (status, message) == ("failed", "ValueError: the job failed")
+
+
+@pytest.mark.parametrize("project", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("hook", ["on_start", "on_success", "on_finish"])
+def test_a_failing_hook_is_noted_on_the_run_and_does_not_change_its_status(project, hook):
+    result = _run(project, CRONJOBS_TEST_HOOK_FAILS=hook)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [(_, _, status, message, _)] = project.runs(CODE)
+    assert status == "succeeded"
+    assert message == f"done; hook {hook} raised RuntimeError: {hook} went wrong"
+    assert f"hook {hook} raised RuntimeError" in result.stdout
+    # Every hook was still called, once, and the job's work committed.
+    assert [e.split(":")[0].split("|")[0] for e in _effects(project)] == [
+        "on_start",
+        "run",
+        "on_success",
+        "on_finish",
+    ]
+
+
+@pytest.mark.parametrize("project", ["sqlite"], indirect=True)
+def test_a_failing_on_failure_hook_keeps_the_failed_status_and_message(project):
+    result = _run(project, CRONJOBS_TEST_RUN_FAILS="1", CRONJOBS_TEST_HOOK_FAILS="on_failure")
+    assert result.returncode == 1
+    [(_, _, status, message, _)] = project.runs(CODE)
+    assert status == "failed"
+    assert message == "ValueError: the job failed; hook on_failure raised RuntimeError: on_failure went wrong"
