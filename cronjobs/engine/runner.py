@@ -19,7 +19,7 @@ from cronjobs.engine.execution import execute
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.exceptions import Interrupted
 from cronjobs.jobs import BaseCronJob
-from cronjobs.models import Job, Run
+from cronjobs.models import Job, Maintenance, Run
 from cronjobs.ops import retention
 from cronjobs.schedules import DueSlots, due_slots
 
@@ -77,6 +77,8 @@ class Runner:
         ]
         if wanted:
             states.update((state.code, state) for state in Job.objects.writable().filter(code__in=wanted))
+        # Maintenance mode holds every job not marked run_in_maintenance (read only when something is due).
+        maintenance = bool(wanted) and not self.force and Maintenance.objects.current() is not None
         planned = []
         for code, job in self.jobs.items():
             state = states.get(code)
@@ -89,7 +91,7 @@ class Runner:
                 continue
             if state.run_requested is not None:  # "run now" from the admin or the command line
                 planned.append(Planned(job, state, forced=True, requested=True))
-            if state.paused:
+            if state.paused or (maintenance and not job.run_in_maintenance):
                 continue
             if state.retry_at is not None and state.retry_at <= self.now:
                 planned.append(Planned(job, state, retry=True))
