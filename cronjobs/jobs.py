@@ -62,6 +62,8 @@ class BaseCronJob:
     """Run only for slots inside this daily window, ``("08:00", "18:00")``, in the job's zone."""
     unless_between: ClassVar[tuple[str, str] | None] = None
     """Skip the slots inside this daily window, ``("02:00", "04:00")``, in the job's zone."""
+    jitter: ClassVar[timedelta | None] = None
+    """Start each slot a stable pseudo-random offset (derived from code and slot) up to this late."""
     run_in_maintenance: ClassVar[bool] = False
     """Go on running while maintenance mode is on (``manage.py cronjobs pause --all``)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from datetime import timedelta
 from typing import Any
 
 from django.core.checks import CheckMessage, Warning, register
@@ -36,6 +37,7 @@ def check_job_api(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     for job in registry.discover().classes:
         messages.extend(_check_hooks(job))
         messages.extend(_check_conditions(job))
+        messages.extend(_check_jitter(job))
         if not isinstance(job.run_in_maintenance, bool):
             messages.append(
                 error(
@@ -130,3 +132,29 @@ def _check_conditions(job: type[BaseCronJob]) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+def _check_jitter(job: type[BaseCronJob]) -> list[CheckMessage]:
+    value = job.jitter
+    if value is None:
+        return []
+    if not isinstance(value, timedelta) or value < timedelta(0):
+        return [
+            error(
+                f"{job.__qualname__}: jitter is {value!r}.",
+                "Use a positive timedelta, e.g. timedelta(seconds=30).",
+                196,
+                job,
+            )
+        ]
+    if isinstance(job.interval, timedelta) and job.interval and value >= job.interval:
+        return [
+            warning(
+                f"{job.__qualname__}: jitter {value} is not shorter than its interval {job.interval}, "
+                "so a slot may start after the next one is due.",
+                "Keep jitter well under the interval (a tenth of it, say).",
+                193,
+                job,
+            )
+        ]
+    return []

@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import router, transaction
 
 from cronjobs import conf
-from cronjobs.engine import leases, processes, stopping
+from cronjobs.engine import jitter, leases, processes, stopping
 from cronjobs.engine.execution import execute
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.exceptions import Interrupted
@@ -136,7 +136,7 @@ class Runner:
         two jobs, or inside a job (rolled back, recorded as interrupted); the runs it had
         claimed and not started are recorded as interrupted.
         """
-        items = self.plan() if planned is None else planned
+        items = jitter.order(self.plan() if planned is None else planned)
         if not items:
             return []
         outcomes = leases.recover(self.now)
@@ -172,6 +172,7 @@ class Runner:
             return self._attempts(item, state.retry_slot, state.retry_attempt, retry=True)
         outcomes, claimed = self._settle(item)
         for run in claimed:
+            jitter.wait(item.job, run.slot)
             outcomes.extend(self._attempts(item, run.slot, 1, claimed=run))
         return outcomes
 

@@ -107,3 +107,13 @@ def test_the_base_class_defines_no_hooks():
     from cronjobs.engine.hooks import defines_hooks
 
     assert not defines_hooks(BaseCronJob)
+
+
+def test_jitter_must_be_a_positive_timedelta_shorter_than_the_interval():
+    from datetime import timedelta
+
+    assert errors_for(job("JitterOk", jitter=timedelta(seconds=30))) == []
+    assert [m.id for m in errors_for(job("JitterBad", jitter=30))] == ["cronjobs.E196"]
+    assert [m.id for m in errors_for(job("JitterNeg", jitter=timedelta(seconds=-1)))] == ["cronjobs.E196"]
+    long = any_job("JitterLong", interval=timedelta(minutes=1), jitter=timedelta(minutes=2))
+    assert [m.id for m in errors_for(long)] == ["cronjobs.W193"]

@@ -1,7 +1,7 @@
 """Jobs of the tests of hooks, conditions, maintenance mode and jitter (cronjobs.engine.hooks...)."""
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -106,3 +106,19 @@ class KeepsGoing(BaseCronJob):
 
     def run(self):
         _effect(self.code, "run")
+
+
+class Jittered(BaseCronJob):
+    """A fleet of these (Jittered000...Jittered099) share one schedule and spread by jitter."""
+
+    abstract = True
+    schedule = "* * * * *"
+    jitter = timedelta(seconds=float(os.environ.get("CRONJOBS_TEST_JITTER", "15")))
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+
+
+for _number in range(100):
+    _name = f"Jittered{_number:03d}"
+    globals()[_name] = type(_name, (Jittered,), {"code": f"test.jittered.{_number:03d}", "__module__": __name__})
