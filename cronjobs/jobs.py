@@ -42,6 +42,14 @@ class BaseCronJob:
     """Further attempts after a failure."""
     retry_delay: ClassVar[timedelta] = timedelta(minutes=1)
     """How long after a failure the next attempt becomes due."""
+    retry_backoff: ClassVar[float | None] = None
+    """Multiply the delay by this for each further attempt (e.g. ``2``: 1 min, 2 min, 4 min...)."""
+    retry_max_delay: ClassVar[timedelta | None] = None
+    """With ``retry_backoff``: no retry waits longer than this."""
+    retry_jitter: ClassVar[bool] = True
+    """With ``retry_backoff``: scale each delay by a stable factor in [0.5, 1] (see cronjobs.engine.retrying)."""
+    retry_on: ClassVar[tuple[type[BaseException], ...] | None] = None
+    """Retry only failures raising one of these (a timeout raises ``cronjobs.exceptions.JobTimeout``)."""
     catchup: ClassVar[str] = "latest"
     """Missed slots: ``"latest"`` runs the newest once, ``"all"`` each, ``"none"`` none."""
     overlap: ClassVar[str] = "skip"

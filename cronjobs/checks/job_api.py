@@ -38,6 +38,7 @@ def check_job_api(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         messages.extend(_check_hooks(job))
         messages.extend(_check_conditions(job))
         messages.extend(_check_jitter(job))
+        messages.extend(_check_retry_policy(job))
         if not isinstance(job.run_in_maintenance, bool):
             messages.append(
                 error(
@@ -158,3 +159,40 @@ def _check_jitter(job: type[BaseCronJob]) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_retry_policy(job: type[BaseCronJob]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    name = job.__qualname__
+    backoff = job.retry_backoff
+    if backoff is not None and (not isinstance(backoff, (int, float)) or isinstance(backoff, bool) or backoff < 1):
+        messages.append(error(f"{name}: retry_backoff is {backoff!r}.", "Use a number of 1 or more, e.g. 2.", 197, job))
+    cap = job.retry_max_delay
+    if cap is not None and (not isinstance(cap, timedelta) or cap <= timedelta(0)):
+        messages.append(error(f"{name}: retry_max_delay is {cap!r}.", "Use a positive timedelta, or None.", 198, job))
+    kinds = job.retry_on
+    if kinds is not None and (
+        not isinstance(kinds, tuple)
+        or not kinds
+        or not all(isinstance(k, type) and issubclass(k, BaseException) for k in kinds)
+    ):
+        messages.append(
+            error(
+                f"{name}: retry_on is {kinds!r}.",
+                "Use a tuple of exception classes, e.g. retry_on = (ConnectionError,) (note the comma).",
+                199,
+                job,
+            )
+        )
+    if not isinstance(job.retry_jitter, bool):
+        messages.append(error(f"{name}: retry_jitter is {job.retry_jitter!r}.", "Use True or False.", 200, job))
+    if (backoff is not None or cap is not None or kinds is not None) and job.retries == 0:
+        messages.append(
+            warning(
+                f"{name}: sets a retry policy but retries is 0, so it is never retried.",
+                "Set retries = 3 (for example), or drop the retry options.",
+                194,
+                job,
+            )
+        )
+    return messages

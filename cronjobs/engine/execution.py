@@ -20,6 +20,7 @@ runner stops; everything else, ``SystemExit`` included, only fails this run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
@@ -28,7 +29,7 @@ from contextlib import nullcontext
 from django.db import router, transaction
 
 from cronjobs import conf, locks, signals
-from cronjobs.engine import conditions, leases
+from cronjobs.engine import conditions, leases, retrying
 from cronjobs.engine.capture import Capture
 from cronjobs.engine.hooks import Hooks
 from cronjobs.engine.outcomes import Outcome
@@ -154,6 +155,8 @@ def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outco
         elif status == Status.TIMED_OUT:
             logger.error("%s timed out: %s", run.job_id, message)
         outcome = _record(job_cls, run, status, time.monotonic() - started, message, trace, captured, lock=lock)
+        if not retrying.wanted(job_cls, stopper.reason if status == Status.TIMED_OUT and stopper.reason else exc):
+            outcome = dataclasses.replace(outcome, retryable=False)
         return hooks.finished(outcome, error=exc)
     return hooks.finished(outcome, result=result)
 

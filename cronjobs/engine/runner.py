@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import router, transaction
 
 from cronjobs import conf
-from cronjobs.engine import jitter, leases, processes, stopping
+from cronjobs.engine import jitter, leases, processes, retrying, stopping
 from cronjobs.engine.execution import execute
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.exceptions import Interrupted
@@ -245,11 +245,12 @@ class Runner:
             run.job = item.state  # as read by plan(): what notices need to know of the job, without a query
             outcome = execute(job, run)
             outcomes.append(outcome)
-            if outcome.status not in (Run.Status.FAILED, Run.Status.TIMED_OUT) or attempt > job.retries:
+            failed = outcome.status in (Run.Status.FAILED, Run.Status.TIMED_OUT)
+            if not failed or attempt > job.retries or not outcome.retryable:
                 return outcomes
             attempt += 1
-            if job.retry_delay:
-                Job.objects.schedule_retry(item.code, self.now + job.retry_delay, slot, attempt)
+            if wait := retrying.delay(job, slot, attempt):
+                Job.objects.schedule_retry(item.code, self.now + wait, slot, attempt)
                 return outcomes
             stopping.raise_if_pending()
 

@@ -117,3 +117,13 @@ def test_jitter_must_be_a_positive_timedelta_shorter_than_the_interval():
     assert [m.id for m in errors_for(job("JitterNeg", jitter=timedelta(seconds=-1)))] == ["cronjobs.E196"]
     long = any_job("JitterLong", interval=timedelta(minutes=1), jitter=timedelta(minutes=2))
     assert [m.id for m in errors_for(long)] == ["cronjobs.W193"]
+
+
+def test_each_mistake_in_the_retry_policy_is_an_error_with_its_id():
+    from datetime import timedelta
+
+    good = job("RetryOk", retries=3, retry_backoff=2, retry_max_delay=timedelta(hours=1), retry_on=(OSError,))
+    assert errors_for(good) == []
+    bad = job("RetryBad", retries=3, retry_backoff=0.5, retry_max_delay=0, retry_on=OSError, retry_jitter=None)
+    assert [m.id for m in errors_for(bad)] == ["cronjobs.E197", "cronjobs.E198", "cronjobs.E199", "cronjobs.E200"]
+    assert [m.id for m in errors_for(job("RetryNever", retry_on=(OSError,)))] == ["cronjobs.W194"]

@@ -122,3 +122,31 @@ class Jittered(BaseCronJob):
 for _number in range(100):
     _name = f"Jittered{_number:03d}"
     globals()[_name] = type(_name, (Jittered,), {"code": f"test.jittered.{_number:03d}", "__module__": __name__})
+
+
+class BacksOff(BaseCronJob):
+    """Fails every time; retries 10, 20, then 30 minutes (capped) after each failure."""
+
+    schedule = "@yearly"
+    code = "test.backs_off"
+    retries = 4
+    retry_delay = timedelta(minutes=10)
+    retry_backoff = 2
+    retry_max_delay = timedelta(minutes=30)
+    retry_jitter = os.environ.get("CRONJOBS_TEST_RETRY_JITTER") == "1"
+
+    def run(self):
+        raise ValueError("still broken")
+
+
+class RetriesConnectionErrors(BaseCronJob):
+    schedule = "@yearly"
+    code = "test.retries_connection_errors"
+    retries = 2
+    retry_on = (ConnectionError,)
+
+    def run(self):
+        _effect(self.code, "run")
+        if os.environ.get("CRONJOBS_TEST_RAISE") == "ConnectionError":
+            raise ConnectionRefusedError("database went away")
+        raise ValueError("a bug: retrying will not help")
