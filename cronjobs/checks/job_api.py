@@ -39,6 +39,15 @@ def check_job_api(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         messages.extend(_check_conditions(job))
         messages.extend(_check_jitter(job))
         messages.extend(_check_retry_policy(job))
+        if inspect.isasyncgenfunction(job.run) or inspect.isgeneratorfunction(job.run):
+            messages.append(
+                error(
+                    f"{job.__qualname__}: run() yields; it would return a generator without doing the work.",
+                    "Define def run(self) or async def run(self), returning the message (or None).",
+                    201,
+                    job,
+                )
+            )
         if not isinstance(job.run_in_maintenance, bool):
             messages.append(
                 error(

@@ -29,7 +29,7 @@ from contextlib import nullcontext
 from django.db import router, transaction
 
 from cronjobs import conf, locks, signals
-from cronjobs.engine import conditions, leases, retrying
+from cronjobs.engine import asyncjobs, conditions, leases, retrying
 from cronjobs.engine.capture import Capture
 from cronjobs.engine.hooks import Hooks
 from cronjobs.engine.outcomes import Outcome
@@ -122,7 +122,7 @@ def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outco
         with Section() as commit:  # from commit.begin(): SIGTERM waits for the commit
             with transaction.atomic(using=job_cls.database) if job_cls.atomic else nullcontext():
                 with captured, stopper, Deadline(job_cls.timeout, stopper, timeout), job_running():
-                    result = job.run()
+                    result = asyncjobs.call(job.run) if asyncjobs.is_async(job.run) else job.run()  # type: ignore[arg-type]
                 message = "" if result is None else str(result)
                 if fence:
                     commit.begin()

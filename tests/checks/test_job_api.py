@@ -127,3 +127,18 @@ def test_each_mistake_in_the_retry_policy_is_an_error_with_its_id():
     bad = job("RetryBad", retries=3, retry_backoff=0.5, retry_max_delay=0, retry_on=OSError, retry_jitter=None)
     assert [m.id for m in errors_for(bad)] == ["cronjobs.E197", "cronjobs.E198", "cronjobs.E199", "cronjobs.E200"]
     assert [m.id for m in errors_for(job("RetryNever", retry_on=(OSError,)))] == ["cronjobs.W194"]
+
+
+def test_a_run_that_yields_is_an_error():
+    async def run(self):
+        yield 1
+
+    def sync_run(self):
+        yield 1
+
+    async def good(self):
+        return "ok"
+
+    assert [m.id for m in errors_for(job("AsyncGen", run=run))] == ["cronjobs.E201"]
+    assert [m.id for m in errors_for(job("SyncGen", run=sync_run))] == ["cronjobs.E201"]
+    assert errors_for(job("AsyncOk", run=good)) == []

@@ -150,3 +150,29 @@ class RetriesConnectionErrors(BaseCronJob):
         if os.environ.get("CRONJOBS_TEST_RAISE") == "ConnectionError":
             raise ConnectionRefusedError("database went away")
         raise ValueError("a bug: retrying will not help")
+
+
+class AsyncJob(BaseCronJob):
+    """``async def run()``: writes through the async ORM, prints, and (CRONJOBS_TEST_SLEEP) then sleeps."""
+
+    schedule = "* * * * *"
+    code = "test.async"
+    timeout = timedelta(seconds=float(os.environ.get("CRONJOBS_TEST_TIMEOUT", "30")))
+
+    async def run(self):
+        import asyncio
+
+        from asgiref.sync import sync_to_async
+
+        await Effect.objects.acreate(job=f"{self.code}|acreate", slot=self.slot, pid=os.getpid())
+        in_atomic = await sync_to_async(lambda: connection.in_atomic_block)()
+        await sync_to_async(_effect)(self.code, "run")
+        print(f"async job ran in a transaction: {in_atomic}")  # noqa: T201  (captured: that is the point)
+        try:
+            await asyncio.sleep(float(os.environ.get("CRONJOBS_TEST_SLEEP", "0")))
+        except asyncio.CancelledError:
+            print("cancelled at its await")  # noqa: T201  (captured: that is the point)
+            raise
+        if os.environ.get("CRONJOBS_TEST_RUN_FAILS"):
+            raise ValueError("async failure")
+        return "async done"
