@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.utils import timezone
-
+from cronjobs.engine import clock
 from cronjobs.jobs import BaseCronJob
 
 if TYPE_CHECKING:
@@ -63,8 +62,8 @@ def wait(job: type[BaseCronJob], slot: datetime) -> None:
     A signal (SIGTERM, Ctrl-C) ends the wait with its exception, as it would end the job.
     Waits on a lock's timeout rather than ``time.sleep``: it follows the monotonic clock.
     """
-    if not job.jitter:
+    if not job.jitter or clock.frozen():
         return
-    left = (start_of(job, slot) - timezone.now()).total_seconds()
+    left = (start_of(job, slot) - clock.now()).total_seconds()
     if left > 0:
         threading.Event().wait(left)
