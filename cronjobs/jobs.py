@@ -86,7 +86,8 @@ class BaseCronJob:
             cls.abstract = False
 
     def run(self) -> str | None:
-        """Do the work. The returned string is stored as the run's message."""
+        """Do the work. The returned string is stored as the run's message. May be ``async def``
+        (see :mod:`cronjobs.engine.asyncjobs` for the ORM rules)."""
         raise NotImplementedError(f"{type(self).__name__} must implement run()")
 
     def should_run(self, slot: datetime) -> bool:
