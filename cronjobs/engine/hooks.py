@@ -9,6 +9,7 @@ handed to a task backend) nor when runcrons is stopped (SIGTERM, Ctrl-C) in the 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -50,9 +51,7 @@ class Hooks:
             self._call("on_failure", error)
         self._call("on_finish", outcome)
         if self.errors and Run.objects.add_note(self.run, "; ".join(self.errors)):
-            from cronjobs.engine.outcomes import Outcome
-
-            return Outcome.of(self.run, lock_error=outcome.lock_error)
+            return dataclasses.replace(outcome, message=self.run.message)
         return outcome
 
     def _call(self, name: str, *args: Any) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
-pytestmark = pytest.mark.processes
+from cronjobs import BaseCronJob
+from cronjobs.exceptions import JobTimeout
+from cronjobs.testing import run_job
 
 JOB = "tests.testapp.api_jobs.HookedJob"
 CODE = "test.hooked"
@@ -19,6 +24,7 @@ def _run(project, **env):
     return project.manage("runcrons", jobs=JOB, env=env)
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("project", ["sqlite", "postgresql"], indirect=True)
 def test_hooks_of_a_success_are_called_once_each_outside_the_transaction(project):
     result = _run(project)
@@ -33,6 +39,7 @@ def test_hooks_of_a_success_are_called_once_each_outside_the_transaction(project
     assert (status, message) == ("succeeded", "done")
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("project", ["sqlite"], indirect=True)
 def test_hooks_of_a_failure_get_the_error_and_their_writes_outlive_the_rollback(project):
     result = _run(project, CRONJOBS_TEST_RUN_FAILS="1")
@@ -47,6 +54,7 @@ def test_hooks_of_a_failure_get_the_error_and_their_writes_outlive_the_rollback(
     assert (status, message) == ("failed", "ValueError: the job failed")
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("project", ["sqlite", "postgresql"], indirect=True)
 @pytest.mark.parametrize("hook", ["on_start", "on_success", "on_finish"])
 def test_a_failing_hook_is_noted_on_the_run_and_does_not_change_its_status(project, hook):
@@ -65,6 +73,7 @@ def test_a_failing_hook_is_noted_on_the_run_and_does_not_change_its_status(proje
     ]
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("project", ["sqlite"], indirect=True)
 def test_a_failing_on_failure_hook_keeps_the_failed_status_and_message(project):
     result = _run(project, CRONJOBS_TEST_RUN_FAILS="1", CRONJOBS_TEST_HOOK_FAILS="on_failure")
@@ -72,3 +81,30 @@ def test_a_failing_on_failure_hook_keeps_the_failed_status_and_message(project):
     [(_, _, status, message, _)] = project.runs(CODE)
     assert status == "failed"
     assert message == "ValueError: the job failed; hook on_failure raised RuntimeError: on_failure went wrong"
+
+
+class _FailsAndItsHookFails(BaseCronJob):
+    schedule = "* * * * *"
+    code = "test.fails_and_hook_fails"
+    timeout = timedelta(seconds=0.5)
+    retries = 2
+    retry_on = (ConnectionError,)
+    errors: list = []
+
+    def run(self):
+        time.sleep(5)
+
+    def on_failure(self, error):
+        type(self).errors.append(error)
+        raise RuntimeError("hook broke")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_failure_gets_the_timeout_and_a_failing_hook_keeps_the_outcome_as_it_was():
+    result = run_job(_FailsAndItsHookFails, slot=datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc))
+    assert result.status == "timed_out"
+    [error] = _FailsAndItsHookFails.errors
+    assert isinstance(error, JobTimeout)
+    assert result.outcome.message == "stopped after 0:00:00.500000; hook on_failure raised RuntimeError: hook broke"
+    assert result.run.message == result.outcome.message
+    assert result.outcome.retryable is False  # retry_on names ConnectionError only
