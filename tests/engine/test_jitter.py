@@ -76,3 +76,37 @@ def test_a_hundred_jobs_spread_over_the_window_and_each_slot_runs_once(project, 
     # Spread over the window, not bunched: every third of it saw a share of the starts.
     thirds = [sum(1 for s in spread if WINDOW * k / 3 <= s < WINDOW * (k + 1) / 3) for k in range(3)]
     assert all(count >= 15 for count in thirds), thirds
+
+
+@pytest.mark.processes
+@pytest.mark.parametrize("project", ["sqlite"], indirect=True)
+def test_sigterm_during_the_wait_records_the_claimed_slot_as_interrupted(project, libfaketime):
+    import signal
+    import time
+
+    from tests.support.projects import stop, wait_for
+
+    code = "test.long_jitter"
+    # A slot of the next few minutes whose offset is long, and runcrons started then (libfaketime).
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    slot = next(
+        now + timedelta(minutes=m)
+        for m in range(1, 60)
+        if jitter.offset(code, now + timedelta(minutes=m), timedelta(hours=1)) > timedelta(minutes=5)
+    )
+    project.seed_job(code, minutes_ago=1)
+    env = {
+        "LD_PRELOAD": libfaketime,
+        "FAKETIME": slot.strftime("@%Y-%m-%d %H:%M:%S"),
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "TZ": "UTC",
+    }
+    process = project.start("runcrons", jobs=PATH + "LongJitter", env=env)
+    wait_for(lambda: project.count("cronjobs_run", "job_code = ? AND status = 'running'", (code,)) == 1)
+    stopped = time.monotonic()
+    stop(process, signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert time.monotonic() - stopped < 10
+    [(recorded, _, status, _, _)] = [r for r in project.runs(code) if r[2] != "missed"]
+    assert (as_utc(recorded), status) == (slot, "interrupted")
+    assert project.count("testapp_effect") == 0

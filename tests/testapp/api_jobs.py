@@ -176,3 +176,14 @@ class AsyncJob(BaseCronJob):
         if os.environ.get("CRONJOBS_TEST_RUN_FAILS"):
             raise ValueError("async failure")
         return "async done"
+
+
+class LongJitter(BaseCronJob):
+    """Starts up to an hour after its slot: runcrons waits for it (until stopped)."""
+
+    schedule = "* * * * *"
+    code = "test.long_jitter"
+    jitter = timedelta(hours=1)
+
+    def run(self):
+        _effect(self.code, "run")
