@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from cronjobs import registry
 from cronjobs.exceptions import CronJobsError
 from cronjobs.models import NOT_RUNS, Action, Job, Run
-from cronjobs.ops import actions, charts, overview
+from cronjobs.ops import actions, charts, maintenance, overview
 
 #: Badge colours by status (the admin's own greens, reds and blues).
 COLOURS: dict[str, str] = {
@@ -101,6 +101,9 @@ class JobAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         # Registered jobs that runcrons has not seen yet are listed too: they start from now.
         Job.objects.ensure(registry.get_jobs(), timezone.now())
+        switch = maintenance.current()
+        if switch is not None and request.method == "GET":
+            self.message_user(request, maintenance.banner(switch), messages.WARNING)
         return super().changelist_view(request, {"title": _("Cron jobs"), **(extra_context or {})})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:

@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "PING_TIMEOUT": 5.0,
     # Outside monitors told of every run, by name: {"hc": {"BACKEND": "healthchecks", ...}}.
     "MONITORS": {},
+    # The name of this deployment ("production", "staging"...), matched against jobs' environments.
+    "ENVIRONMENT": None,
 }
 
 

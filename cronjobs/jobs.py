@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cronjobs.schedules import CronSchedule, IntervalSchedule, Schedule
+
+if TYPE_CHECKING:
+    from cronjobs.engine.outcomes import Outcome
 
 CATCHUP_CHOICES = ("latest", "all", "none")
 OVERLAP_CHOICES = ("skip", "allow")
@@ -39,6 +42,14 @@ class BaseCronJob:
     """Further attempts after a failure."""
     retry_delay: ClassVar[timedelta] = timedelta(minutes=1)
     """How long after a failure the next attempt becomes due."""
+    retry_backoff: ClassVar[float | None] = None
+    """Multiply the delay by this for each further attempt (e.g. ``2``: 1 min, 2 min, 4 min...)."""
+    retry_max_delay: ClassVar[timedelta | None] = None
+    """With ``retry_backoff``: no retry waits longer than this."""
+    retry_jitter: ClassVar[bool] = True
+    """With ``retry_backoff``: scale each delay by a stable factor in [0.5, 1] (see cronjobs.engine.retrying)."""
+    retry_on: ClassVar[tuple[type[BaseException], ...] | None] = None
+    """Retry only failures raising one of these (a timeout raises ``cronjobs.exceptions.JobTimeout``)."""
     catchup: ClassVar[str] = "latest"
     """Missed slots: ``"latest"`` runs the newest once, ``"all"`` each, ``"none"`` none."""
     overlap: ClassVar[str] = "skip"
@@ -56,6 +67,16 @@ class BaseCronJob:
     """Stable identity, stored with every run (default ``"<app_label>.<ClassName>"``)."""
     abstract: ClassVar[bool] = False
     """True on a base class that is not a job itself (not inherited)."""
+    environments: ClassVar[tuple[str, ...] | list[str] | None] = None
+    """Run only where ``CRONJOBS["ENVIRONMENT"]`` is one of these; other slots are recorded as skipped."""
+    between: ClassVar[tuple[str, str] | None] = None
+    """Run only for slots inside this daily window, ``("08:00", "18:00")``, in the job's zone."""
+    unless_between: ClassVar[tuple[str, str] | None] = None
+    """Skip the slots inside this daily window, ``("02:00", "04:00")``, in the job's zone."""
+    jitter: ClassVar[timedelta | None] = None
+    """Start each slot a stable pseudo-random offset (derived from code and slot) up to this late."""
+    run_in_maintenance: ClassVar[bool] = False
+    """Go on running while maintenance mode is on (``manage.py cronjobs pause --all``)."""
 
     #: Set by the runner on the instance before :meth:`run` is called.
     slot: datetime
@@ -68,8 +89,28 @@ class BaseCronJob:
             cls.abstract = False
 
     def run(self) -> str | None:
-        """Do the work. The returned string is stored as the run's message."""
+        """Do the work. The returned string is stored as the run's message. May be ``async def``
+        (see :mod:`cronjobs.engine.asyncjobs` for the ORM rules)."""
         raise NotImplementedError(f"{type(self).__name__} must implement run()")
+
+    def should_run(self, slot: datetime) -> bool:
+        """Whether to run ``slot``; False records it as skipped (not called for forced runs)."""
+        return True
+
+    # Hooks: called outside the job's transaction; an exception in one is logged and noted on
+    # the run's message, never changing its status (see cronjobs.engine.hooks).
+
+    def on_start(self) -> None:
+        """Called before :meth:`run`, outside its transaction."""
+
+    def on_success(self, result: str | None) -> None:
+        """Called after a successful run has been recorded, with what :meth:`run` returned."""
+
+    def on_failure(self, error: BaseException) -> None:
+        """Called after a failed or timed-out run has been recorded, with the exception."""
+
+    def on_finish(self, outcome: Outcome) -> None:
+        """Called last, after :meth:`on_success` or :meth:`on_failure`, with the recorded outcome."""
 
     @classmethod
     def get_code(cls) -> str:

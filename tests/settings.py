@@ -107,6 +107,7 @@ CRONJOBS = {
     "LOCK_CACHE": "locks",
     "KEEP_RUNS": int(os.environ.get("CRONJOBS_TEST_KEEP_RUNS", "1000")),
     "TASKS_DURABLE_BOOKKEEPING": os.environ.get("CRONJOBS_TEST_DURABLE_BOOKKEEPING") == "1",
+    "ENVIRONMENT": os.environ.get("CRONJOBS_TEST_ENVIRONMENT") or None,
 }
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

@@ -7,6 +7,7 @@ imports this package). ``runcrons`` runs only these checks.
 from cronjobs.checks.base import TAG
 from cronjobs.checks.database import check_fencing
 from cronjobs.checks.install import check_install_settings
+from cronjobs.checks.job_api import check_job_api
 from cronjobs.checks.jobs import check_jobs, check_task_backends
 from cronjobs.checks.locks import check_lock_cache
 from cronjobs.checks.monitors import check_monitors
@@ -17,6 +18,7 @@ __all__ = [
     "TAG",
     "check_fencing",
     "check_install_settings",
+    "check_job_api",
     "check_jobs",
     "check_lock_cache",
     "check_monitors",

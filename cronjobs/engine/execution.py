@@ -20,6 +20,7 @@ runner stops; everything else, ``SystemExit`` included, only fails this run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
@@ -28,8 +29,9 @@ from contextlib import nullcontext
 from django.db import router, transaction
 
 from cronjobs import conf, locks, signals
-from cronjobs.engine import leases
+from cronjobs.engine import asyncjobs, conditions, leases, retrying
 from cronjobs.engine.capture import Capture
+from cronjobs.engine.hooks import Hooks
 from cronjobs.engine.outcomes import Outcome
 from cronjobs.engine.stopping import Deadline, Section, Stopper, critical, job_running
 from cronjobs.exceptions import Interrupted, JobTimeout, LockError, LostClaim, LostLock
@@ -64,6 +66,14 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     beat = leases.get()
     lock = None
     try:
+        if not run.forced:
+            try:
+                reason = conditions.skip_reason(job_cls, run.slot, run.attempt)
+            except conditions.ConditionError as exc:
+                logger.error("%s: %s", run.job_id, exc, exc_info=True)
+                return _record(job_cls, run, Status.FAILED, 0.0, str(exc), traceback.format_exc())
+            if reason is not None:
+                return _record(job_cls, run, Status.SKIPPED, 0.0, reason)
         if job_cls.task_backend is not None:
             from cronjobs.engine.handoff import hand_off
 
@@ -103,13 +113,16 @@ def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outco
     leases.get().watch(run.pk, stopper, lock)
     timeout = JobTimeout(f"stopped after {job_cls.timeout}")
     fence = fenced(job_cls)
+    hooks = Hooks(None, run)
     try:
         job = job_cls()
         job.slot, job.attempt, job.forced = run.slot, run.attempt, run.forced
+        hooks = Hooks(job, run)
+        hooks.start()  # before the transaction opens
         with Section() as commit:  # from commit.begin(): SIGTERM waits for the commit
             with transaction.atomic(using=job_cls.database) if job_cls.atomic else nullcontext():
                 with captured, stopper, Deadline(job_cls.timeout, stopper, timeout), job_running():
-                    result = job.run()
+                    result = asyncjobs.call(job.run) if asyncjobs.is_async(job.run) else job.run()  # type: ignore[arg-type]
                 message = "" if result is None else str(result)
                 if fence:
                     commit.begin()
@@ -125,8 +138,10 @@ def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outco
                     if isinstance(lock, DatabaseLock) and lock.db == job_cls.database:
                         lock.release()
         if fence:
-            return _finished(job_cls, run)
-        return _record(job_cls, run, Status.SUCCEEDED, time.monotonic() - started, message, "", captured, lock=lock)
+            outcome = _finished(job_cls, run)
+        else:
+            elapsed = time.monotonic() - started
+            outcome = _record(job_cls, run, Status.SUCCEEDED, elapsed, message, "", captured, lock=lock)
     except (KeyboardInterrupt, Interrupted) as exc:
         message = str(exc) or "interrupted"
         elapsed = time.monotonic() - started
@@ -139,7 +154,11 @@ def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outco
             logger.error("%s failed: %s", run.job_id, message, exc_info=True)
         elif status == Status.TIMED_OUT:
             logger.error("%s timed out: %s", run.job_id, message)
-        return _record(job_cls, run, status, time.monotonic() - started, message, trace, captured, lock=lock)
+        outcome = _record(job_cls, run, status, time.monotonic() - started, message, trace, captured, lock=lock)
+        if not retrying.wanted(job_cls, stopper.reason if status == Status.TIMED_OUT and stopper.reason else exc):
+            outcome = dataclasses.replace(outcome, retryable=False)
+        return hooks.finished(outcome, error=exc)
+    return hooks.finished(outcome, result=result)
 
 
 def _failure(job_cls: type[BaseCronJob], exc: BaseException, stopper: Stopper) -> tuple[str, str]:

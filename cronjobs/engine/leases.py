@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from django.db import connections, router
 
 from cronjobs import registry, signals
+from cronjobs.engine import retrying
 from cronjobs.engine.outcomes import Outcome
 from cronjobs.engine.stopping import Stopper, critical
 from cronjobs.exceptions import LostClaim, LostLock
@@ -245,7 +246,8 @@ def recover(now: datetime) -> list[Outcome]:
         if job is None:
             continue
         if run.attempt <= job.retries:
-            Job.objects.schedule_retry(run.job_id, now + job.retry_delay, run.slot, run.attempt + 1, replace=False)
+            wait = retrying.delay(job, run.slot, run.attempt + 1)
+            Job.objects.schedule_retry(run.job_id, now + wait, run.slot, run.attempt + 1, replace=False)
         signals.send(signals.run_finished, job, run=run, outcome=outcome)  # its own process never will
     return outcomes
 

@@ -24,6 +24,8 @@ class Outcome:
     lock_error: str | None = None
     """Why the job's lock could not be taken, when its backend failed (not: held by another)."""
     forced: bool = False
+    retryable: bool = True
+    """False when the job's ``retry_on`` does not name the error it failed with."""
 
     @property
     def failed(self) -> bool:

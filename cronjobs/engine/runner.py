@@ -14,12 +14,12 @@ from datetime import datetime
 from django.db import router, transaction
 
 from cronjobs import conf
-from cronjobs.engine import leases, processes, stopping
+from cronjobs.engine import jitter, leases, processes, retrying, stopping
 from cronjobs.engine.execution import execute
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.exceptions import Interrupted
 from cronjobs.jobs import BaseCronJob
-from cronjobs.models import Job, Run
+from cronjobs.models import Job, Maintenance, Run
 from cronjobs.ops import retention
 from cronjobs.schedules import DueSlots, due_slots
 
@@ -77,6 +77,8 @@ class Runner:
         ]
         if wanted:
             states.update((state.code, state) for state in Job.objects.writable().filter(code__in=wanted))
+        # Maintenance mode holds every job not marked run_in_maintenance (read only when something is due).
+        maintenance = bool(wanted) and not self.force and Maintenance.objects.current() is not None
         planned = []
         for code, job in self.jobs.items():
             state = states.get(code)
@@ -89,7 +91,7 @@ class Runner:
                 continue
             if state.run_requested is not None:  # "run now" from the admin or the command line
                 planned.append(Planned(job, state, forced=True, requested=True))
-            if state.paused:
+            if state.paused or (maintenance and not job.run_in_maintenance):
                 continue
             if state.retry_at is not None and state.retry_at <= self.now:
                 planned.append(Planned(job, state, retry=True))
@@ -134,7 +136,7 @@ class Runner:
         two jobs, or inside a job (rolled back, recorded as interrupted); the runs it had
         claimed and not started are recorded as interrupted.
         """
-        items = self.plan() if planned is None else planned
+        items = jitter.order(self.plan() if planned is None else planned)
         if not items:
             return []
         outcomes = leases.recover(self.now)
@@ -170,6 +172,7 @@ class Runner:
             return self._attempts(item, state.retry_slot, state.retry_attempt, retry=True)
         outcomes, claimed = self._settle(item)
         for run in claimed:
+            jitter.wait(item.job, run.slot)
             outcomes.extend(self._attempts(item, run.slot, 1, claimed=run))
         return outcomes
 
@@ -242,11 +245,12 @@ class Runner:
             run.job = item.state  # as read by plan(): what notices need to know of the job, without a query
             outcome = execute(job, run)
             outcomes.append(outcome)
-            if outcome.status not in (Run.Status.FAILED, Run.Status.TIMED_OUT) or attempt > job.retries:
+            failed = outcome.status in (Run.Status.FAILED, Run.Status.TIMED_OUT)
+            if not failed or attempt > job.retries or not outcome.retryable:
                 return outcomes
             attempt += 1
-            if job.retry_delay:
-                Job.objects.schedule_retry(item.code, self.now + job.retry_delay, slot, attempt)
+            if wait := retrying.delay(job, slot, attempt):
+                Job.objects.schedule_retry(item.code, self.now + wait, slot, attempt)
                 return outcomes
             stopping.raise_if_pending()
 

@@ -9,6 +9,7 @@ lock live with the locks (:mod:`cronjobs.locks.models`).
 from cronjobs.locks.models import Lease
 from cronjobs.models.actions import Action
 from cronjobs.models.jobs import Job
+from cronjobs.models.maintenance import Maintenance
 from cronjobs.models.runs import FAILURES, NOT_RUNS, Run
 
-__all__ = ["FAILURES", "NOT_RUNS", "Action", "Job", "Lease", "Run"]
+__all__ = ["FAILURES", "NOT_RUNS", "Action", "Job", "Lease", "Maintenance", "Run"]

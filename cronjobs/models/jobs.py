@@ -162,6 +162,16 @@ class JobQuerySet(models.QuerySet["Job"]):
             )
         )
 
+    def restart(self, job: type[BaseCronJob], now: datetime) -> bool:
+        """Maintenance mode ended: a job it held (not paused on its own) runs again from ``now``
+        on, its slots in between skipped, as after :meth:`resume`. False if it is paused."""
+        schedule = job.get_schedule()
+        return bool(
+            self.writable()
+            .filter(code=job.get_code(), paused=False)
+            .update(watermark=now, schedule_key=schedule.key, next_slot=schedule.next_after(now))
+        )
+
     def forget(self, codes: Iterable[str]) -> int:
         """Delete the rows (and so the runs) of jobs no longer in code."""
         deleted, _ = self.writable().filter(code__in=list(codes)).delete()

@@ -137,6 +137,22 @@ class RunQuerySet(models.QuerySet["Run"]):
             run.status, run.message = found
         return run.status
 
+    def add_note(self, run: Run, note: str) -> bool:
+        """Append ``note`` to the message of a finished run of this claim (a hook's error, say);
+        its status is left as it is. True when it was written."""
+        if not note:
+            return False
+        joined = f"; {note}" if run.message else note
+        written = (
+            self.writable()
+            .filter(pk=run.pk, token=run.token)
+            .exclude(status=Run.Status.RUNNING)
+            .update(message=Concat(F("message"), Value(joined), output_field=models.TextField()))
+        )
+        if written:
+            run.message += joined
+        return bool(written)
+
     def abandon(self, ids: Iterable[int], message: str) -> int:
         """Runs this process claimed and never started, now that it stops: recorded as interrupted."""
         ids = list(ids)

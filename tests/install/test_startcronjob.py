@@ -61,6 +61,7 @@ def test_what_it_writes_passes_the_checks_and_runs(tmp_path: Path) -> None:
     source = (project / "myapp" / "cron.py").read_text()
     assert source.count("from cronjobs import BaseCronJob") == 1
     assert '    schedule = "*/5 * * * *"' in source and '    schedule = "@daily"' in source
+    assert source.count("# def on_failure(self, error):") == 2  # the hooks, shown in each scaffolded job
     for args in (("check", "--fail-level", "WARNING"), ("migrate", "--verbosity", "0")):
         result = manage(project, *args)
         assert result.returncode == 0, result.stdout + result.stderr

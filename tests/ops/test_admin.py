@@ -125,3 +125,12 @@ def test_runs_are_read_only_filterable_and_show_the_traceback(admin_client):
     assert '<pre class="cronjobs-output"' in detail and "flaky ran" in detail
     assert 'name="_save"' not in detail
     assert admin_client.get(reverse("admin:cronjobs_run_add")).status_code == 403
+
+
+def test_the_job_list_says_when_maintenance_mode_is_on(admin_client):
+    from cronjobs.ops import maintenance
+
+    assert "Maintenance mode" not in admin_client.get(JOB_LIST).content.decode()
+    maintenance.turn_on([EveryMinute, Flaky, Hourly], "ops@example", datetime.now(timezone.utc))
+    page = admin_client.get(JOB_LIST).content.decode()
+    assert "Maintenance mode since" in page and "by ops@example" in page

@@ -69,8 +69,10 @@ def test_list_json_is_for_machines(ran):
 
 
 @pytest.mark.django_db
-def test_list_reads_the_state_of_all_jobs_in_three_queries_and_the_queues_in_one(ran, django_assert_num_queries):
-    with django_assert_num_queries(4):
+def test_list_reads_the_state_of_all_jobs_in_three_queries_and_the_queues_and_maintenance_in_one_each(
+    ran, django_assert_num_queries
+):
+    with django_assert_num_queries(5):
         cronjobs("list")
 
 

@@ -16,7 +16,7 @@ from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 from cronjobs import registry
-from cronjobs.engine import loop
+from cronjobs.engine import clock, loop
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
 from cronjobs.engine.stopping import handling_signals
@@ -63,7 +63,7 @@ class Command(BaseCommand):
         if tasks_only and codes:
             raise CommandError("--tasks-only runs no jobs: leave out the job codes", returncode=EXIT_USAGE)
         _ensure_database()
-        runner = Runner(jobs, now=timezone.now(), force=force)
+        runner = Runner(jobs, now=clock.now(), force=force)
         drained = None
         try:
             with handling_signals():

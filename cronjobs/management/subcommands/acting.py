@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management import CommandError
 
 from cronjobs.management.subcommands.base import EXIT_USAGE, Context, Subcommand, actor
+from cronjobs.management.subcommands.maintenance import every_job, maintenance_arguments, pause_all, resume_all
 from cronjobs.ops import actions, overview
 
 
@@ -18,9 +19,15 @@ class _OnOneJob(Subcommand):
 
 class Pause(_OnOneJob):
     name = "pause"
-    help = "Stop running the job's slots until resumed."
+    help = "Stop running the job's slots until resumed; --all: maintenance mode."
 
-    def handle(self, context: Context, *, code: str, **options: Any) -> None:
+    def add_arguments(self, parser: Any) -> None:
+        maintenance_arguments(parser)
+
+    def handle(self, context: Context, *, code: str | None, every: bool, **options: Any) -> None:
+        if every_job(code, every):
+            return pause_all(context)
+        assert code is not None
         job = context.job(code)
         if actions.pause(job, actor(), context.now):
             context.stdout.write(f"{job.get_code()}: paused. Resume with `manage.py cronjobs resume {job.get_code()}`.")
@@ -30,9 +37,15 @@ class Pause(_OnOneJob):
 
 class Resume(_OnOneJob):
     name = "resume"
-    help = "Run the job again from now on (slots missed while paused are skipped)."
+    help = "Run the job again from now on (slots missed while paused are skipped); --all: end maintenance mode."
 
-    def handle(self, context: Context, *, code: str, **options: Any) -> None:
+    def add_arguments(self, parser: Any) -> None:
+        maintenance_arguments(parser)
+
+    def handle(self, context: Context, *, code: str | None, every: bool, **options: Any) -> None:
+        if every_job(code, every):
+            return resume_all(context)
+        assert code is not None
         job = context.job(code)
         if actions.resume(job, actor(), context.now):
             nxt = job.get_schedule().next_after(context.now)

@@ -9,7 +9,7 @@ from typing import Any
 from cronjobs.management.subcommands.base import Context, Subcommand, one_line
 from cronjobs.management.subcommands.base import as_json as to_json
 from cronjobs.models import FAILURES
-from cronjobs.ops import overview
+from cronjobs.ops import maintenance, overview
 
 
 class ListJobs(Subcommand):
@@ -21,18 +21,26 @@ class ListJobs(Subcommand):
 
     def handle(self, context: Context, *, as_json: bool, **options: Any) -> None:
         rows = overview.collect(context.jobs, context.now)
+        switch = maintenance.current()
         queues = _queues(context.now)
         out, style = context.stdout, context.style
         if as_json:
             document: dict[str, Any] = {"now": context.now.isoformat(), "jobs": [row.as_dict() for row in rows]}
+            document["maintenance"] = (
+                None if switch is None else {"since": switch.since.isoformat(), "by": switch.actor}
+            )
+            for entry, row in zip(document["jobs"], rows, strict=True):
+                entry["held_by_maintenance"] = maintenance.held(row.job, switch)
             if queues is not None:
                 document["task_queues"] = [dataclasses.asdict(counts) for counts in queues]
             out.write(to_json(document))
             return
+        if switch is not None:
+            out.write(style.WARNING(maintenance.banner(switch)) + "\n")
         if not rows:
             out.write("No jobs registered. Write BaseCronJob subclasses in <app>/cron.py.")
         else:
-            out.write("\n\n".join(_format(context, row) for row in rows))
+            out.write("\n\n".join(_format(context, row, maintenance.held(row.job, switch)) for row in rows))
         if queues is not None:
             from cronjobs.tasks.stats import format_counts
 
@@ -40,11 +48,13 @@ class ListJobs(Subcommand):
             out.write("\n" + style.MIGRATE_HEADING("task queues") + "\n" + "\n".join(f"  {line}" for line in lines))
 
 
-def _format(context: Context, row: overview.JobStatus) -> str:
+def _format(context: Context, row: overview.JobStatus, held: bool = False) -> str:
     now, style = context.now, context.style
     flags = []
     if row.paused:
         flags.append(style.WARNING("PAUSED"))
+    if held:
+        flags.append(style.WARNING("HELD (maintenance mode)"))
     if not row.registered:
         flags.append(style.WARNING("NOT REGISTERED"))
     if row.failing_since:
@@ -54,6 +64,8 @@ def _format(context: Context, row: overview.JobStatus) -> str:
     if row.registered:
         if row.paused and row.next_reason != "requested":
             nxt = "paused: resume with `manage.py cronjobs resume " + row.code + "`"
+        elif held and row.next_reason != "requested":
+            nxt = "held by maintenance mode: runs again after `manage.py cronjobs resume --all`"
         else:
             nxt = overview.when(row.next_run, now, row.zone)
             if row.next_run is not None and row.next_run <= now and row.next_reason == "schedule":

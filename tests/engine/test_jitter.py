@@ -1,0 +1,112 @@
+"""Jitter (cronjobs.engine.jitter): a fleet of jobs spreads over the window, each slot runs once."""
+
+from __future__ import annotations
+
+import glob
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from cronjobs.engine import jitter
+from tests.support.projects import unavailable
+
+PATH = "tests.testapp.api_jobs."
+WINDOW = timedelta(seconds=15)
+
+
+def test_the_offset_is_stable_within_the_window_and_differs_by_code_and_slot():
+    slot = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
+    first = jitter.offset("a.job", slot, WINDOW)
+    assert first == jitter.offset("a.job", slot, WINDOW)
+    assert timedelta(0) <= first < WINDOW
+    offsets = {jitter.offset(f"job.{n}", slot, WINDOW) for n in range(100)}
+    assert len(offsets) > 90
+    assert jitter.offset("a.job", slot + timedelta(minutes=1), WINDOW) != first
+    assert jitter.offset("a.job", slot, None) == timedelta(0)
+
+
+@pytest.fixture
+def libfaketime() -> str:
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")) + sorted(
+        glob.glob("/usr/lib/faketime/libfaketime.so.1")
+    )
+    if not found:
+        unavailable("libfaketime is not installed (scripts/system-deps.sh installs Debian's faketime as root)")
+    return found[0]
+
+
+def as_utc(value: object) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+@pytest.mark.processes
+@pytest.mark.parametrize("project", ["postgresql"], indirect=True)
+def test_a_hundred_jobs_spread_over_the_window_and_each_slot_runs_once(project, libfaketime):
+    codes = [f"test.jittered.{n:03d}" for n in range(100)]
+    for code in codes:
+        project.seed_job(code, minutes_ago=1)
+    # Both processes start at the very start of the current minute (libfaketime), as cron would start them.
+    slot = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    env = {
+        "LD_PRELOAD": libfaketime,
+        "FAKETIME": slot.strftime("@%Y-%m-%d %H:%M:%S"),
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "TZ": "UTC",
+        "CRONJOBS_TEST_JITTER": str(WINDOW.total_seconds()),
+    }
+    jobs = ",".join(f"{PATH}Jittered{n:03d}" for n in range(100))
+    processes = [project.start("runcrons", jobs=jobs, env=env) for _ in range(2)]
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, out + err
+
+    runs = project.query("SELECT job_code, slot, status FROM cronjobs_run WHERE status <> 'missed'")
+    assert sorted((code, as_utc(s), status) for code, s, status in runs) == [(c, slot, "succeeded") for c in codes]
+    starts = {
+        code: as_utc(created) - slot for code, created in project.query("SELECT job, created FROM testapp_effect")
+    }
+    assert sorted(starts) == codes  # one effect per job: each slot ran once
+    for code, started in starts.items():
+        expected = jitter.offset(code, slot, WINDOW)
+        assert expected <= started < expected + timedelta(seconds=5), (code, expected, started)
+    spread = sorted(starts.values())
+    assert spread[-1] - spread[0] > WINDOW * 0.8
+    # Spread over the window, not bunched: every third of it saw a share of the starts.
+    thirds = [sum(1 for s in spread if WINDOW * k / 3 <= s < WINDOW * (k + 1) / 3) for k in range(3)]
+    assert all(count >= 15 for count in thirds), thirds
+
+
+@pytest.mark.processes
+@pytest.mark.parametrize("project", ["sqlite"], indirect=True)
+def test_sigterm_during_the_wait_records_the_claimed_slot_as_interrupted(project, libfaketime):
+    import signal
+    import time
+
+    from tests.support.projects import stop, wait_for
+
+    code = "test.long_jitter"
+    # A slot of the next few minutes whose offset is long, and runcrons started then (libfaketime).
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    slot = next(
+        now + timedelta(minutes=m)
+        for m in range(1, 60)
+        if jitter.offset(code, now + timedelta(minutes=m), timedelta(hours=1)) > timedelta(minutes=5)
+    )
+    project.seed_job(code, minutes_ago=1)
+    env = {
+        "LD_PRELOAD": libfaketime,
+        "FAKETIME": slot.strftime("@%Y-%m-%d %H:%M:%S"),
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "TZ": "UTC",
+    }
+    process = project.start("runcrons", jobs=PATH + "LongJitter", env=env)
+    wait_for(lambda: project.count("cronjobs_run", "job_code = ? AND status = 'running'", (code,)) == 1)
+    stopped = time.monotonic()
+    stop(process, signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert time.monotonic() - stopped < 10
+    [(recorded, _, status, _, _)] = [r for r in project.runs(code) if r[2] != "missed"]
+    assert (as_utc(recorded), status) == (slot, "interrupted")
+    assert project.count("testapp_effect") == 0
