@@ -4,9 +4,10 @@ A job is **late** when its next slot (the first one not yet settled: run, missed
 came due more than ``max_lag`` before ``now``: nothing has been looking at it since, which is
 what a lost crontab entry, a dead cron host or a wedged ``runcrons`` look like. A job that
 ``runcrons`` has never seen counts as late too (it has no watermark at all); a paused job is
-never late. A run is **stuck** when it is still recorded as running past its lease (its
-process stopped renewing it and nobody has declared it crashed yet), or past its job's
-``timeout`` by more than ``max_lag`` (it hangs while something keeps renewing its lease).
+never late, nor is a job held by maintenance mode (``cronjobs pause --all``). A run is
+**stuck** when it is still recorded as running past its lease (its process stopped renewing it
+and nobody has declared it crashed yet), or past its job's ``timeout`` by more than ``max_lag``
+(it hangs while something keeps renewing its lease).
 """
 
 from __future__ import annotations
@@ -17,21 +18,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cronjobs.jobs import BaseCronJob
-from cronjobs.models import Job, Run
+from cronjobs.models import Job, Maintenance, Run
+from cronjobs.ops import maintenance
 
 
 @dataclasses.dataclass(frozen=True)
 class JobHealth:
     code: str
     state: str
-    """``"ok"``, ``"late"``, ``"unseen"`` (never seen by runcrons) or ``"paused"``."""
+    """``"ok"``, ``"late"``, ``"unseen"`` (never seen by runcrons), ``"paused"`` or ``"held"`` (maintenance mode)."""
     next_slot: datetime | None
     lag: timedelta | None
     """How long ago the next slot came due (None when it has not)."""
 
     @property
     def healthy(self) -> bool:
-        return self.state in ("ok", "paused")
+        return self.state in ("ok", "paused", "held")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Report:
     max_lag: timedelta
     jobs: list[JobHealth]
     stuck: list[StuckRun]
+    maintenance: Maintenance | None = None
+    """The switch when maintenance mode is on."""
 
     @property
     def late(self) -> list[JobHealth]:
@@ -69,6 +73,11 @@ class Report:
             "healthy": self.healthy,
             "now": self.now.isoformat(),
             "max_lag_seconds": self.max_lag.total_seconds(),
+            "maintenance": (
+                {"since": self.maintenance.since.isoformat(), "by": self.maintenance.actor}
+                if self.maintenance is not None
+                else None
+            ),
             "jobs": [
                 {
                     "code": job.code,
@@ -95,11 +104,15 @@ class Report:
 
 
 def check(jobs: Mapping[str, type[BaseCronJob]], now: datetime, max_lag: timedelta) -> Report:
-    """The health of ``jobs`` at ``now``: two queries, whatever the number of jobs."""
+    """The health of ``jobs`` at ``now``: three queries, whatever the number of jobs."""
     rows = {row.code: row for row in Job.objects.filter(code__in=list(jobs))}
+    switch = maintenance.current()
     found = []
     for code in sorted(jobs):
         row = rows.get(code)
+        if maintenance.held(jobs[code], switch):
+            found.append(JobHealth(code, "held", None, None))
+            continue
         if row is None:
             found.append(JobHealth(code, "unseen", None, None))
             continue
@@ -122,7 +135,7 @@ def check(jobs: Mapping[str, type[BaseCronJob]], now: datetime, max_lag: timedel
         stuck.append(
             StuckRun(run.pk, run.job_id, run.slot, run.started_at, run.lease_until, run.hostname, run.pid, reason)
         )
-    return Report(now, max_lag, found, stuck)
+    return Report(now, max_lag, found, stuck, switch)
 
 
 def words(span: timedelta) -> str:

@@ -11,7 +11,8 @@ import pytest
 from cronjobs.engine.runner import Runner
 from cronjobs.management.subcommands.health import duration
 from cronjobs.models import Job, Run
-from cronjobs.ops import health
+from cronjobs.ops import health, maintenance
+from tests.testapp.api_jobs import KeepsGoing
 from tests.testapp.jobs import EveryMinute, FiveMinutes, Hourly
 
 T0 = datetime(2026, 3, 1, 12, 0, 30, tzinfo=timezone.utc)
@@ -60,6 +61,25 @@ def test_a_paused_job_is_never_late_and_an_unseen_one_is():
         ("test.hourly", "unseen"),
     ]
     assert [j.code for j in report.late] == ["test.five_minutes", "test.hourly"]
+
+
+@pytest.mark.django_db
+def test_maintenance_mode_holds_jobs_without_making_them_late_but_not_the_jobs_that_go_on():
+    jobs = {**JOBS, "test.keeps_going": KeepsGoing}
+    Runner(jobs, now=at(0)).run()
+    maintenance.turn_on(jobs.values(), "ops", at(0.5))
+    for minute in range(1, 30):  # cron runs on; only the backup job does
+        Runner(jobs, now=at(minute)).run()
+    report = health.check(jobs, at(29.5), LAG)
+    assert report.healthy
+    assert [(j.code, j.state) for j in report.jobs] == [
+        ("test.every_minute", "held"),
+        ("test.five_minutes", "held"),
+        ("test.keeps_going", "ok"),
+    ]
+    assert report.as_dict()["maintenance"]["by"] == "ops"
+    report = health.check(jobs, at(45), LAG)  # cron stopped: the job that goes on in maintenance is late
+    assert [j.code for j in report.late] == ["test.keeps_going"]
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.core.management import CommandError
 from django.db import DatabaseError
 
 from cronjobs.management.subcommands.base import Context, Subcommand, as_json
-from cronjobs.ops import health
+from cronjobs.ops import health, maintenance
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SPAN = re.compile(r"(\d+)([smhd])")
@@ -65,6 +65,8 @@ class Health(Subcommand):
 
     def _write(self, context: Context, report: health.Report, *, verbose: bool) -> None:
         out, style = context.stdout, context.style
+        if report.maintenance is not None:
+            out.write(style.WARNING(maintenance.banner(report.maintenance)))
         for job in report.late:
             if job.state == "unseen":
                 out.write(style.ERROR(f"{job.code}: never seen by runcrons (is cron running it?)"))
