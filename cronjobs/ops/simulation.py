@@ -20,7 +20,7 @@ import contextlib
 import dataclasses
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,9 @@ class Step:
     zone: str
     """The job's time zone."""
     note: str = ""
-    """``"first copy"`` / ``"second copy"`` of a repeated hour; a record's message."""
+    """``"first copy of the hour"`` / ``"second copy of the hour"`` in a repeated hour."""
+    message: str = ""
+    """The record's message (a missed slot's says when older slots were missed too)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,8 +105,14 @@ def simulate(
     start: datetime,
     end: datetime,
     outages: Sequence[tuple[datetime, datetime]] = (),
+    *,
+    delay: Callable[[datetime], timedelta] = lambda minute: timedelta(0),
 ) -> Simulation:
-    """Run the real runner over ``[start, end]`` for ``jobs``; runcrons is not started in ``outages``."""
+    """Run the real runner over ``[start, end]`` for ``jobs``; runcrons is not started in ``outages``.
+
+    ``delay(minute)`` is how long after its minute an invocation reads the clock (under a
+    minute; none by default).
+    """
     if end <= start:
         raise SimulationError("the end of the simulation must come after its start")
     for code, job in jobs.items():
@@ -119,14 +127,14 @@ def simulate(
         if minute < start:
             minute += MINUTE
         while minute <= end:
-            clock.now = minute
-            steps += _steps(jobs, Runner(copies, now=minute).run(), minute)
+            now = clock.now = minute + delay(minute)
+            steps += _steps(jobs, Runner(copies, now=now).run(), now)
             if wakeups.sub_minute(copies.values()):
 
                 def run_pass(now: datetime) -> list:
                     return _steps(jobs, Runner(copies, now=now).run(), now)
 
-                steps += wakeups.stay_in_minute(copies, minute, run_pass, idle=clock.set, clock=clock)
+                steps += wakeups.stay_in_minute(copies, now, run_pass, idle=clock.set, clock=clock)
             due = wakeups.next_due(copies)
             if due is None:
                 break
@@ -202,7 +210,7 @@ def _steps(jobs: dict[str, type[BaseCronJob]], outcomes: list, now: datetime) ->
             status = "caught up" if now - outcome.slot >= MINUTE else "run"
         else:
             status = str(outcome.status)
-        steps.append(Step(outcome.code, outcome.slot, status, now, zone, _copy(outcome.slot, zone)))
+        steps.append(Step(outcome.code, outcome.slot, status, now, zone, _copy(outcome.slot, zone), outcome.message))
     return steps
 
 
@@ -292,7 +300,7 @@ def _throwaway_database() -> Iterator[None]:
 def _clock_replaced(clock: _Clock) -> Iterator[None]:
     """Django's ``timezone.now()`` reads the simulated clock (the runner's records use it)."""
     real = django_timezone.now
-    django_timezone.now = clock  # type: ignore[assignment]
+    django_timezone.now = clock
     try:
         yield
     finally:
