@@ -123,6 +123,7 @@ def _data(result: simulation.Simulation, jobs: dict[str, Any]) -> dict[str, Any]
                 "status": step.status,
                 "settled_at": step.at.isoformat(),
                 "note": step.note,
+                "message": step.message,
             }
             for step in result.steps
         ],
@@ -142,8 +143,7 @@ def _data(result: simulation.Simulation, jobs: dict[str, Any]) -> dict[str, Any]
 def _text(context: Context, result: simulation.Simulation, jobs: dict[str, Any]) -> None:
     out, style = context.stdout, context.style
     out.write(
-        f"runcrons every minute from {_utc(result.start)} to {_utc(result.end)} UTC; "
-        "the jobs are first seen at the start."
+        f"runcrons every minute from {_utc(result.start)} to {_utc(result.end)} UTC; the jobs first seen just before."
     )
     for code, job in jobs.items():
         out.write(f"  {code}: {job.get_schedule().describe()}, catchup={job.catchup!r}")
