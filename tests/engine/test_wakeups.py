@@ -116,3 +116,38 @@ def test_an_interval_that_does_not_divide_a_minute_keeps_its_epoch_aligned_slots
     assert {status for _, status in slots} == {"succeeded"}
     # Those inside a minute ran on their slot, woken for; those on a minute, by its invocation.
     assert ran == [s for s, _ in slots if s.second]
+
+
+def test_runcrons_stays_for_a_sub_minute_slot_and_drains_tasks_while_it_waits(monkeypatch):
+    from django.core.management import call_command
+
+    from cronjobs.engine import loop
+
+    drains: list[float | None] = []
+    monkeypatch.setattr(
+        loop, "drain_tasks", lambda *, started, workers=1, queues=None, by=None: drains.append(by) or None
+    )
+    wake = datetime.now(UTC) + timedelta(seconds=0.5)
+    wakes = iter([wake])
+    monkeypatch.setattr(wakeups, "next_due", lambda codes: next(wakes, None))
+    passes: list[datetime] = []
+    real_run = Runner.run
+
+    def run(self, *args, **kwargs):
+        passes.append(self.now)
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(Runner, "run", run)
+    with jobs(f"{SUB}.TwentySecondsByCron"):
+        call_command("runcrons", verbosity=0)
+    assert len(passes) == 2 and passes[0] < wake <= passes[1] < wake + timedelta(seconds=0.5)
+    # Drained while waiting for the slot (until it), then in what was left of the budget.
+    assert len(drains) == 2 and drains[0] is not None and drains[1] is None
+
+
+def test_runcrons_with_only_minute_jobs_does_not_stay(monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setattr(wakeups, "stay_in_minute", lambda *args, **kwargs: pytest.fail("stayed"))
+    with jobs("tests.testapp.jobs.EveryMinute"):
+        call_command("runcrons", verbosity=0)
