@@ -28,6 +28,9 @@ from cronjobs.models import Job
 from cronjobs.schedules import IntervalSchedule
 
 MINUTE = timedelta(minutes=1)
+#: ``--loop`` with a slot overdue right after a pass (the pass outlasted it) runs again this soon:
+#: soon enough to catch up, and no busy loop if the pass could not settle it.
+OVERDUE_PAUSE = timedelta(seconds=0.1)
 
 
 def sub_minute(jobs: Iterable[type[BaseCronJob]]) -> bool:
@@ -75,10 +78,12 @@ def stay_in_minute(
     codes = list(codes)
     end = end_of_minute(started)
     outcomes: list = []
+    last: datetime | None = None
     while True:
         wake = next_due(codes)
-        if wake is None or wake >= end:
+        if wake is None or wake >= end or wake == last:  # a due moment the pass did not move: no spinning
             return outcomes
+        last = wake
         if idle is not None:
             idle(wake)
         wait_until(wake, clock=clock)
@@ -99,5 +104,5 @@ def seconds_until_next_pass(now: datetime, due: datetime | None) -> float:
     """``--loop``: seconds until the next minute boundary or the next due moment, whichever is first."""
     wake = end_of_minute(now)
     if due is not None:
-        wake = min(wake, due)
+        wake = min(wake, max(due, now + OVERDUE_PAUSE))
     return max((wake - now).total_seconds(), 0.0)

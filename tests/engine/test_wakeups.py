@@ -48,7 +48,7 @@ def test_only_an_interval_under_a_minute_makes_runcrons_stay():
         (T0 + timedelta(seconds=5), None, 55.0),
         (T0 + timedelta(seconds=5), T0 + timedelta(seconds=20), 15.0),
         (T0 + timedelta(seconds=5), T0 + timedelta(seconds=90), 55.0),
-        (T0 + timedelta(seconds=30), T0 + timedelta(seconds=20), 0.0),  # overdue: at once
+        (T0 + timedelta(seconds=30), T0 + timedelta(seconds=20), 0.1),  # overdue: soon, never a busy loop
     ],
 )
 def test_the_loop_wakes_at_the_next_due_slot_or_the_next_minute_whichever_is_first(now, due, seconds):
@@ -151,3 +151,11 @@ def test_runcrons_with_only_minute_jobs_does_not_stay(monkeypatch):
     monkeypatch.setattr(wakeups, "stay_in_minute", lambda *args, **kwargs: pytest.fail("stayed"))
     with jobs("tests.testapp.jobs.EveryMinute"):
         call_command("runcrons", verbosity=0)
+
+
+def test_a_due_moment_that_a_pass_does_not_move_ends_the_stay(monkeypatch):
+    monkeypatch.setattr(wakeups, "next_due", lambda codes: T0 + timedelta(seconds=20))
+    passes: list[datetime] = []
+    clock = Clock(T0 + timedelta(seconds=21))
+    assert wakeups.stay_in_minute(["x"], T0, lambda now: passes.append(now) or [], clock=clock) == []
+    assert passes == [clock.now]  # one pass, then no spinning on a moment it could not settle
