@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -168,3 +168,30 @@ def test_the_projects_database_is_left_alone():
 def test_bad_input_is_a_clear_error(args, message):
     with pytest.raises(CommandError, match=message):
         simulate(*args)
+
+
+def test_dates_without_an_offset_are_in_the_projects_time_zone():
+    with override_settings(TIME_ZONE="Europe/Berlin"):
+        data = json.loads(simulate("dst.berlin_half_past_two", "--from", "2026-06-01", "--to", "2026-06-02", "--json"))
+    assert data["from"] == "2026-05-31T22:00:00+00:00" and data["to"] == "2026-06-01T22:00:00+00:00"
+    assert [s["local"] for s in data["slots"]] == ["2026-06-01T02:30:00+02:00"]
+
+
+def test_the_clock_the_routers_and_the_connections_are_given_back_even_after_an_error(monkeypatch):
+    from django.db import connections, router
+    from django.utils import timezone as django_timezone
+
+    from cronjobs.ops import simulation
+
+    routers, now = router.routers, django_timezone.now
+    simulate("--from", "2026-01-01 01:00", "--to", "2026-01-01 01:01")
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("broken runner")
+
+    monkeypatch.setattr(simulation.Runner, "run", broken)
+    with pytest.raises(RuntimeError, match="broken runner"):
+        simulate("--from", "2026-01-01 01:00", "--to", "2026-01-01 01:01")
+    assert router.routers is routers and django_timezone.now is now
+    assert "cronjobs_simulation" not in connections.settings
+    assert abs(django_timezone.now() - datetime.now(UTC)) < timedelta(seconds=5)
