@@ -121,6 +121,7 @@ def simulate(
     copies = {code: _simulated(job) for code, job in jobs.items()}
     clock = _Clock(start - timedelta(seconds=1))
     steps: list[Step] = []
+    staying = wakeups.sub_minute(copies.values())
     with _throwaway_database(), _clock_replaced(clock), _signals_muted():
         Runner(copies, now=clock.now).run()  # first sight
         minute = _invoked(start.replace(second=0, microsecond=0), outages)
@@ -129,7 +130,7 @@ def simulate(
         while minute <= end:
             now = clock.now = minute + delay(minute)
             steps += _steps(jobs, Runner(copies, now=now).run(), now)
-            if wakeups.sub_minute(copies.values()):
+            if staying:
 
                 def run_pass(now: datetime) -> list:
                     return _steps(jobs, Runner(copies, now=now).run(), now)
