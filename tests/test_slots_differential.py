@@ -16,7 +16,10 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import override_settings
 
+from cronjobs import BaseCronJob
+from cronjobs.ops import simulation
 from cronjobs.schedules import CronSchedule
 from tests.support.debian_cron import _changes, debian_runs, minute_of, moment_of
 from tests.support.runner_replay import MINUTE, Record, delay, replay
@@ -220,3 +223,93 @@ def test_after_an_outage_the_catchup_policy_settles_debian_crons_slots(
     assert records == expected_records(slots, first, last, outages, catchup, limit, grace)
     # Each outage hid a slot: the first invocation after it settles something.
     assert all(any(end <= r.at < end + MINUTE for r in records) for _, end in outages)
+
+
+# -- the real runner -------------------------------------------------------------------------
+#
+# The same comparisons with the real Runner (claims, watermark, records in a database) instead of
+# the replay of its calls: cronjobs.ops.simulation runs it against a throwaway SQLite database
+# with a simulated clock, invoked at the same moments as the replay. A year of one fixed-time
+# expression in every zone, each dense expression around Berlin's and Lord Howe's changes, and
+# every outage with each catch-up policy. (The replay covers the whole corpus; these show that
+# the replay is what the runner does.)
+
+#: The year-long cases of the real runner: 30-minute and 45-minute changes, changes of rules.
+REAL_CASES = [
+    c
+    for c in CASES
+    if f"{c[0]}-{c[1]:%Y}"
+    in {
+        "Europe/Berlin-2026",
+        "Australia/Lord_Howe-2026",
+        "Pacific/Chatham-2026",
+        "Asia/Tehran-2022",
+        "Pacific/Kiritimati-1994",
+    }
+]
+#: Dense expressions for the real runner around the changes (a wildcard minute costs a run a minute).
+REAL_DENSE = ["*/15 * * * *", "*/10 * * * *", "@hourly", "*/15 1-3 * * *", "0,30 1-3 * * *", "*/20 23 * * *"]
+
+
+def simulated(
+    expression: str,
+    zone: str,
+    first: datetime,
+    last: datetime,
+    blocker,
+    *,
+    catchup: str = "latest",
+    outages: Sequence[tuple[datetime, datetime]] = (),
+    limit: int = 100,
+) -> list[Record]:
+    """The real runner's records of a job first seen by the invocation of minute ``first``."""
+    job = type(
+        "Simulated", (BaseCronJob,), {"schedule": expression, "timezone": zone, "catchup": catchup, "code": "sim"}
+    )
+    settings = {"AUTODISCOVER": False, "MAX_CATCHUP": limit, "CATCHUP_GRACE": timedelta(minutes=2)}
+    with blocker.unblock(), override_settings(CRONJOBS=settings):
+        # First sight at the replay's first invocation: one second before the simulation starts.
+        result = simulation.simulate(
+            {"sim": job}, first + delay(first) + timedelta(seconds=1), last, outages, delay=delay
+        )
+    return [
+        Record(
+            step.slot,
+            "run" if step.status in ("run", "caught up") else step.status,
+            step.at,
+            earlier_missed_too="were missed too" in step.message,
+        )
+        for step in result.steps
+    ]
+
+
+@pytest.mark.parametrize(("zone", "first", "last"), REAL_CASES, ids=[f"{z}-{f:%Y}" for z, f, _ in REAL_CASES])
+def test_a_year_of_the_real_runner_every_minute_runs_exactly_the_slots_debian_cron_runs(
+    zone, first, last, django_db_blocker
+):
+    expected, records = runs("30 2 * * *", zone, first, last)
+    assert simulated("30 2 * * *", zone, first, last, django_db_blocker) == records
+    assert [r.slot for r in records] == expected
+
+
+@pytest.mark.parametrize("expression", REAL_DENSE)
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Australia/Lord_Howe"])
+def test_around_each_change_of_the_offset_the_real_runner_runs_exactly_the_slots_debian_cron_runs(
+    expression, zone, django_db_blocker
+):
+    for start, end in around_changes(zone, utc(2026, 1, 1), utc(2027, 1, 1)):
+        expected, records = runs(expression, zone, start, end)
+        assert simulated(expression, zone, start, end, django_db_blocker) == records, start
+        assert [r.slot for r in records] == expected, start
+
+
+@pytest.mark.parametrize("limit", [100, 5])
+@pytest.mark.parametrize("catchup", ["latest", "all", "none"])
+@pytest.mark.parametrize(("expression", "zone", "first", "outages"), OUTAGES, ids=[f"{o[0]}-{o[1]}" for o in OUTAGES])
+def test_after_an_outage_the_real_runner_settles_debian_crons_slots_by_the_catchup_policy(
+    expression, zone, first, outages, catchup, limit, django_db_blocker
+):
+    last = max(end for _, end in outages) + timedelta(hours=1)
+    records = simulated(expression, zone, first, last, django_db_blocker, catchup=catchup, outages=outages, limit=limit)
+    slots = debian_runs(expression, zone, first, last)
+    assert records == expected_records(slots, first, last, outages, catchup, limit, timedelta(minutes=2))

@@ -2,7 +2,9 @@
 
 A plain invocation (cron's, every minute) runs the due jobs, then drains ready tasks for at
 most ``CRONJOBS["TASKS_BUDGET"]`` after it started. ``--loop`` runs the due jobs at every
-minute boundary and drains in between: the mode for containers without cron.
+minute boundary, and at the next due slot of any job when that comes first (intervals under a
+minute, :mod:`cronjobs.engine.wakeups`), and drains in between: the mode for containers
+without cron.
 ``--tasks-only`` leaves the jobs alone. ``--workers N`` drains in N processes.
 """
 
@@ -12,14 +14,14 @@ import argparse
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from cronjobs import conf
-from cronjobs.engine import processes, stopping
+from cronjobs.engine import processes, stopping, wakeups
 from cronjobs.engine.outcomes import Outcome
 
 logger = logging.getLogger("cronjobs")
@@ -83,13 +85,20 @@ def drainer() -> Drainer | None:
     return _drainer if _drainer is not None and _drainer.configured() else None
 
 
-def drain_tasks(*, started: float, workers: int = 1, queues: list[str] | None = None) -> DrainReport | None:
-    """Drain ready work until none is ready or the budget since ``started`` (monotonic) is spent."""
+def drain_tasks(
+    *, started: float, workers: int = 1, queues: list[str] | None = None, by: float | None = None
+) -> DrainReport | None:
+    """Drain ready work until none is ready or the budget since ``started`` (monotonic) is spent,
+    or ``by`` (monotonic) when that comes first: the next slot of a sub-minute job."""
     found = drainer()
     if found is None:
         return None
-    found.tidy()
     until = started + conf.get("TASKS_BUDGET").total_seconds()
+    if by is not None:
+        until = min(until, by)
+    if until <= time.monotonic():
+        return None
+    found.tidy()
     if workers > 1 and not found.ready(queues):
         workers = 1  # no process to fork for an empty queue; this one still recovers lost work
     if workers <= 1:
@@ -107,22 +116,28 @@ def run_loop(
     workers: int = 1,
     queues: list[str] | None = None,
     report: Callable[[list[Outcome], Any], None] = lambda outcomes, drained: None,
+    next_due: Callable[[], datetime | None] = lambda: None,
 ) -> None:
-    """Run forever (until a signal): due jobs at each minute boundary, ready tasks in between.
+    """Run forever (until a signal): due jobs at each minute boundary, and at ``next_due()``
+    when it comes first, ready tasks in between.
 
     ``run_jobs(now)`` runs the due jobs (None with ``--tasks-only``). With ``workers`` > 1, that
     many forked processes: the first also runs the jobs, the others only drain.
     """
     if workers > 1:
-        processes.fork(workers, lambda channel: _loop_body(run_jobs if channel.index == 0 else None, queues, report))
+        processes.fork(
+            workers,
+            lambda channel: _loop_body(run_jobs if channel.index == 0 else None, queues, report, next_due),
+        )
     else:
-        _loop_body(run_jobs, queues, report)
+        _loop_body(run_jobs, queues, report, next_due)
 
 
 def _loop_body(
     run_jobs: Callable[[datetime], list[Outcome]] | None,
     queues: list[str] | None,
     report: Callable[[list[Outcome], Any], None],
+    next_due: Callable[[], datetime | None],
 ) -> None:
     found = drainer()
     worker = found.worker(queues) if found is not None else None
@@ -137,7 +152,7 @@ def _loop_body(
             if run_jobs is not None and time.monotonic() >= next_jobs:
                 now = timezone.now()
                 outcomes = run_jobs(now)
-                next_jobs = time.monotonic() + _until_next_minute(timezone.now())
+                next_jobs = time.monotonic() + wakeups.seconds_until_next_pass(timezone.now(), next_due())
             if found is not None and time.monotonic() >= next_prune:
                 found.tidy()
                 next_prune = time.monotonic() + 3600
@@ -151,11 +166,6 @@ def _loop_body(
             logger.error("database error, trying again in %ss: %s", ERROR_PAUSE, exc)
             connections.close_all()
             time.sleep(ERROR_PAUSE)
-
-
-def _until_next_minute(now: datetime) -> float:
-    boundary = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return max((boundary - now).total_seconds(), 0.0)
 
 
 def sleep_until(deadline: float, step: float, stopping: Callable[[], bool] = lambda: False) -> None:

@@ -16,7 +16,7 @@ from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 from cronjobs import registry
-from cronjobs.engine import clock, loop
+from cronjobs.engine import clock, loop, wakeups
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
 from cronjobs.engine.stopping import handling_signals
@@ -74,8 +74,14 @@ class Command(BaseCommand):
                 if looping:
                     self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only by a signal
                 outcomes = [] if tasks_only else runner.run(workers=workers)
+                if not tasks_only and not force and not clock.frozen() and wakeups.sub_minute(jobs.values()):
+                    # Intervals under a minute: run their slots up to the end of this minute (in
+                    # real time: a test's frozen clock runs one pass, as for any job).
+                    outcomes += self._stay(jobs, runner.now, started, workers, options["queues"], codes)
+                    drained, self._drained = self._drained, None
                 if not codes:
-                    drained = loop.drain_tasks(started=started, workers=workers, queues=options["queues"])
+                    more = loop.drain_tasks(started=started, workers=workers, queues=options["queues"])
+                    drained = _added(drained, more)
         except Interrupted as exc:
             raise CommandError(f"stopped: {exc}", returncode=128 + exc.signum) from None
         except KeyboardInterrupt:
@@ -115,6 +121,31 @@ class Command(BaseCommand):
             lines = "\n".join(f"{m.id}: {m.msg}" + (f"\n\tHINT: {m.hint}" if m.hint else "") for m in errors)
             raise CommandError(f"configuration errors, nothing was run:\n{lines}", returncode=EXIT_USAGE)
 
+    _drained: Any = None
+
+    def _stay(
+        self,
+        jobs: dict[str, Any],
+        now: Any,
+        started: float,
+        workers: int,
+        queues: list[str] | None,
+        codes: list[str],
+    ) -> list[Outcome]:
+        """Stay to the end of the minute for the sub-minute slots; drain tasks while waiting."""
+
+        def run_pass(now: Any) -> list[Outcome]:
+            return Runner(jobs, now=now).run(workers=workers)
+
+        def idle(wake: Any) -> None:
+            if codes:
+                return
+            by = time.monotonic() + (wake - timezone.now()).total_seconds()
+            more = loop.drain_tasks(started=started, workers=workers, queues=queues, by=by)
+            self._drained = _added(self._drained, more)
+
+        return wakeups.stay_in_minute(list(jobs), now, run_pass, idle=idle)
+
     def _loop(
         self, jobs: dict[str, Any], tasks_only: bool, verbosity: int, workers: int, options: dict[str, Any]
     ) -> None:
@@ -131,6 +162,7 @@ class Command(BaseCommand):
             workers=workers,
             queues=options["queues"],
             report=report,
+            next_due=lambda: wakeups.next_due(list(jobs)),
         )
 
     def _report_tasks(self, drained: Any, verbosity: int) -> None:
@@ -185,6 +217,14 @@ def _ensure_database() -> None:
         raise CommandError(
             f"cannot reach database {alias!r} ({wrapper.vendor} at {where}): {_one_line(exc)}", returncode=EXIT_FAILED
         ) from None
+
+
+def _added(report: Any, more: Any) -> Any:
+    """Two drain reports as one (either may be None)."""
+    if report is None or more is None:
+        return report if more is None else more
+    report.add(more)
+    return report
 
 
 def _one_line(value: object) -> str:
