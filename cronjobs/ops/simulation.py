@@ -185,7 +185,12 @@ def _check_size(code: str, job: type[BaseCronJob], start: datetime, end: datetim
 
 
 def _simulated(job: type[BaseCronJob]) -> type[BaseCronJob]:
-    """A copy of ``job`` that does nothing when run, locked in the throwaway database."""
+    """A copy of ``job`` that does nothing when run, locked in the throwaway database.
+
+    The project's own code is not called: not ``run()``, nor the hooks, nor ``should_run()``
+    (the declared conditions, ``environments`` and ``between``, still apply); jitter does not
+    make the simulation wait.
+    """
 
     def run(self: BaseCronJob) -> None:
         return None
@@ -199,6 +204,12 @@ def _simulated(job: type[BaseCronJob]) -> type[BaseCronJob]:
         "task_backend": None,
         "ping_url": None,
         "timeout": None,
+        "jitter": None,
+        "should_run": BaseCronJob.should_run,
+        "on_start": BaseCronJob.on_start,
+        "on_success": BaseCronJob.on_success,
+        "on_failure": BaseCronJob.on_failure,
+        "on_finish": BaseCronJob.on_finish,
     }
     return type(job.__name__, (job,), attributes)
 

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test.utils import override_settings
 
 from cronjobs.models import Job, Run
+from tests.testapp.models import Effect
 
 UTC = timezone.utc
 JOBS = [
@@ -195,3 +196,18 @@ def test_the_clock_the_routers_and_the_connections_are_given_back_even_after_an_
     assert router.routers is routers and django_timezone.now is now
     assert "cronjobs_simulation" not in connections.settings
     assert abs(django_timezone.now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_the_projects_code_is_not_called_and_jitter_does_not_make_it_wait():
+    """Hooks and should_run() are the project's code: the simulation calls neither, nor waits an hour."""
+    codes = ["test.hooked", "test.long_jitter", "test.decides_itself"]
+    jobs = [
+        "tests.testapp.api_jobs.HookedJob",
+        "tests.testapp.api_jobs.LongJitter",
+        "tests.testapp.api_jobs.DecidesItself",
+    ]
+    with override_settings(CRONJOBS={"AUTODISCOVER": False, "JOBS": jobs}):
+        data = json.loads(simulate(*codes, "--from", "2026-01-01 12:00", "--to", "2026-01-01 12:02:30", "--json"))
+    ran = sorted((s["job"], s["slot"][11:16]) for s in data["slots"] if s["status"] == "run")
+    assert ran == sorted((code, f"12:0{m}") for code in codes for m in range(3))
+    assert Effect.objects.count() == 0
