@@ -6,7 +6,7 @@ imports this package). ``runcrons`` runs only these checks.
 
 from cronjobs.checks.base import TAG
 from cronjobs.checks.database import check_fencing
-from cronjobs.checks.install import check_install_settings
+from cronjobs.checks.install import check_install_settings, check_python_crontab
 from cronjobs.checks.jobs import check_jobs, check_task_backends
 from cronjobs.checks.locks import check_lock_cache
 from cronjobs.checks.operations import check_operations
@@ -19,6 +19,7 @@ __all__ = [
     "check_jobs",
     "check_lock_cache",
     "check_operations",
+    "check_python_crontab",
     "check_settings",
     "check_task_backends",
 ]
