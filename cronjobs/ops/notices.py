@@ -48,7 +48,7 @@ def on_run_started(sender: type[BaseCronJob], run: Run, **kwargs: Any) -> None:
 
 
 def on_run_finished(sender: type[BaseCronJob], run: Run, **kwargs: Any) -> None:
-    if run.status in (Status.SKIPPED, Status.MISSED, Status.RUNNING):
+    if run.status in (Status.SKIPPED, Status.MISSED, Status.RUNNING, Status.HANDED_OFF):
         return
     # An interrupted run is not retried; the others are, while the job has retries left.
     failed_for_good = run.status in FAILURES and (run.attempt > sender.retries or run.status == Status.INTERRUPTED)

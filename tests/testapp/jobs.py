@@ -247,6 +247,16 @@ class HandedOff(BaseCronJob):
         return f"ran for {self.slot:%H:%M}"
 
 
+class HandedOffFails(HandedOff):
+    """Handed off; its task fails (on whichever worker runs it)."""
+
+    code = "test.handed_off_fails"
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        raise ValueError(f"the heavy work for {self.slot:%H:%M} failed")
+
+
 class Chatty(BaseCronJob):
     """Prints to stdout and stderr and logs a warning: CRONJOBS_TEST_LINES times each (default 1)."""
 

@@ -16,7 +16,7 @@ from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 from cronjobs import registry
-from cronjobs.engine import loop
+from cronjobs.engine import following, loop
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
 from cronjobs.engine.stopping import handling_signals
@@ -76,6 +76,10 @@ class Command(BaseCommand):
                 outcomes = [] if tasks_only else runner.run(workers=workers)
                 if not codes:
                     drained = loop.drain_tasks(started=started, workers=workers, queues=options["queues"])
+                if not tasks_only:  # handed-off runs whose task has finished: their final outcome
+                    followed = following.follow()
+                    settled = {o.run_id for o in followed}
+                    outcomes = [o for o in outcomes if o.run_id not in settled] + followed
         except Interrupted as exc:
             raise CommandError(f"stopped: {exc}", returncode=128 + exc.signum) from None
         except KeyboardInterrupt:

@@ -1,0 +1,86 @@
+"""Handed-off runs follow their task to its final result (cronjobs' DatabaseBackend, in process)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from cronjobs import registry
+from cronjobs.engine import following
+from cronjobs.models import Job, Run
+from cronjobs.ops.overview import collect
+from cronjobs.tasks.worker import Worker
+from tests.testapp.models import Effect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HANDED = override_settings(CRONJOBS={"AUTODISCOVER": False, "JOBS": ["tests.testapp.jobs.HandedOff"]})
+FAILS = override_settings(
+    CRONJOBS={"AUTODISCOVER": False, "MAIL_ADMINS": True, "JOBS": ["tests.testapp.jobs.HandedOffFails"]},
+    ADMINS=["ops@example.com"],
+)
+
+
+@HANDED
+def test_a_run_is_handed_off_until_its_task_succeeds_then_records_the_tasks_return_value():
+    call_command("runcrons", "test.handed_off", "--force", "-v0")  # with job codes: no draining
+    run = Run.objects.get()
+    assert run.status == Run.Status.HANDED_OFF
+    assert run.task_backend == "default" and run.task_id
+    assert run.lease_until is None and run.finished_at is None
+    assert following.follow() == []  # the task has not run yet
+    assert Run.objects.get().status == Run.Status.HANDED_OFF
+    Worker().drain()
+    (outcome,) = following.follow()
+    assert outcome.status == Run.Status.SUCCEEDED
+    run = Run.objects.get()
+    assert run.status == Run.Status.SUCCEEDED and run.message.startswith("ran for ")
+    assert run.finished_at is not None and run.duration is not None and run.duration >= 0
+    assert following.follow() == []  # recorded once
+    assert Effect.objects.count() == 1
+
+
+@HANDED
+def test_cronjobs_list_shows_a_handed_off_run_as_the_last_run():
+    call_command("runcrons", "test.handed_off", "--force", "-v0")
+    (row,) = collect(registry.get_jobs(), timezone.now())
+    assert row.last_run is not None and row.last_run.status == Run.Status.HANDED_OFF
+
+
+@FAILS
+def test_a_failed_task_fails_its_run_with_the_tasks_error_and_mails_once(mailoutbox):
+    with pytest.raises(CommandError, match="1 of 1 run"):
+        call_command("runcrons", "--force", "-v0")  # hands off, drains (the task fails), follows
+    run = Run.objects.get()
+    assert run.status == Run.Status.FAILED
+    assert run.message.startswith("ValueError: the heavy work for ") and run.message.endswith(" failed")
+    assert "Traceback" in run.traceback and "ValueError" in run.traceback
+    assert [m.subject for m in mailoutbox] == ["[Django] cron job test.handed_off_fails failed"]
+    assert following.follow() == []
+    call_command("runcrons", "-v0")  # nothing due, nothing new to follow
+    assert len(mailoutbox) == 1
+    assert Job.objects.get(code="test.handed_off_fails").failing_since is not None
+    assert Effect.objects.count() == 0  # the task's transaction rolled back
+
+
+@FAILS
+def test_a_task_the_backend_no_longer_has_fails_its_run_saying_so():
+    call_command("runcrons", "test.handed_off_fails", "--force", "-v0")
+    from cronjobs.tasks.models import QueuedTask
+
+    QueuedTask.objects.all().delete()
+    (outcome,) = following.follow()
+    assert outcome.status == Run.Status.FAILED
+    assert "no longer exists" in Run.objects.get().message
+
+
+@HANDED
+def test_a_handed_off_run_is_never_pruned_nor_declared_crashed():
+    call_command("runcrons", "test.handed_off", "--force", "-v0")
+    assert Run.objects.prune("test.handed_off", 0, None) == 0
+    assert Run.objects.crash_lost(timezone.now() + timedelta(days=1)) == []
+    assert Run.objects.get().status == Run.Status.HANDED_OFF
