@@ -84,3 +84,54 @@ def test_a_handed_off_run_is_never_pruned_nor_declared_crashed():
     assert Run.objects.prune("test.handed_off", 0, None) == 0
     assert Run.objects.crash_lost(timezone.now() + timedelta(days=1)) == []
     assert Run.objects.get().status == Run.Status.HANDED_OFF
+
+
+@pytest.mark.processes
+def test_across_processes_a_drained_task_settles_its_run_once_and_mails_once(tmp_path):
+    """One runcrons hands off, another drains the task (it fails), two more follow: one verdict, one mail."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "CRONJOBS_TEST_DB_VENDOR": "sqlite",
+        "CRONJOBS_TEST_DB_NAME": str(tmp_path / "db.sqlite3"),
+        "CRONJOBS_TEST_LOCK_DIR": str(tmp_path / "locks"),
+        "CRONJOBS_TEST_MAIL_DIR": str(tmp_path / "mail"),
+        "CRONJOBS_TEST_JOBS": "tests.testapp.jobs.HandedOffFails",
+    }
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(root / "tests" / "manage.py"), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
+
+    def status() -> list[tuple]:
+        with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+            return db.execute("SELECT status, message FROM cronjobs_run").fetchall()
+
+    assert manage("migrate", "-v0").returncode == 0
+    handed = manage("runcrons", "--force", "test.handed_off_fails")
+    assert handed.returncode == 0, handed.stdout + handed.stderr
+    assert status()[0][0] == "handed_off"
+    drained = manage("runcrons", "--tasks-only")
+    assert drained.returncode == 0, drained.stdout + drained.stderr
+    assert status()[0][0] == "handed_off"  # --tasks-only follows nothing
+    first = manage("runcrons")
+    assert first.returncode == 1 and "test.handed_off_fails: failed" in first.stdout, first.stdout + first.stderr
+    second = manage("runcrons")
+    assert second.returncode == 0, second.stdout + second.stderr
+    ((state, message),) = status()
+    assert state == "failed" and message.startswith("ValueError: the heavy work for ")
+    assert len(list((tmp_path / "mail").iterdir())) == 1
