@@ -135,3 +135,13 @@ def test_across_processes_a_drained_task_settles_its_run_once_and_mails_once(tmp
     ((state, message),) = status()
     assert state == "failed" and message.startswith("ValueError: the heavy work for ")
     assert len(list((tmp_path / "mail").iterdir())) == 1
+
+
+@HANDED
+def test_the_admin_shows_a_handed_off_run_and_its_task(admin_client):
+    call_command("runcrons", "test.handed_off", "--force", "-v0")
+    run = Run.objects.get()
+    listing = admin_client.get("/admin/cronjobs/run/")
+    assert listing.status_code == 200 and "handed off" in listing.content.decode()
+    page = admin_client.get(f"/admin/cronjobs/run/{run.pk}/change/")
+    assert page.status_code == 200 and run.task_id in page.content.decode()
