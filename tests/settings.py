@@ -134,8 +134,16 @@ TASKS = {
 
 # CRONJOBS_TEST_MAIL_DIR: processes write their mail there (one file per message).
 if os.environ.get("CRONJOBS_TEST_MAIL_DIR"):
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = os.environ["CRONJOBS_TEST_MAIL_DIR"]
+    if django.VERSION >= (6, 1):
+        MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                "OPTIONS": {"file_path": os.environ["CRONJOBS_TEST_MAIL_DIR"]},
+            }
+        }
+    else:
+        EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+        EMAIL_FILE_PATH = os.environ["CRONJOBS_TEST_MAIL_DIR"]
     ADMINS = [("Ops", "ops@example.com")]
     CRONJOBS["MAIL_ADMINS"] = True
 

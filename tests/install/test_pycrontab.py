@@ -69,6 +69,7 @@ def test_the_check_names_the_shadowing_package_and_the_way_out(shadowed: Path) -
     assert "pip uninstall crontab" in message.hint and "SILENCED_SYSTEM_CHECKS" in message.hint
 
 
+@pytest.mark.django_db  # installcrons runs every system check, the database's too
 def test_installcrons_works_when_shadowed_and_says_so(shadowed: Path, tmp_path: Path, capsys) -> None:
     tabfile = tmp_path / "crontab.txt"
     call_command("installcrons", "--tabfile", str(tabfile), "--manage-py", str(ROOT / "tests" / "manage.py"))
@@ -76,6 +77,7 @@ def test_installcrons_works_when_shadowed_and_says_so(shadowed: Path, tmp_path: 
     assert "`import crontab` gives crontab 9.9" in capsys.readouterr().err
 
 
+@pytest.mark.django_db
 def test_without_python_crontab_installcrons_stops_and_says_how_to_install_it(
     shadowed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
