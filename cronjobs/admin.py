@@ -38,6 +38,7 @@ COLOURS: dict[str, str] = {
     Run.Status.SKIPPED: "#666666",
     Run.Status.MISSED: "#666666",
     Run.Status.RUNNING: "#205067",
+    Run.Status.HANDED_OFF: "#205067",
 }
 
 
@@ -263,6 +264,7 @@ class RunAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["job", "slot", "attempt", "forced", "status_badge", "message"]}),
         (_("When and where"), {"fields": ["started_at", "finished_at", "duration_s", "hostname", "pid"]}),
+        (_("Handed-off task"), {"fields": ["task_backend", "task_id"], "classes": ["collapse"]}),
         (_("Traceback"), {"fields": ["traceback_pre"]}),
         (_("Output"), {"fields": ["output_pre"]}),
     ]
@@ -278,6 +280,8 @@ class RunAdmin(admin.ModelAdmin):
         "duration_s",
         "hostname",
         "pid",
+        "task_backend",
+        "task_id",
         "traceback_pre",
         "output_pre",
     ]

@@ -132,3 +132,27 @@ TASKS = {
         "OPTIONS": {"LEASE_GRACE": timedelta(seconds=float(os.environ.get("CRONJOBS_TEST_LEASE_GRACE", "30")))},
     }
 }
+
+# CRONJOBS_TEST_MAIL_DIR: processes write their mail there (one file per message).
+if os.environ.get("CRONJOBS_TEST_MAIL_DIR"):
+    if django.VERSION >= (6, 1):
+        MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                "OPTIONS": {"file_path": os.environ["CRONJOBS_TEST_MAIL_DIR"]},
+            }
+        }
+    else:
+        EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+        EMAIL_FILE_PATH = os.environ["CRONJOBS_TEST_MAIL_DIR"]
+    ADMINS = [("Ops", "ops@example.com")]
+    CRONJOBS["MAIL_ADMINS"] = True
+
+# CRONJOBS_TEST_RQ_QUEUE: jobs hand work to RQ (django-tasks-rq, Django 5.2) on this queue of the
+# test Redis; `manage.py rqworker QUEUE` runs it.
+if os.environ.get("CRONJOBS_TEST_RQ_QUEUE"):
+    INSTALLED_APPS.append("django_rq")
+    # django-tasks-rq reads results through the connection of the queue named "default".
+    _RQ_REDIS = {"URL": os.environ.get("CRONJOBS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")}
+    RQ_QUEUES = {"default": _RQ_REDIS, os.environ["CRONJOBS_TEST_RQ_QUEUE"]: _RQ_REDIS}
+    TASKS["rq"] = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [os.environ["CRONJOBS_TEST_RQ_QUEUE"]]}

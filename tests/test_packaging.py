@@ -186,3 +186,53 @@ def make_project(path: Path, tasks_module: str) -> Path:
         "execute_from_command_line(sys.argv)\n"
     )
     return path
+
+
+#: parse-crontab, which rq-scheduler (and so django-tasks-rq) requires: its ``crontab`` package
+#: shadows python-crontab's ``crontab`` module, whichever is installed first.
+PARSE_CRONTAB = "crontab==1.0.5"
+
+
+@pytest.mark.processes  # builds the distributions and two venvs
+@pytest.mark.slow
+@pytest.mark.parametrize("first", ["cronjobs", "parse-crontab"])
+def test_the_wheel_works_beside_parse_crontab_installed_before_or_after_it(
+    wheel: Path, tmp_path: Path, first: str
+) -> None:
+    venv = tmp_path / "venv"
+    created = run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+    assert created.returncode == 0, created.stderr
+    python = venv / "bin" / "python"
+    version = f"{django.VERSION[0]}.{django.VERSION[1]}"
+    requirement = f"{wheel}[tasks]" if not DJANGO_6 else str(wheel)
+    constraints = [f"--constraint={ROOT / 'requirements' / name}" for name in (f"django-{version}.txt", "dev.txt")]
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", *constraints]
+    steps = [[requirement], [PARSE_CRONTAB]]
+    for step in steps if first == "cronjobs" else steps[::-1]:
+        installed = run([*pip, *step], timeout=600)
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+    project = make_project(tmp_path / "project", tasks_module="django.tasks" if DJANGO_6 else "django_tasks")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": str(tmp_path)}
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return run([str(python), "manage.py", *args], cwd=project, env=env, timeout=120)
+
+    shadow = run([str(python), "-c", "import crontab; print(hasattr(crontab, 'CronItem'), crontab.__file__)"], env=env)
+    assert shadow.stdout.startswith("False "), shadow.stdout + shadow.stderr  # the conflict is real
+    for args in (
+        ("startcronjob", "myapp", "Heartbeat", "--schedule", "* * * * *"),
+        ("migrate", "--verbosity", "0"),
+        ("check", "--fail-level", "WARNING"),
+        ("cronjobs", "list"),
+    ):
+        result = manage(*args)
+        assert result.returncode == 0, (args, result.stdout + result.stderr)
+    checked = manage("check")
+    assert "cronjobs.I170" in checked.stderr and "crontab 1.0.5" in checked.stderr, checked.stderr
+    ran = manage("runcrons", "--force")
+    assert ran.returncode == 0 and "myapp.Heartbeat: succeeded" in ran.stdout, ran.stdout + ran.stderr
+    tabfile = tmp_path / "crontab.txt"
+    installed = manage("installcrons", "--tabfile", str(tabfile))
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert "`import crontab` gives crontab 1.0.5" in installed.stderr
+    assert "runcrons" in tabfile.read_text()

@@ -6,7 +6,7 @@ imports this package). ``runcrons`` runs only these checks.
 
 from cronjobs.checks.base import TAG
 from cronjobs.checks.database import check_fencing
-from cronjobs.checks.install import check_install_settings
+from cronjobs.checks.install import check_install_settings, check_python_crontab
 from cronjobs.checks.job_api import check_job_api
 from cronjobs.checks.jobs import check_jobs, check_task_backends
 from cronjobs.checks.locks import check_lock_cache
@@ -23,6 +23,7 @@ __all__ = [
     "check_lock_cache",
     "check_monitors",
     "check_operations",
+    "check_python_crontab",
     "check_settings",
     "check_task_backends",
 ]

@@ -1,11 +1,11 @@
-"""The ``INSTALL_*`` keys read by ``installcrons`` (ids cronjobs.E030-E039)."""
+"""What ``installcrons`` needs: the ``INSTALL_*`` keys (ids cronjobs.E030-E039) and python-crontab (I170, W171)."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from django.core.checks import CheckMessage, register
+from django.core.checks import CheckMessage, Info, Warning, register
 
 from cronjobs import conf
 from cronjobs.checks.base import TAG, error
@@ -57,3 +57,39 @@ def check_install_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
             )
         )
     return errors
+
+
+#: Not under TAG: runcrons (which runs only TAG's checks) and the job checks have no use for it.
+INSTALL_TAG = "cronjobs_install"
+
+
+@register(INSTALL_TAG)
+def check_python_crontab(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """python-crontab is installed (cronjobs.W171) and whether another ``crontab`` shadows it (I170).
+
+    Never an error: only installcrons, the one command that needs python-crontab, may stop on
+    it. A shadowed python-crontab is information, not a warning: installcrons loads it from its
+    file and works, and ``check --fail-level WARNING`` keeps passing beside django-tasks-rq.
+
+    Finds files only, imports nothing: the check runs before every command, which must keep
+    working whatever ``crontab`` module is installed (see :mod:`cronjobs.install.pycrontab`).
+    """
+    from cronjobs.install import pycrontab
+
+    found = pycrontab.diagnose()
+    if found.python_crontab_file is None:
+        return [
+            Warning(
+                "python-crontab is not installed, so installcrons cannot work.", hint=found.hint, id="cronjobs.W171"
+            )
+        ]
+    if found.shadowed_by is not None:
+        return [
+            Info(
+                f"The module `crontab` here comes from {found.shadowed_by} ({found.module_file}) and shadows "
+                "python-crontab's (parse-crontab, required by rq-scheduler and django-tasks-rq, does this).",
+                hint=found.hint,
+                id="cronjobs.I170",
+            )
+        ]
+    return []

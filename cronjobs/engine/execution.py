@@ -77,7 +77,7 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
         if job_cls.task_backend is not None:
             from cronjobs.engine.handoff import hand_off
 
-            return _record(job_cls, run, *hand_off(job_cls, run))
+            return hand_off(job_cls, run)
         if job_cls.overlap == "skip":
             lock = locks.get_lock(job_cls.get_lock_name(), job_cls.get_code(), ttl=job_cls.lock_ttl)
             try:
@@ -208,6 +208,20 @@ def _record(
         verdict = Run.objects.record_late_end(run, late, duration=duration, traceback=trace, output=output)
         logger.error("%s %s: %s, but %s", run.job_id, run.slot.isoformat(), verdict, late)
     return _finished(job_cls, run, lock_error=lock_error)
+
+
+#: What a job that hands its work off records (:mod:`cronjobs.engine.handoff`).
+record = _record
+
+
+def record_handed_off(
+    job_cls: type[BaseCronJob], run: Run, backend: str, task_id: str, duration: float, message: str
+) -> Outcome:
+    """The run's work is enqueued as ``task_id``: handed off until the task's result is final."""
+    if not Run.objects.hand_off(run, backend, task_id, duration=duration, message=message):
+        verdict = Run.objects.record_late_end(run, f"{message} after that", duration=duration)
+        logger.error("%s %s: %s, but its work was %s after that", run.job_id, run.slot.isoformat(), verdict, message)
+    return _finished(job_cls, run)
 
 
 def _finished(job_cls: type[BaseCronJob], run: Run, *, lock_error: str | None = None) -> Outcome:

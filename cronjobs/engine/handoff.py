@@ -3,7 +3,11 @@
 With ``task_backend = "default"`` on a job, runcrons still claims each slot exactly once and
 records the run, but the run only enqueues :func:`run_cron_job`; the job's ``run()`` then
 executes wherever that backend's workers are (this package's DatabaseBackend, drained by
-runcrons, or a broker-backed backend).
+runcrons, or a broker-backed backend such as django-tasks-rq's).
+
+When the backend can report results (``supports_get_result``), the run is then *handed off*
+until the task's result is final; :mod:`cronjobs.engine.following` records it as succeeded or
+failed. A backend that cannot report results gets the old record: succeeded once enqueued.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import ParamSpec, TypeVar
 
 from django.db import transaction
 
+from cronjobs.engine.outcomes import Outcome
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Run
 from cronjobs.tasks_api import OPTIONS_ATTRIBUTE, task
@@ -28,18 +33,25 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def hand_off(job_cls: type[BaseCronJob], run: Run) -> tuple[str, float, str, str]:
-    """Enqueue the job's work for the claimed ``run``: (status, duration, message, traceback) of the run."""
+def hand_off(job_cls: type[BaseCronJob], run: Run) -> Outcome:
+    """Enqueue the job's work for the claimed ``run`` and record the run: handed off (or, on a
+    backend without results, succeeded), or failed when the enqueue failed."""
+    from cronjobs.engine.execution import record, record_handed_off
+
     started = time.monotonic()
     alias = job_cls.task_backend
+    assert alias is not None
     try:
         handed = run_cron_job.using(backend=alias, queue_name=job_cls.task_queue)
         result = handed.enqueue(job_cls.get_code(), run.slot.isoformat(), run.attempt, run.forced)
     except Exception as exc:
         logger.error("%s: could not hand off to task backend %r: %s", job_cls.get_code(), alias, exc, exc_info=True)
-        return Run.Status.FAILED, time.monotonic() - started, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        duration = time.monotonic() - started
+        return record(job_cls, run, Run.Status.FAILED, duration, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     message = f"handed to task backend {alias!r} as task {result.id}"
-    return Run.Status.SUCCEEDED, time.monotonic() - started, message, ""
+    if not handed.get_backend().supports_get_result:
+        return record(job_cls, run, Run.Status.SUCCEEDED, time.monotonic() - started, message)
+    return record_handed_off(job_cls, run, alias, str(result.id), time.monotonic() - started, message)
 
 
 def _atomic_as_the_job_says(function: Callable[P, R]) -> Callable[P, R]:

@@ -21,7 +21,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from cronjobs import conf
-from cronjobs.engine import processes, stopping, wakeups
+from cronjobs.engine import following, processes, stopping, wakeups
 from cronjobs.engine.outcomes import Outcome
 
 logger = logging.getLogger("cronjobs")
@@ -158,6 +158,8 @@ def _loop_body(
                 next_prune = time.monotonic() + 3600
             until = next_jobs if run_jobs is not None else time.monotonic() + 60
             drained = worker.drain(until=until) if worker is not None else None
+            if run_jobs is not None:
+                outcomes += following.follow()  # handed-off runs whose task has finished
             report(outcomes, drained)
             if drained is None or drained.ran == 0:
                 close_old_connections()  # honour CONN_MAX_AGE while idle, never between tasks

@@ -18,9 +18,8 @@ import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from crontab import CronItem, CronTab
-
 from cronjobs.exceptions import CronJobsError
+from cronjobs.install import pycrontab
 
 TAG_PREFIX = "cronjobs:"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -145,7 +144,7 @@ def command(project: Project) -> str:
 
 def entry_line(project: Project, *, run_as: str | None = None) -> str:
     """The whole crontab line, rendered by python-crontab (``run_as``: system format with a user)."""
-    tab = CronTab(user=False if run_as else None)
+    tab = pycrontab.load().CronTab(user=False if run_as else None)
     item = tab.new(command=command(project), comment=project.tag, user=run_as)
     item.setall(EVERY_MINUTE)
     line = str(item.render())
@@ -222,7 +221,8 @@ def sync(text: str, tag: str, line: str | None, *, system: bool = False, force: 
 
 def _classify(lines: list[str], tag: str, *, system: bool) -> list[str]:
     """Each line: "blank", "comment", "env", "job", "ours" or "unparseable"."""
-    tab = CronTab(user=False if system else None)
+    python_crontab = pycrontab.load()
+    tab = python_crontab.CronTab(user=False if system else None)
     kinds = []
     with quiet_python_crontab():
         for line in lines:
@@ -234,7 +234,7 @@ def _classify(lines: list[str], tag: str, *, system: bool) -> list[str]:
             elif _is_env(stripped):
                 kinds.append("env")
             else:
-                item = CronItem.from_line(line, cron=tab)
+                item = python_crontab.CronItem.from_line(line, cron=tab)
                 if not (item.is_valid() and item.is_enabled()):
                     kinds.append("unparseable")
                 elif item.comment == tag:

@@ -9,6 +9,7 @@ so concurrent installs into one crontab never lose each other's entries.
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import pwd
@@ -23,9 +24,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from crontab import CronTab
-
+from cronjobs.install import pycrontab
 from cronjobs.install.entry import (
     InstallError,
     Project,
@@ -127,35 +128,48 @@ def preflight(project: Project, run_as: str | None) -> list[str]:
     return warnings
 
 
-class _ExactCronTab(CronTab):
-    """python-crontab's reading and writing, writing exactly the text it is given."""
+@functools.cache
+def _exact_crontab_class() -> Any:
+    """The class below, built on python-crontab when first needed (never at import: see pycrontab)."""
+    base = pycrontab.load().CronTab
 
-    def __init__(self, *, program: str | None = None, **kwargs: object) -> None:
-        self._program = program
-        self.text = ""
-        with quiet_python_crontab():
-            super().__init__(**kwargs)
+    class _ExactCronTab(base):  # type: ignore[valid-type,misc]
+        """python-crontab's reading and writing, writing exactly the text it is given."""
 
-    def read(self, filename: str | None = None) -> None:
-        if self._program:
-            self.cron_command = shlex.quote(self._program)
-        self._raw: list[str] = []
-        super().read(filename)
+        def __init__(self, *, program: str | None = None, **kwargs: object) -> None:
+            self._program = program
+            self.text = ""
+            with quiet_python_crontab():
+                super().__init__(**kwargs)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        if name == "lines" and value:
-            self._raw = list(value)  # type: ignore[call-overload]
-        super().__setattr__(name, value)
+        def read(self, filename: str | None = None) -> None:
+            if self._program:
+                self.cron_command = shlex.quote(self._program)
+            self._raw: list[str] = []
+            super().read(filename)
 
-    def raw_text(self, joiner: str) -> str:
-        """The crontab exactly as read (lines joined back with ``joiner``)."""
-        if not self._raw and (self.lines or self.crons or len(self.env) or self._parked_env):
-            # python-crontab parsed something we did not capture: writing would lose it.
-            raise InstallError("this version of python-crontab reads crontabs in a way cronjobs does not know")
-        return joiner.join(self._raw)
+        def __setattr__(self, name: str, value: object) -> None:
+            if name == "lines" and value:
+                self._raw = list(value)  # type: ignore[call-overload]
+            super().__setattr__(name, value)
 
-    def render(self, errors: bool = False) -> str:
-        return self.text
+        def raw_text(self, joiner: str) -> str:
+            """The crontab exactly as read (lines joined back with ``joiner``)."""
+            if not self._raw and (self.lines or self.crons or len(self.env) or self._parked_env):
+                # python-crontab parsed something we did not capture: writing would lose it.
+                raise InstallError("this version of python-crontab reads crontabs in a way cronjobs does not know")
+            return joiner.join(self._raw)
+
+        def render(self, errors: bool = False) -> str:
+            return self.text
+
+    return _ExactCronTab
+
+
+def __getattr__(name: str) -> Any:
+    if name == "_ExactCronTab":
+        return _exact_crontab_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Target:
@@ -217,9 +231,9 @@ class UserCrontab(Target):
         self.user = user or self.current
         self.name = f"the crontab of {self.user}"
 
-    def _tab(self) -> _ExactCronTab:
+    def _tab(self) -> Any:
         try:
-            return _ExactCronTab(user=self.user if self.user != self.current else True, program=self.program)
+            return _exact_crontab_class()(user=self.user if self.user != self.current else True, program=self.program)
         except OSError as exc:
             raise InstallError(self._explain(f"cannot read {self.name}: {exc}")) from None
 
@@ -233,7 +247,7 @@ class UserCrontab(Target):
             if result[0] != 0 and "no crontab" not in result[1]:
                 raise InstallError(self._explain(f"cannot remove {self.name}: {result[1].strip()}"))
             return
-        tab = _ExactCronTab(tab="", program=self.program)  # nothing to read: it only writes
+        tab = _exact_crontab_class()(tab="", program=self.program)  # nothing to read: it only writes
         tab.text = text
         try:
             tab.write(user=self.user if self.user != self.current else True)
@@ -273,7 +287,7 @@ class FileCrontab(Target):
         if not self.path.exists():
             return ""
         try:
-            return _ExactCronTab(tabfile=str(self.path), user=False if self.system else None).raw_text("")
+            return _exact_crontab_class()(tabfile=str(self.path), user=False if self.system else None).raw_text("")
         except (OSError, UnicodeDecodeError) as exc:
             raise InstallError(f"cannot read {self.path}: {exc}") from None
 
@@ -284,7 +298,7 @@ class FileCrontab(Target):
         if self.system:
             self._write_atomically(text)
             return
-        tab = _ExactCronTab(user=None, tab="")
+        tab = _exact_crontab_class()(user=None, tab="")
         tab.text = text
         try:
             tab.write(str(self.path))

@@ -1,6 +1,8 @@
 """Runs: one row per run of a job, or per slot it did not run, and every change of their state.
 
-A run is ``running`` from its claim until it is finished. Every write after the claim is
+A run is ``running`` from its claim until it is finished. A job with ``task_backend`` only
+enqueues its work: its run is then ``handed_off`` (no lease: no process of ours holds it) until
+the backend's result is final, and :meth:`RunQuerySet.settle` records that result. Every write after the claim is
 conditional on the run still being ``running`` and on the claim's ``token``, so a record never
 overwrites a newer verdict: a process that was frozen or cut off while another declared its
 run crashed can no longer finish it. Inside a job's transaction, that conditional update is
@@ -153,6 +155,46 @@ class RunQuerySet(models.QuerySet["Run"]):
             run.message += joined
         return bool(written)
 
+    # -- handed-off runs ----------------------------------------------------------------------
+
+    def hand_off(self, run: Run, backend: str, task_id: str, *, duration: float, message: str) -> bool:
+        """``run`` enqueued its work as task ``task_id`` on ``backend``: handed off, if still this
+        process's (True when recorded). Its lease ends: no process of ours runs it any more."""
+        recorded = (
+            self.writable()
+            .filter(pk=run.pk, status=Run.Status.RUNNING, token=run.token)
+            .update(
+                status=Run.Status.HANDED_OFF,
+                task_backend=backend,
+                task_id=task_id,
+                duration=duration,
+                message=message,
+                lease_until=None,
+            )
+        )
+        if recorded:
+            run.status, run.task_backend, run.task_id = Run.Status.HANDED_OFF, backend, task_id
+            run.duration, run.message, run.lease_until = duration, message, None
+        return bool(recorded)
+
+    def handed_off(self) -> RunQuerySet:
+        """Runs waiting for their task's final result."""
+        return self.writable().filter(status=Run.Status.HANDED_OFF)
+
+    def settle(self, run: Run, status: str, *, message: str = "", traceback: str = "", finished_at: datetime) -> bool:
+        """The task of a handed-off run has its final result: record it; True for the one caller
+        that did (whoever polls, each verdict is recorded, and announced, once)."""
+        duration = (finished_at - run.started_at).total_seconds() if run.started_at else run.duration
+        recorded = (
+            self.writable()
+            .filter(pk=run.pk, status=Run.Status.HANDED_OFF, token=run.token)
+            .update(status=status, finished_at=finished_at, duration=duration, message=message, traceback=traceback)
+        )
+        if recorded:
+            run.status, run.finished_at, run.duration = status, finished_at, duration
+            run.message, run.traceback = message, traceback
+        return bool(recorded)
+
     def abandon(self, ids: Iterable[int], message: str) -> int:
         """Runs this process claimed and never started, now that it stops: recorded as interrupted."""
         ids = list(ids)
@@ -247,10 +289,10 @@ class RunQuerySet(models.QuerySet["Run"]):
             if not conditions:
                 return 0
             cursor.execute(
-                f"DELETE FROM {table} WHERE {q('job_code')} = %s AND {q('status')} <> %s AND ("
+                f"DELETE FROM {table} WHERE {q('job_code')} = %s AND {q('status')} NOT IN (%s, %s) AND ("
                 + " OR ".join(f"({c})" for c in conditions)
                 + ")",
-                [code, Run.Status.RUNNING, *params],
+                [code, *sorted(UNFINISHED), *params],
             )
             return cursor.rowcount
 
@@ -267,6 +309,7 @@ class Run(models.Model):
         MISSED = "missed", _("missed")
         CRASHED = "crashed", _("crashed")
         INTERRUPTED = "interrupted", _("interrupted")
+        HANDED_OFF = "handed_off", _("handed off")
 
     # No database-level constraint: the job row always exists first, and MySQL's foreign-key
     # checks would take shared locks on it that deadlock concurrent claims.
@@ -290,6 +333,10 @@ class Run(models.Model):
     lease_until = models.DateTimeField(
         _("alive until"), null=True, blank=True, help_text=_("Renewed while running; past it, the run crashed.")
     )
+    task_backend = models.CharField(
+        _("task backend"), max_length=100, blank=True, help_text=_("Of a job that hands its work to a Tasks backend.")
+    )
+    task_id = models.CharField(_("task id"), max_length=255, blank=True, help_text=_("The task the run handed off."))
     message = models.TextField(_("message"), blank=True)
     traceback = models.TextField(_("traceback"), blank=True)
     output = models.TextField(_("output"), blank=True)
@@ -352,5 +399,7 @@ class Run(models.Model):
 FAILURES = frozenset({Run.Status.FAILED, Run.Status.TIMED_OUT, Run.Status.CRASHED, Run.Status.INTERRUPTED})
 #: Records that are not runs a person calls "the last run".
 NOT_RUNS = frozenset({Run.Status.RUNNING, Run.Status.MISSED})
+#: Runs not over yet: never pruned.
+UNFINISHED = frozenset({Run.Status.RUNNING, Run.Status.HANDED_OFF})
 
 _statements = Statements(Run)

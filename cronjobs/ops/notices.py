@@ -40,6 +40,8 @@ def on_run_started(sender: type[BaseCronJob], run: Run, **kwargs: Any) -> None:
 
 
 def on_run_finished(sender: type[BaseCronJob], run: Run, **kwargs: Any) -> None:
+    if run.status == Status.HANDED_OFF:
+        return  # its task's final result settles the run later, and is announced then
     monitors.run_finished(sender, run)
     if run.status in (Status.SKIPPED, Status.MISSED, Status.RUNNING):
         return

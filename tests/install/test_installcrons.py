@@ -15,7 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from cronjobs.install import targets
+from cronjobs.install import pycrontab, targets
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "tests" / "manage.py"
@@ -467,7 +467,7 @@ def test_run_as_goes_with_cron_d_or_systemd(tmp_path: Path) -> None:
 
 
 def test_a_crontab_python_crontab_reads_in_an_unknown_way_is_never_written(tmp_path: Path, monkeypatch) -> None:
-    from crontab import CronTab
+    CronTab = pycrontab.load().CronTab
 
     # As if a future python-crontab no longer set `lines` from what it read.
     monkeypatch.setattr(targets._ExactCronTab, "__setattr__", CronTab.__setattr__)

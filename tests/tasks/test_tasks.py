@@ -348,8 +348,9 @@ def test_a_job_with_a_task_backend_hands_its_slot_to_a_task(capsys):
 
     call_command("runcrons", "--force", "-v0")  # claims the slot, enqueues; the same invocation drains
     run = Run.objects.get(job_id="test.handed_off")
-    assert run.status == Run.Status.SUCCEEDED
-    assert run.message.startswith("handed to task backend 'default' as task ")
+    assert run.status == Run.Status.SUCCEEDED  # followed to its task's result in the same invocation
+    assert (run.task_backend, run.task_id) == ("default", str(QueuedTask.objects.get().pk))
+    assert run.message.startswith("ran for ")
     row = QueuedTask.objects.get()
     assert (row.status, row.task_path) == (Status.SUCCESSFUL, "cronjobs.engine.handoff.run_cron_job")
     assert row.return_value.startswith("ran for ")

@@ -238,6 +238,32 @@ class HandedOff(BaseCronJob):
         return f"ran for {self.slot:%H:%M}"
 
 
+class HandedOffFails(HandedOff):
+    """Handed off; its task fails (on whichever worker runs it)."""
+
+    code = "test.handed_off_fails"
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        raise ValueError(f"the heavy work for {self.slot:%H:%M} failed")
+
+
+class HandedToRQ(HandedOff):
+    """Handed to RQ (django-tasks-rq) on the queue CRONJOBS_TEST_RQ_QUEUE."""
+
+    code = "test.handed_to_rq"
+    task_backend = "rq"
+    task_queue = os.environ.get("CRONJOBS_TEST_RQ_QUEUE", "default")
+
+
+class HandedToRQFails(HandedOffFails):
+    """Handed to RQ; its task fails in the rq worker."""
+
+    code = "test.handed_to_rq_fails"
+    task_backend = "rq"
+    task_queue = os.environ.get("CRONJOBS_TEST_RQ_QUEUE", "default")
+
+
 class Chatty(BaseCronJob):
     """Prints to stdout and stderr and logs a warning: CRONJOBS_TEST_LINES times each (default 1)."""
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management import BaseCommand, CommandError
 from django.core.management.base import SystemCheckError
 
-from cronjobs.install import entry, systemd, targets
+from cronjobs.install import entry, pycrontab, systemd, targets
 from cronjobs.install.entry import InstallError
 
 EXIT_DIFFERS = 1
@@ -64,7 +64,14 @@ class Command(BaseCommand):
         if options["run_as"] and not (options["cron_d"] or options["systemd"]):
             raise CommandError("--run-as goes with --cron-d or --systemd", returncode=EXIT_USAGE)
         write = not (options["dry_run"] or options["check"])
+        found = pycrontab.diagnose()
+        if found.shadowed_by is not None and found.python_crontab_file is not None:
+            self.stderr.write(
+                f"note: `import crontab` gives {found.shadowed_by} ({found.module_file}), not python-crontab; "
+                f"{found.hint}"
+            )
         try:
+            pycrontab.load()
             project = targets.build_project(
                 manage_py=options["manage_py"] or _running_manage_py(),
                 install_id=options["id"],
@@ -77,6 +84,8 @@ class Command(BaseCommand):
                 self._crontab(project, options, write)
         except InstallError as exc:  # UnparseableCrontab included: nothing was written
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
+        except pycrontab.PythonCrontabUnavailable as exc:
+            raise CommandError(f"{exc} Nothing was written.", returncode=EXIT_USAGE) from None
 
     def _crontab(self, project: entry.Project, options: dict[str, Any], write: bool) -> None:
         target: targets.Target

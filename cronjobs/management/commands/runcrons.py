@@ -16,7 +16,7 @@ from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 from cronjobs import registry
-from cronjobs.engine import clock, loop, wakeups
+from cronjobs.engine import clock, following, loop, wakeups
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
 from cronjobs.engine.stopping import handling_signals
@@ -82,6 +82,10 @@ class Command(BaseCommand):
                 if not codes:
                     more = loop.drain_tasks(started=started, workers=workers, queues=options["queues"])
                     drained = _added(drained, more)
+                if not tasks_only:  # handed-off runs whose task has finished: their final outcome
+                    followed = following.follow()
+                    settled = {o.run_id for o in followed}
+                    outcomes = [o for o in outcomes if o.run_id not in settled] + followed
         except Interrupted as exc:
             raise CommandError(f"stopped: {exc}", returncode=128 + exc.signum) from None
         except KeyboardInterrupt:
