@@ -7,6 +7,7 @@ CRONJOBS_TEST_DB_VENDOR (sqlite, postgresql, mysql) and CRONJOBS_TEST_DB_NAME.
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import django
 
@@ -123,7 +124,7 @@ CACHES = {
 
 # Django 6.1 sends mail through MAILERS (EMAIL_BACKEND is deprecated there); the tests use locmem.
 if django.VERSION >= (6, 1):
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    MAILERS: dict[str, dict[str, Any]] = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 TASKS = {
     "default": {
