@@ -285,14 +285,16 @@ def _returning_claim(
                 f"WHERE {table}.{qn('id')} = picked.{qn('id')} AND {table}.{qn('status')} = %s RETURNING {table}.*"
             )
         else:
-            sql = f"UPDATE {table} SET {assign} WHERE {qn('id')} IN ({pick}) AND {qn('status')} = %s RETURNING *"
+            # One statement under SQLite's write lock: the rows it picks are READY. (A second
+            # status test here would lead SQLite to scan every READY row instead of the ids.)
+            sql = f"UPDATE {table} SET {assign} WHERE {qn('id')} IN ({pick}) RETURNING *"
         _sql[key] = sql
     Status = QueuedTask.Status
     picking = [Status.READY, stamp, *aliases, *(queues or []), limit]
     assigning = [Status.RUNNING, worker_id, stamp, stamp]
     if connection.vendor == "postgresql":
         return sql, [*picking, *assigning, Status.READY]
-    return sql, [*assigning, *picking, Status.READY]
+    return sql, [*assigning, *picking]
 
 
 class QueuedTask(models.Model):

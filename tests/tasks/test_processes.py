@@ -175,3 +175,6 @@ def test_the_postgresql_claim_walks_its_index_in_order_before_any_analyze(projec
     assert result.returncode == 0, result.stderr
     assert "Index Scan using cronjobs_task_claim" in result.stdout, result.stdout
     assert "Sort" not in result.stdout, result.stdout
+    # The batch is locked once (a materialized CTE), then updated by key.
+    assert "CTE picked" in result.stdout, result.stdout
+    assert "Index Scan using cronjobs_tasks_queuedtask_pkey" in result.stdout, result.stdout

@@ -330,6 +330,9 @@ def test_the_claim_walks_the_claim_index_without_sorting():
         plan = " | ".join(row[-1] for row in cursor.fetchall())
     assert "USING INDEX cronjobs_task_claim" in plan
     assert "TEMP B-TREE" not in plan
+    # The claimed rows are found by their key, not by scanning every ready row.
+    assert "cronjobs_task_finished" not in plan
+    assert "sqlite_autoindex_cronjobs_tasks_queuedtask_1 (id=?)" in plan
 
 
 # -- lost workers, pruning, counts -----------------------------------------------------
