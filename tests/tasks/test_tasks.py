@@ -497,3 +497,20 @@ def test_a_batch_size_of_one_claims_one_task_at_a_time(monkeypatch):
     monkeypatch.setattr(QueuedTask.objects, "claim", claim)
     assert drain().succeeded == 3
     assert sizes == [1, 1, 1, 0]
+
+
+def test_an_enqueue_is_one_insert_stored_as_the_orm_would(django_assert_num_queries):
+    later = timezone.now() + timedelta(hours=1)
+    with django_assert_num_queries(1):
+        result = tasks.record.using(priority=3, run_after=later).enqueue("a", extra={"k": [1, None]})
+    row = QueuedTask.objects.get(pk=result.id)
+    assert (row.task_path, row.backend, row.queue_name, row.priority) == (
+        "tests.testapp.tasks.record",
+        "default",
+        "default",
+        3,
+    )
+    assert (row.args, row.kwargs, row.run_after, row.deferred) == (["a"], {"extra": {"k": [1, None]}}, later, True)
+    assert (row.status, row.attempts, row.max_attempts, row.worker_ids, row.errors) == (Status.READY, 0, 1, [], [])
+    assert row.return_value is None and row.started_at is None
+    assert row.timeout == 600.0
