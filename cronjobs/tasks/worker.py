@@ -311,6 +311,7 @@ class Worker:
         try:
             stopping.raise_if_pending()
             row.worker_ids = [*row.worker_ids, self.worker_id]  # as Django's backends do: context.attempt counts it
+            row.started_at = row.last_attempted_at = timezone.now()  # not its batch's claim; written with the outcome
             try:
                 backend = task_backends[row.backend]
                 task = load_task(row.task_path, row.priority, row.queue_name, row.backend)
@@ -321,7 +322,6 @@ class Worker:
             result = to_result(row, task)
             task_started.send(type(backend), task_result=result)
             timeout = TaskTimeout("stopped: the task ran past its timeout")
-            row.started_at = row.last_attempted_at = timezone.now()  # written with the outcome
             with Section() as commit:  # from commit.begin(): SIGTERM waits until the commit is done
                 with transaction.atomic(using=self.database) if policy.atomic else nullcontext():
                     with stopper, Deadline(row.timeout, stopper, timeout), stopping.job_running():

@@ -237,6 +237,10 @@ def test_a_batch_costs_one_statement_a_task_and_one_claim_a_batch(django_assert_
     claims = [q["sql"] for q in captured.captured_queries if "RETURNING" in q["sql"]]
     assert len(claims) == 7
     assert QueuedTask.objects.filter(status=Status.SUCCESSFUL, attempts=1).count() == 63
+    # Each attempt's started_at is when it started, not when its batch was claimed.
+    rows = list(QueuedTask.objects.order_by("started_at"))
+    assert all(a.finished_at <= b.started_at for a, b in zip(rows, rows[1:], strict=False))
+    assert all(row.started_at == row.last_attempted_at for row in rows)
 
 
 @override_settings(CRONJOBS={"TASKS_BATCH_SIZE": 4})
