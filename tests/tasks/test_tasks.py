@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.core import checks
@@ -239,7 +240,7 @@ def test_a_batch_costs_one_statement_a_task_and_one_claim_a_batch(django_assert_
     assert QueuedTask.objects.filter(status=Status.SUCCESSFUL, attempts=1).count() == 63
     # Each attempt's started_at is when it started, not when its batch was claimed.
     rows = list(QueuedTask.objects.order_by("started_at"))
-    assert all(a.finished_at <= b.started_at for a, b in zip(rows, rows[1:], strict=False))
+    assert all(a.finished_at <= b.started_at for a, b in pairwise(rows))
     assert all(row.started_at == row.last_attempted_at for row in rows)
 
 
