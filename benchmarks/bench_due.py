@@ -74,6 +74,9 @@ def main() -> int:
         trees["baseline"] = Path(args.baseline).resolve()
     found: dict[tuple[str, str], list[dict]] = {}
     with tempfile.TemporaryDirectory() as directory:
+        for db in args.dbs.split(","):  # discarded: the first processes of a tree pay for cold caches
+            for root in trees.values():
+                sample(root, db, 20, Path(directory))
         for _ in range(args.repeats):
             for db in args.dbs.split(","):
                 for label, root in trees.items():

@@ -197,6 +197,8 @@ def measure_once(db: Database, n: int, workers: int, into: dict) -> None:
 def measure(dbs: dict[str, Database], n: int, repeats: int, workers: list[int]) -> dict[str, dict]:
     """Every (database, tree, workers) once per repeat, interleaved: the noise of the machine
     falls on all of them alike."""
+    for db in dbs.values():  # a discarded round first: the first processes of a tree pay for cold caches
+        measure_once(db, min(n, 200), 1, {})
     found: dict[str, dict] = {}
     for _ in range(repeats):
         for key, db in dbs.items():
