@@ -13,7 +13,7 @@ from django.core.checks import Info, Warning
 from django.core.management import CommandError, call_command
 
 from cronjobs.checks import check_python_crontab
-from cronjobs.install import pycrontab
+from cronjobs.install import pycrontab, targets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,10 +38,12 @@ def shadowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("crontab", pycrontab.PRIVATE_NAME):
         monkeypatch.delitem(sys.modules, name, raising=False)
     importlib.invalidate_caches()
+    targets._exact_crontab_class.cache_clear()  # built on the module loaded before
     yield tmp_path
     for name in ("crontab", pycrontab.PRIVATE_NAME):
         sys.modules.pop(name, None)
     importlib.invalidate_caches()
+    targets._exact_crontab_class.cache_clear()  # built on a module of this test's
 
 
 def test_the_shadowing_package_is_named_with_its_version(shadowed: Path) -> None:
