@@ -3,7 +3,8 @@
 "Run now" never runs a job inside the web request: it marks the job, and the next
 ``runcrons`` (within a minute, where cron calls it) runs it once as a forced run, under its
 lock, with its timeout, signals and record, like any other run. Acting on jobs (run now,
-pause, resume, unlock) needs the "change cron job" permission.
+pause, resume, unlock) needs the "change cron job" permission; forgetting a job that is no
+longer in code (its state and runs deleted) needs "delete cron job". Runs are read-only.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class JobAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["code"]
     search_fields = ["code"]
-    actions = ["run_now", "pause", "resume", "unlock"]
+    actions = ["run_now", "pause", "resume", "unlock", "forget"]
     readonly_fields = [
         "code",
         "schedule_words",
@@ -172,7 +173,13 @@ class JobAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
-        return False
+        # No delete button or page; "forget" (for jobs no longer in code) is the one way.
+        return obj is None and super().has_delete_permission(request)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        found = super().get_actions(request)
+        found.pop("delete_selected", None)  # forget, which refuses registered jobs, replaces it
+        return found
 
     def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         # The form has nothing to edit; the permission is what the actions need.
@@ -241,6 +248,18 @@ class JobAdmin(admin.ModelAdmin):
             if broken:
                 self.message_user(request, f"{job.get_code()}: lock broken (was held by {broken}).", messages.SUCCESS)
         return None
+
+    @admin.action(description=_("Forget (jobs no longer in code: delete their state and runs)"), permissions=["delete"])
+    def forget(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        registered = registry.get_jobs()
+        codes = list(queryset.values_list("code", flat=True))
+        kept = [code for code in codes if code in registered]
+        if kept:
+            self.message_user(request, f"Still in code, left alone: {', '.join(kept)}.", messages.WARNING)
+        gone = [code for code in codes if code not in registered]
+        if gone:
+            done = actions.forget(gone, registered, _actor(request), timezone.now())
+            self.message_user(request, f"Forgotten: {', '.join(done)}.", messages.SUCCESS)
 
 
 @admin.register(Run)
@@ -323,6 +342,9 @@ class RunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
+        return False  # records: retention (KEEP_RUNS, ``cronjobs prune``) deletes them
+
 
 def _pre(text: str, css_class: str) -> str:
     if not text:
@@ -342,4 +364,7 @@ class ActionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
         return False
