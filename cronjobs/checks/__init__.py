@@ -8,6 +8,7 @@ from cronjobs.checks.base import TAG
 from cronjobs.checks.database import check_fencing
 from cronjobs.checks.install import check_install_settings
 from cronjobs.checks.jobs import check_jobs, check_task_backends
+from cronjobs.checks.lockdir import check_lock_dir
 from cronjobs.checks.locks import check_lock_cache
 from cronjobs.checks.operations import check_operations
 from cronjobs.checks.settings import check_settings
@@ -18,6 +19,7 @@ __all__ = [
     "check_install_settings",
     "check_jobs",
     "check_lock_cache",
+    "check_lock_dir",
     "check_operations",
     "check_settings",
     "check_task_backends",
