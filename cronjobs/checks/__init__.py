@@ -10,6 +10,7 @@ from cronjobs.checks.install import check_install_settings
 from cronjobs.checks.jobs import check_jobs, check_task_backends
 from cronjobs.checks.lockdir import check_lock_dir
 from cronjobs.checks.locks import check_lock_cache
+from cronjobs.checks.modules import check_modules
 from cronjobs.checks.operations import check_operations
 from cronjobs.checks.settings import check_settings
 
@@ -20,6 +21,7 @@ __all__ = [
     "check_jobs",
     "check_lock_cache",
     "check_lock_dir",
+    "check_modules",
     "check_operations",
     "check_settings",
     "check_task_backends",

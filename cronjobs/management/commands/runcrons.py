@@ -52,7 +52,7 @@ class Command(BaseCommand):
         # What Django built at start-up lives until exit: keep the collector from walking it
         # over and over while this short-lived process registers and checks its jobs.
         gc.freeze()
-        self._check()
+        broken = self._check()
         _configure_logging(verbosity)
         jobs = _select(registry.get_jobs(), tuple(codes))
         tasks_only, looping = options["tasks_only"], options["loop"]
@@ -89,6 +89,13 @@ class Command(BaseCommand):
             self._report(outcome, verbosity)
         self._report_tasks(drained, verbosity)
         failed = [o for o in outcomes if o.failed]
+        if broken:
+            also = f"; {len(failed)} run(s) did not succeed: {', '.join(sorted({o.code for o in failed}))}"
+            raise CommandError(
+                f"{len(broken)} cron module(s) could not be imported, their jobs did not run"
+                + (also if failed else ""),
+                returncode=EXIT_USAGE,
+            )
         if failed:
             # A lock backend that could not be reached is named, not only the jobs it stopped.
             reasons = sorted({o.lock_error for o in failed if o.lock_error})
@@ -99,7 +106,7 @@ class Command(BaseCommand):
                 returncode=EXIT_FAILED,
             )
 
-    def _check(self) -> None:
+    def _check(self) -> list[Any]:
         """cronjobs' own system checks (the whole project's are for ``manage.py check`` at deploy).
 
         runcrons starts every minute on every host: the URLconf, the admin and other apps'
@@ -108,12 +115,18 @@ class Command(BaseCommand):
         from django.core import checks
 
         from cronjobs.checks import TAG
+        from cronjobs.checks.modules import BROKEN_MODULE
 
         messages = checks.run_checks(tags=[TAG], include_deployment_checks=False)
         errors = [m for m in messages if m.level >= ERROR and not m.is_silenced()]
+        # A broken cron.py stops its own app's jobs only: the others run, then runcrons exits 2.
+        broken = [m for m in errors if m.id == BROKEN_MODULE]
+        errors = [m for m in errors if m.id != BROKEN_MODULE]
         if errors:
-            lines = "\n".join(f"{m.id}: {m.msg}" + (f"\n\tHINT: {m.hint}" if m.hint else "") for m in errors)
-            raise CommandError(f"configuration errors, nothing was run:\n{lines}", returncode=EXIT_USAGE)
+            raise CommandError(f"configuration errors, nothing was run:\n{_lines(errors)}", returncode=EXIT_USAGE)
+        if broken:
+            self.stderr.write(f"{_lines(broken)}\nThe other apps' jobs run.")
+        return broken
 
     def _loop(
         self, jobs: dict[str, Any], tasks_only: bool, verbosity: int, workers: int, options: dict[str, Any]
@@ -185,6 +198,10 @@ def _ensure_database() -> None:
         raise CommandError(
             f"cannot reach database {alias!r} ({wrapper.vendor} at {where}): {_one_line(exc)}", returncode=EXIT_FAILED
         ) from None
+
+
+def _lines(messages: list[Any]) -> str:
+    return "\n".join(f"{m.id}: {m.msg}" + (f"\n\tHINT: {m.hint}" if m.hint else "") for m in messages)
 
 
 def _one_line(value: object) -> str:
