@@ -373,3 +373,16 @@ def test_the_admin_lists_tasks_with_counts_per_queue_and_queues_failed_ones_agai
     )
     failed.refresh_from_db()
     assert (failed.status, failed.attempts, failed.max_attempts) == (Status.READY, 3, 4)
+
+
+def test_a_task_that_fails_for_good_is_logged_with_its_traceback_not_nonetype_none(caplog):
+    import logging
+
+    tasks.always_fails.enqueue("doomed")
+    with caplog.at_level(logging.INFO):
+        Worker(queues=["default"]).drain()
+    logged = [r for r in caplog.records if r.exc_info is not None and r.getMessage().endswith("state=FAILED")]
+    assert len(logged) == 1
+    text = logging.Formatter().format(logged[0])
+    assert "NoneType: None" not in text
+    assert "Traceback (most recent call last)" in text

@@ -21,6 +21,7 @@ from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
 from cronjobs.engine.stopping import handling_signals
 from cronjobs.exceptions import CronJobsError, Interrupted
+from cronjobs.management import output
 from cronjobs.management.arguments import positive_int
 from cronjobs.models import Job, Run
 
@@ -52,6 +53,7 @@ class Command(BaseCommand):
         # What Django built at start-up lives until exit: keep the collector from walking it
         # over and over while this short-lived process registers and checks its jobs.
         gc.freeze()
+        self._line = output.prepare(self.stdout)
         broken = self._check()
         _configure_logging(verbosity)
         jobs = _select(registry.get_jobs(), tuple(codes))
@@ -72,7 +74,15 @@ class Command(BaseCommand):
                         self._preview(preview)
                     return
                 if looping:
-                    self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only by a signal
+                    try:
+                        self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only by a signal
+                    except (Interrupted, KeyboardInterrupt) as exc:
+                        # How a container or a service manager stops it: not an error. A run cut
+                        # short is recorded as interrupted.
+                        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+                        if verbosity >= 1:
+                            self.stdout.write(self._line(f"stopped by {signal.Signals(signum).name}"))
+                        return
                 outcomes = [] if tasks_only else runner.run(workers=workers)
                 if not codes:
                     drained = loop.drain_tasks(started=started, workers=workers, queues=options["queues"])
@@ -149,14 +159,14 @@ class Command(BaseCommand):
     def _report_tasks(self, drained: Any, verbosity: int) -> None:
         line = None if drained is None or verbosity < 1 else drained.summary()
         if line:
-            self.stdout.write(line)
+            self.stdout.write(self._line(line))
 
     def _preview(self, preview: Preview) -> None:
         slot = timezone.localtime(preview.slot).isoformat(timespec="seconds")
         what = "run" if preview.intent is Intent.RUN else "record as missed"
         extra = f" (attempt {preview.attempt})" if preview.attempt > 1 else ""
         extra += f" ({preview.reason})" if preview.reason in ("forced", "requested") else ""
-        self.stdout.write(f"{preview.code}: would {what} {slot}{extra}")
+        self.stdout.write(self._line(f"{preview.code}: would {what} {slot}{extra}"))
 
     def _report(self, outcome: Outcome, verbosity: int) -> None:
         if verbosity < 2 and outcome.status in ("skipped", "missed"):
@@ -168,6 +178,7 @@ class Command(BaseCommand):
             line += f" (attempt {outcome.attempt})"
         if outcome.message:
             line += f": {_one_line(outcome.message)}"
+        line = self._line(line)
         self.stdout.write(self.style.ERROR(line) if outcome.failed else line)
 
 
