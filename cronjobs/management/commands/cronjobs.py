@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from cronjobs import registry
@@ -31,3 +32,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
         except CronJobsError as exc:
             raise CommandError(str(exc)) from None
+        except DatabaseError as exc:
+            # Before `migrate` (or with the database down): one line, as runcrons says it.
+            text = " ".join(str(exc).split())
+            hint = " (have you run `manage.py migrate`?)" if "cronjobs_" in text else ""
+            raise CommandError(f"database error: {text[:300]}{hint}") from None

@@ -1,4 +1,4 @@
-"""``cronjobs pause|resume|run|unlock CODE``: what a person does to a job, each recorded as an action."""
+"""``cronjobs pause|resume CODE... | run|unlock CODE``: what a person does to a job, each recorded as an action."""
 
 from __future__ import annotations
 
@@ -16,32 +16,39 @@ class _OnOneJob(Subcommand):
         parser.add_argument("code", metavar="CODE")
 
 
-class Pause(_OnOneJob):
+class _OnSomeJobs(Subcommand):
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("codes", metavar="CODE", nargs="+")
+
+
+class Pause(_OnSomeJobs):
     name = "pause"
-    help = "Stop running the job's slots until resumed."
+    help = "Stop running the jobs' slots until resumed."
 
-    def handle(self, context: Context, *, code: str, **options: Any) -> None:
-        job = context.job(code)
-        if actions.pause(job, actor(), context.now):
-            context.stdout.write(f"{job.get_code()}: paused. Resume with `manage.py cronjobs resume {job.get_code()}`.")
-        else:
-            context.stdout.write(f"{job.get_code()}: already paused.")
+    def handle(self, context: Context, *, codes: list[str], **options: Any) -> None:
+        for job in [context.job(code) for code in dict.fromkeys(codes)]:  # all known before any acts
+            if actions.pause(job, actor(), context.now):
+                context.stdout.write(
+                    f"{job.get_code()}: paused. Resume with `manage.py cronjobs resume {job.get_code()}`."
+                )
+            else:
+                context.stdout.write(f"{job.get_code()}: already paused.")
 
 
-class Resume(_OnOneJob):
+class Resume(_OnSomeJobs):
     name = "resume"
-    help = "Run the job again from now on (slots missed while paused are skipped)."
+    help = "Run the jobs again from now on (slots missed while paused are skipped)."
 
-    def handle(self, context: Context, *, code: str, **options: Any) -> None:
-        job = context.job(code)
-        if actions.resume(job, actor(), context.now):
-            nxt = job.get_schedule().next_after(context.now)
-            context.stdout.write(
-                f"{job.get_code()}: resumed; slots missed while paused are skipped. "
-                f"Next run {overview.when(nxt, context.now, job.get_timezone())}."
-            )
-        else:
-            context.stdout.write(f"{job.get_code()}: not paused.")
+    def handle(self, context: Context, *, codes: list[str], **options: Any) -> None:
+        for job in [context.job(code) for code in dict.fromkeys(codes)]:
+            if actions.resume(job, actor(), context.now):
+                nxt = job.get_schedule().next_after(context.now)
+                context.stdout.write(
+                    f"{job.get_code()}: resumed; slots missed while paused are skipped. "
+                    f"Next run {overview.when(nxt, context.now, job.get_timezone())}."
+                )
+            else:
+                context.stdout.write(f"{job.get_code()}: not paused.")
 
 
 class RunNow(_OnOneJob):
