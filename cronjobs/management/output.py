@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -31,3 +32,24 @@ def prepare(stdout: OutputWrapper) -> Callable[[str], str]:
         if isinstance(stream, io.TextIOWrapper) and not stream.isatty():
             stream.reconfigure(line_buffering=True)
     return lambda line: f"{stamp()} {line}"
+
+
+def nothing_due(jobs: dict[str, Any], now: datetime, unsaved: dict[str, Any]) -> str:
+    """``nothing due; next: shop.report at 2026-12-02 22:00:00 CET, in 4 min`` (for ``--dry-run``).
+
+    ``unsaved``: rows of jobs a dry run saw for the first time (not stored)."""
+    from cronjobs.models import Job
+    from cronjobs.ops import overview
+
+    if not jobs:
+        return "nothing due: no jobs registered"
+    upcoming = [
+        (moment, row.code)
+        for row in [*Job.objects.filter(code__in=list(jobs)), *unsaved.values()]
+        for moment, _reason in [row.next_run()]
+        if moment is not None
+    ]
+    if not upcoming:
+        return "nothing due: every job is paused"
+    moment, code = min(upcoming)
+    return f"nothing due; next: {code} at {overview.when(moment, now, jobs[code].get_timezone())}"

@@ -24,6 +24,7 @@ from cronjobs.exceptions import CronJobsError, Interrupted
 from cronjobs.management import output
 from cronjobs.management.arguments import positive_int
 from cronjobs.models import Job, Run
+from cronjobs.ops import overview
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -70,8 +71,12 @@ class Command(BaseCommand):
         try:
             with handling_signals():
                 if dry_run:
-                    for preview in runner.preview():
+                    previews = runner.preview()
+                    self._first_seen(runner, verbosity, dry_run=True)
+                    for preview in previews:
                         self._preview(preview)
+                    if not previews and verbosity >= 1:
+                        self.stdout.write(self._line(output.nothing_due(jobs, runner.now, runner.first_seen)))
                     return
                 if looping:
                     try:
@@ -84,6 +89,7 @@ class Command(BaseCommand):
                             self.stdout.write(self._line(f"stopped by {signal.Signals(signum).name}"))
                         return
                 outcomes = [] if tasks_only else runner.run(workers=workers)
+                self._first_seen(runner, verbosity)
                 if not codes:
                     drained = loop.drain_tasks(started=started, workers=workers, queues=options["queues"])
         except Interrupted as exc:
@@ -156,6 +162,16 @@ class Command(BaseCommand):
             report=report,
         )
 
+    def _first_seen(self, runner: Runner, verbosity: int, *, dry_run: bool = False) -> None:
+        """A job's first sight starts its schedule from now: say so once, with its first run."""
+        if verbosity < 1:
+            return
+        for code, state in runner.first_seen.items():
+            job = runner.jobs[code]
+            when = overview.when(state.next_slot, runner.now, job.get_timezone())
+            verb = "would be registered" if dry_run else "registered"
+            self.stdout.write(self._line(f"{code}: {verb} ({overview.describe(job)}); first run {when}"))
+
     def _report_tasks(self, drained: Any, verbosity: int) -> None:
         line = None if drained is None or verbosity < 1 else drained.summary()
         if line:
@@ -174,6 +190,8 @@ class Command(BaseCommand):
         if verbosity < 1 and not outcome.failed:
             return
         line = f"{outcome.code}: {outcome.status} in {outcome.duration:.2f}s"
+        if outcome.forced:
+            line += " (forced)"
         if outcome.attempt > 1:
             line += f" (attempt {outcome.attempt})"
         if outcome.message:
