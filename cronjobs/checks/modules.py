@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import CheckMessage, register
+from django.apps import apps
+from django.core.checks import CheckMessage, Warning, register
 
 from cronjobs import registry
 from cronjobs.checks.base import TAG, error, where
@@ -31,7 +32,18 @@ def check_modules(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 121,
             )
         )
-    for job in registry.discover().classes:
+    found = registry.discover()
+    if not found.classes and not found.broken and not found.errors and not _drains_tasks():
+        messages.append(
+            Warning(
+                "No cron jobs are registered, so runcrons has nothing to do.",
+                hint="Write BaseCronJob subclasses in <app>/cron.py of an installed app (`manage.py startcronjob "
+                "APP NAME` makes one), or list them in CRONJOBS['JOBS']. A shared base class sets abstract = True "
+                "and is not a job itself.",
+                id="cronjobs.W121",
+            )
+        )
+    for job in found.classes:
         if job.run is BaseCronJob.run:
             messages.append(
                 error(
@@ -43,3 +55,12 @@ def check_modules(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+def _drains_tasks() -> bool:
+    """runcrons drains a task queue here: a project may use cronjobs for tasks alone."""
+    if not apps.is_installed("cronjobs.tasks"):
+        return False
+    from cronjobs.tasks.worker import backend_aliases
+
+    return bool(backend_aliases())

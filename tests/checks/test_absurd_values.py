@@ -133,3 +133,12 @@ def test_an_unknown_command_suggests_the_closest():
     (message,) = messages_for("Sessions")
     assert message.id == "cronjobs.E014"
     assert message.hint.startswith("Did you mean 'clearsessions'? ")
+
+
+def test_no_job_at_all_is_a_warning_unless_runcrons_drains_tasks():
+    with override_settings(TASKS={}):
+        found = messages_for()
+    (message,) = found
+    assert message.id == "cronjobs.W121" and message.level == checks.WARNING
+    assert "startcronjob" in message.hint and "abstract = True" in message.hint
+    assert messages_for() == []  # the test settings drain cronjobs' own task queue
