@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from cronjobs import admin_display as display
 from cronjobs import registry
 from cronjobs.exceptions import CronJobsError
 from cronjobs.models import NOT_RUNS, Action, Job, Run
@@ -56,10 +57,7 @@ def _actor(request: HttpRequest) -> str:
     return f"{request.user.get_username()} (admin)"
 
 
-def _local(moment: Any) -> str:
-    if moment is None:
-        return "-"
-    return format_html('<span style="white-space:nowrap">{}</span>', f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}")
+_local = display.when
 
 
 @admin.register(Job)
@@ -71,11 +69,12 @@ class JobAdmin(admin.ModelAdmin):
         "last_status",
         "last_started",
         "last_duration",
-        "paused",
+        "paused_flag",
         "lock",
         "runs_link",
     ]
     list_display_links = ["code"]
+    list_filter = [display.FailingFilter, "paused", display.LastStatusFilter]
     search_fields = ["code"]
     actions = ["run_now", "pause", "resume", "unlock", "forget"]
     readonly_fields = [
@@ -83,18 +82,25 @@ class JobAdmin(admin.ModelAdmin):
         "schedule_words",
         "next_run",
         "paused",
-        "failing_since",
-        "run_requested",
-        "first_seen",
-        "watermark",
-        "next_slot",
-        "retry_at",
-        "retry_slot",
+        "failing_since_when",
+        "run_requested_when",
+        "first_seen_when",
+        "watermark_when",
+        "next_slot_when",
+        "retry_at_when",
+        "retry_slot_when",
         "retry_attempt",
         "lock",
         "runs_link",
     ]
     fields = list(readonly_fields)
+    failing_since_when = display.date_field("failing_since", _("failing since"))
+    run_requested_when = display.date_field("run_requested", _("run requested"))
+    first_seen_when = display.date_field("first_seen", _("first seen"))
+    watermark_when = display.date_field("watermark", _("settled up to"))
+    next_slot_when = display.date_field("next_slot", _("next slot"))
+    retry_at_when = display.date_field("retry_at", _("retry at"))
+    retry_slot_when = display.date_field("retry_slot", _("retry slot"))
 
     # -- what is shown ---------------------------------------------------------------
 
@@ -130,13 +136,19 @@ class JobAdmin(admin.ModelAdmin):
             return str(_("at the next runcrons (run requested)"))
         if moment is None:
             return str(_("paused"))
-        local = timezone.localtime(moment, ZoneInfo(job.get_timezone()))
+        now = timezone.now()
         return format_html(
-            '<span title="{} UTC" style="white-space:nowrap">{}</span><br><small>{}</small>',
+            '<span title="{} UTC">{}</span><br><small>{}</small>{}',
             f"{moment.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M:%S}",
-            f"{local:%Y-%m-%d %H:%M %Z}",
-            overview.relative(moment, timezone.now()) + (" (retry)" if reason == "retry" else ""),
+            display.when(moment, ZoneInfo(job.get_timezone())),
+            overview.relative(moment, now) + (" (retry)" if reason == "retry" else ""),
+            display.stale_note() if display.stale(moment, now) else "",
         )
+
+    @admin.display(description=_("paused"), ordering="paused")
+    def paused_flag(self, obj: Job) -> str:
+        # Only a paused job is marked: a red cross on every healthy job reads as an alarm.
+        return badge("paused", str(_("paused"))) if obj.paused else ""
 
     @admin.display(description=_("last status"), ordering="last_run_status")
     def last_status(self, obj: Job) -> str:
@@ -264,27 +276,27 @@ class JobAdmin(admin.ModelAdmin):
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["id", "job_code", "slot_local", "attempt", "status_badge", "started", "duration_s", "host", "short"]
+    list_display = ["id", "job_link", "slot_local", "attempt", "status_badge", "started", "duration_s", "host", "short"]
     list_display_links = ["id", "slot_local"]
     list_filter = ["status", "job", ("started_at", admin.DateFieldListFilter), "forced"]
     search_fields = ["job__code", "message", "hostname"]
     list_select_related = False
     show_full_result_count = False
     fieldsets = [
-        (None, {"fields": ["job", "slot", "attempt", "forced", "status_badge", "message"]}),
-        (_("When and where"), {"fields": ["started_at", "finished_at", "duration_s", "hostname", "pid"]}),
+        (None, {"fields": ["job_link", "slot_local", "attempt", "forced", "status_badge", "message"]}),
+        (_("When and where"), {"fields": ["started", "finished", "duration_s", "hostname", "pid"]}),
         (_("Traceback"), {"fields": ["traceback_pre"]}),
         (_("Output"), {"fields": ["output_pre"]}),
     ]
     readonly_fields = [
-        "job",
-        "slot",
+        "job_link",
+        "slot_local",
         "attempt",
         "forced",
         "status_badge",
         "message",
-        "started_at",
-        "finished_at",
+        "started",
+        "finished",
         "duration_s",
         "hostname",
         "pid",
@@ -300,8 +312,11 @@ class RunAdmin(admin.ModelAdmin):
         return queryset
 
     @admin.display(description=_("job"), ordering="job_id")
-    def job_code(self, obj: Run) -> str:
-        return obj.job_id
+    def job_link(self, obj: Run) -> str:
+        url = reverse("admin:cronjobs_job_change", args=[obj.job_id])
+        return format_html('<a class="cronjobs-job" href="{}">{}</a>', url, obj.job_id)
+
+    finished = display.date_field("finished_at", _("finished"))
 
     @admin.display(description=_("slot"), ordering="slot")
     def slot_local(self, obj: Run) -> str:
@@ -356,7 +371,8 @@ def _pre(text: str, css_class: str) -> str:
 
 @admin.register(Action)
 class ActionAdmin(admin.ModelAdmin):
-    list_display = ["at", "job_code", "kind", "actor", "detail"]
+    list_display = ["at_when", "job_code", "kind", "actor", "detail"]
+    at_when = display.date_field("at", _("at"))
     list_filter = ["kind", "at"]
     search_fields = ["job_code", "actor", "detail"]
 
