@@ -54,3 +54,8 @@ def test_a_typo_among_several_codes_pauses_none():
     with pytest.raises(CommandError, match="did you mean"):
         cronjobs("pause", "test.hourly", "test.flaki")
     assert not Job.objects.filter(paused=True).exists()
+
+
+def test_a_misspelt_subcommand_suggests_the_closest():
+    with pytest.raises(CommandError, match=r"invalid choice: 'lsit'.*; did you mean 'list'\?"):
+        cronjobs("lsit")

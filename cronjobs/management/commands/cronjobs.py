@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Any
 
 from django.core.management import BaseCommand, CommandError
@@ -23,6 +25,18 @@ class Command(BaseCommand):
         for subcommand in discover():
             subcommand.add_arguments(sub.add_parser(subcommand.name, help=subcommand.help))
             self.subcommands = {**getattr(self, "subcommands", {}), subcommand.name: subcommand}
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        error = parser.error
+
+        def suggest(message: str) -> Any:
+            typo = re.search(r"invalid choice: '([^']*)'", message)
+            close = difflib.get_close_matches(typo[1], sorted(self.subcommands), n=1) if typo else []
+            return error(f"{message}; did you mean {close[0]!r}?" if close else message)
+
+        parser.error = suggest  # type: ignore[method-assign]
+        return parser
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
         context = Context(timezone.now(), registry.get_jobs(), self.stdout, self.style)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import gc
 import logging
 import signal
@@ -203,13 +202,14 @@ class Command(BaseCommand):
 def _select(jobs: dict[str, Any], codes: tuple[str, ...]) -> dict[str, Any]:
     if not codes:
         return jobs
-    unknown = [c for c in codes if c not in jobs]
-    if unknown:
-        hints = []
-        for code in unknown:
-            close = difflib.get_close_matches(code, list(jobs), n=1)
-            hints.append(f"{code!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise CommandError(f"unknown job code {', '.join(hints)}", returncode=EXIT_USAGE)
+    problems = []
+    for code in dict.fromkeys(codes):
+        try:
+            overview.find_code(code, jobs)
+        except overview.UnknownJob as exc:  # the same words as `manage.py cronjobs`
+            problems.append(str(exc))
+    if problems:
+        raise CommandError("; ".join(problems), returncode=EXIT_USAGE)
     return {code: jobs[code] for code in dict.fromkeys(codes)}
 
 
