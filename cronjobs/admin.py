@@ -185,13 +185,13 @@ class JobAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
-        # No delete button or page; "forget" (for jobs no longer in code) is the one way.
-        return obj is None and super().has_delete_permission(request)
+        # No delete button, page or bulk delete: "forget" (jobs no longer in code) is the one way.
+        return False
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        found = super().get_actions(request)
-        found.pop("delete_selected", None)  # forget, which refuses registered jobs, replaces it
-        return found
+    def has_forget_permission(self, request: HttpRequest) -> bool:
+        """Forgetting deletes a job's state and runs: Django's "delete cron job" permission."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
 
     def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         # The form has nothing to edit; the permission is what the actions need.
@@ -261,7 +261,7 @@ class JobAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{job.get_code()}: lock broken (was held by {broken}).", messages.SUCCESS)
         return None
 
-    @admin.action(description=_("Forget (jobs no longer in code: delete their state and runs)"), permissions=["delete"])
+    @admin.action(description=_("Forget (jobs no longer in code: delete their state and runs)"), permissions=["forget"])
     def forget(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         registered = registry.get_jobs()
         codes = list(queryset.values_list("code", flat=True))

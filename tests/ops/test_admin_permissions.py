@@ -208,3 +208,16 @@ def test_runs_and_jobs_have_no_delete_button_or_bulk_delete(admin_client):
     for url in (JOB_LIST, reverse("admin:cronjobs_run_changelist"), reverse("admin:cronjobs_action_changelist")):
         assert 'value="delete_selected"' not in admin_client.get(url).content.decode()
     assert admin_client.get(reverse("admin:cronjobs_job_delete", args=["test.hourly"])).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("codenames", "forgotten"), [(["view_job", "change_job"], False), (["view_job", "delete_job"], True)]
+)
+def test_forget_needs_the_delete_permission_and_change_is_not_enough(codenames, forgotten):
+    selected, unchanged = _forget()
+    user = User.objects.create_user("operator", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    attempt(client, CASES["jobs: forget"], selected)
+    assert unchanged() is not forgotten
