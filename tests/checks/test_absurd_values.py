@@ -142,3 +142,15 @@ def test_no_job_at_all_is_a_warning_unless_runcrons_drains_tasks():
     assert message.id == "cronjobs.W121" and message.level == checks.WARNING
     assert "startcronjob" in message.hint and "abstract = True" in message.hint
     assert messages_for() == []  # the test settings drain cronjobs' own task queue
+
+
+@pytest.mark.django_db
+def test_runcrons_and_list_stop_at_the_check_instead_of_overflowing():
+    from django.core.management.base import SystemCheckError
+
+    with override_settings(CRONJOBS={"AUTODISCOVER": False, "JOBS": [f"{HERE}.HugeInterval"]}):
+        with pytest.raises(CommandError, match=r"cronjobs.E003: HugeInterval .*at most 36525 days") as raised:
+            call_command("runcrons", stdout=io.StringIO())
+        assert raised.value.returncode == 2
+        with pytest.raises(SystemCheckError, match=r"cronjobs.E003"):
+            call_command("cronjobs", "list", stdout=io.StringIO())
