@@ -153,4 +153,4 @@ def test_runcrons_and_list_stop_at_the_check_instead_of_overflowing():
             call_command("runcrons", stdout=io.StringIO())
         assert raised.value.returncode == 2
         with pytest.raises(SystemCheckError, match=r"cronjobs.E003"):
-            call_command("cronjobs", "list", stdout=io.StringIO())
+            call_command("cronjobs", "list", stdout=io.StringIO(), skip_checks=False)
