@@ -81,8 +81,9 @@ class Command(BaseCommand):
                     try:
                         self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only by a signal
                     except (Interrupted, KeyboardInterrupt) as exc:
-                        # How a container or a service manager stops it: not an error. A run cut
-                        # short is recorded as interrupted.
+                        if not loop.stopped_while_idle:
+                            raise  # something was running (and is recorded as stopped): exit 128+N
+                        # Stopped while waiting for work: how a container or service manager stops it.
                         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
                         if verbosity >= 1:
                             self.stdout.write(self._line(f"stopped by {signal.Signals(signum).name}"))
