@@ -3,7 +3,8 @@
 "Run now" never runs a job inside the web request: it marks the job, and the next
 ``runcrons`` (within a minute, where cron calls it) runs it once as a forced run, under its
 lock, with its timeout, signals and record, like any other run. Acting on jobs (run now,
-pause, resume, unlock) needs the "change cron job" permission.
+pause, resume, unlock) needs the "change cron job" permission; forgetting a job that is no
+longer in code (its state and runs deleted) needs "delete cron job". Runs are read-only.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from cronjobs import admin_display as display
 from cronjobs import registry
 from cronjobs.exceptions import CronJobsError
 from cronjobs.models import NOT_RUNS, Action, Job, Run
@@ -56,10 +58,7 @@ def _actor(request: HttpRequest) -> str:
     return f"{request.user.get_username()} (admin)"
 
 
-def _local(moment: Any) -> str:
-    if moment is None:
-        return "-"
-    return format_html('<span style="white-space:nowrap">{}</span>', f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}")
+_local = display.when
 
 
 @admin.register(Job)
@@ -71,31 +70,39 @@ class JobAdmin(admin.ModelAdmin):
         "last_status",
         "last_started",
         "last_duration",
-        "paused",
+        "paused_flag",
         "lock",
         "runs_link",
     ]
     list_display_links = ["code"]
+    list_filter = [display.FailingFilter, "paused", display.LastStatusFilter]
     search_fields = ["code"]
-    actions = ["run_now", "pause", "resume", "unlock"]
+    actions = ["run_now", "pause", "resume", "unlock", "forget"]
     readonly_fields = [
         "code",
         "schedule_words",
         "next_run",
         "paused",
-        "failing_since",
-        "run_requested",
-        "first_seen",
-        "watermark",
-        "next_slot",
-        "retry_at",
-        "retry_slot",
+        "failing_since_when",
+        "run_requested_when",
+        "first_seen_when",
+        "watermark_when",
+        "next_slot_when",
+        "retry_at_when",
+        "retry_slot_when",
         "retry_attempt",
         "lock",
         "runs_link",
         "run_charts",
     ]
     fields = list(readonly_fields)
+    failing_since_when = display.date_field("failing_since", _("failing since"))
+    run_requested_when = display.date_field("run_requested", _("run requested"))
+    first_seen_when = display.date_field("first_seen", _("first seen"))
+    watermark_when = display.date_field("watermark", _("settled up to"))
+    next_slot_when = display.date_field("next_slot", _("next slot"))
+    retry_at_when = display.date_field("retry_at", _("retry at"))
+    retry_slot_when = display.date_field("retry_slot", _("retry slot"))
 
     # -- what is shown ---------------------------------------------------------------
 
@@ -134,13 +141,19 @@ class JobAdmin(admin.ModelAdmin):
             return str(_("at the next runcrons (run requested)"))
         if moment is None:
             return str(_("paused"))
-        local = timezone.localtime(moment, ZoneInfo(job.get_timezone()))
+        now = timezone.now()
         return format_html(
-            '<span title="{} UTC" style="white-space:nowrap">{}</span><br><small>{}</small>',
+            '<span title="{} UTC">{}</span><br><small>{}</small>{}',
             f"{moment.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M:%S}",
-            f"{local:%Y-%m-%d %H:%M %Z}",
-            overview.relative(moment, timezone.now()) + (" (retry)" if reason == "retry" else ""),
+            display.when(moment, ZoneInfo(job.get_timezone())),
+            overview.relative(moment, now) + (" (retry)" if reason == "retry" else ""),
+            display.stale_note() if display.stale(moment, now) else "",
         )
+
+    @admin.display(description=_("paused"), ordering="paused")
+    def paused_flag(self, obj: Job) -> str:
+        # Only a paused job is marked: a red cross on every healthy job reads as an alarm.
+        return badge("paused", str(_("paused"))) if obj.paused else ""
 
     @admin.display(description=_("last status"), ordering="last_run_status")
     def last_status(self, obj: Job) -> str:
@@ -182,7 +195,13 @@ class JobAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        # No delete button, page or bulk delete: "forget" (jobs no longer in code) is the one way.
         return False
+
+    def has_forget_permission(self, request: HttpRequest) -> bool:
+        """Forgetting deletes a job's state and runs: Django's "delete cron job" permission."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
 
     def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         # The form has nothing to edit; the permission is what the actions need.
@@ -252,31 +271,43 @@ class JobAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{job.get_code()}: lock broken (was held by {broken}).", messages.SUCCESS)
         return None
 
+    @admin.action(description=_("Forget (jobs no longer in code: delete their state and runs)"), permissions=["forget"])
+    def forget(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        registered = registry.get_jobs()
+        codes = list(queryset.values_list("code", flat=True))
+        kept = [code for code in codes if code in registered]
+        if kept:
+            self.message_user(request, f"Still in code, left alone: {', '.join(kept)}.", messages.WARNING)
+        gone = [code for code in codes if code not in registered]
+        if gone:
+            done = actions.forget(gone, registered, _actor(request), timezone.now())
+            self.message_user(request, f"Forgotten: {', '.join(done)}.", messages.SUCCESS)
+
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["id", "job_code", "slot_local", "attempt", "status_badge", "started", "duration_s", "host", "short"]
+    list_display = ["id", "job_link", "slot_local", "attempt", "status_badge", "started", "duration_s", "host", "short"]
     list_display_links = ["id", "slot_local"]
     list_filter = ["status", "job", ("started_at", admin.DateFieldListFilter), "forced"]
     search_fields = ["job__code", "message", "hostname"]
     list_select_related = False
     show_full_result_count = False
     fieldsets = [
-        (None, {"fields": ["job", "slot", "attempt", "forced", "status_badge", "message"]}),
-        (_("When and where"), {"fields": ["started_at", "finished_at", "duration_s", "hostname", "pid"]}),
+        (None, {"fields": ["job_link", "slot_local", "attempt", "forced", "status_badge", "message"]}),
+        (_("When and where"), {"fields": ["started", "finished", "duration_s", "hostname", "pid"]}),
         (_("Handed-off task"), {"fields": ["task_backend", "task_id"], "classes": ["collapse"]}),
         (_("Traceback"), {"fields": ["traceback_pre"]}),
         (_("Output"), {"fields": ["output_pre"]}),
     ]
     readonly_fields = [
-        "job",
-        "slot",
+        "job_link",
+        "slot_local",
         "attempt",
         "forced",
         "status_badge",
         "message",
-        "started_at",
-        "finished_at",
+        "started",
+        "finished",
         "duration_s",
         "hostname",
         "pid",
@@ -294,8 +325,11 @@ class RunAdmin(admin.ModelAdmin):
         return queryset
 
     @admin.display(description=_("job"), ordering="job_id")
-    def job_code(self, obj: Run) -> str:
-        return obj.job_id
+    def job_link(self, obj: Run) -> str:
+        url = reverse("admin:cronjobs_job_change", args=[obj.job_id])
+        return format_html('<a class="cronjobs-job" href="{}">{}</a>', url, obj.job_id)
+
+    finished = display.date_field("finished_at", _("finished"))
 
     @admin.display(description=_("slot"), ordering="slot")
     def slot_local(self, obj: Run) -> str:
@@ -336,6 +370,9 @@ class RunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
+        return False  # records: retention (KEEP_RUNS, ``cronjobs prune``) deletes them
+
 
 def _pre(text: str, css_class: str) -> str:
     if not text:
@@ -347,7 +384,8 @@ def _pre(text: str, css_class: str) -> str:
 
 @admin.register(Action)
 class ActionAdmin(admin.ModelAdmin):
-    list_display = ["at", "job_code", "kind", "actor", "detail"]
+    list_display = ["at_when", "job_code", "kind", "actor", "detail"]
+    at_when = display.date_field("at", _("at"))
     list_filter = ["kind", "at"]
     search_fields = ["job_code", "actor", "detail"]
 
@@ -355,4 +393,7 @@ class ActionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
         return False

@@ -26,6 +26,19 @@ class Discovery:
     """Every job class found, duplicates included (the checks report those)."""
     errors: list[str]
     """Entries of ``CRONJOBS["JOBS"]`` that could not be used, with the reason."""
+    broken: list[BrokenModule] = dataclasses.field(default_factory=list)
+    """Apps whose ``cron.py`` raised on import: their jobs are missing, the others' are not."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokenModule:
+    """An app's ``cron.py`` that could not be imported."""
+
+    app_label: str
+    module: str
+    file: str
+    error: str
+    """The exception in one line, with the file and line of a syntax error."""
 
 
 _discovery: Discovery | None = None
@@ -62,11 +75,19 @@ def get_jobs() -> dict[str, type[BaseCronJob]]:
 def _discover() -> Discovery:
     found: list[type[BaseCronJob]] = []
     errors: list[str] = []
+    broken: list[BrokenModule] = []
     if conf.get("AUTODISCOVER"):
         for app in apps.get_app_configs():
             if app.module is None or not module_has_submodule(app.module, MODULE_NAME):
                 continue
-            module = importlib.import_module(f"{app.name}.{MODULE_NAME}")
+            name = f"{app.name}.{MODULE_NAME}"
+            try:
+                module = importlib.import_module(name)
+            except Exception as exc:
+                # One app's mistake must not silence the others' jobs: the system check
+                # (cronjobs.E121) reports it, runcrons runs the rest and exits 2.
+                broken.append(BrokenModule(app.label, name, _module_file(app.path), _describe(exc)))
+                continue
             for obj in list(vars(module).values()):
                 if (
                     inspect.isclass(obj)
@@ -88,4 +109,24 @@ def _discover() -> Discovery:
             errors.append(f"{path!r} is abstract")
         elif obj not in found:
             found.append(obj)
-    return Discovery(found, errors)
+    return Discovery(found, errors, broken)
+
+
+def _module_file(app_path: str) -> str:
+    import os
+
+    for candidate in (f"{MODULE_NAME}.py", os.path.join(MODULE_NAME, "__init__.py")):
+        path = os.path.join(app_path, candidate)
+        if os.path.exists(path):
+            return path
+    return os.path.join(app_path, f"{MODULE_NAME}.py")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SyntaxError):
+        return f"{type(exc).__name__}: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    import traceback
+
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    text = f"{type(exc).__name__}: {exc}"
+    return f"{text} ({where.filename}, line {where.lineno})" if where else text

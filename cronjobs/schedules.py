@@ -178,6 +178,10 @@ class CronSchedule(Schedule):
         return f"{words} ({self.zone})"
 
 
+#: The longest interval: its slots, counted from the epoch, stay well inside ``datetime``'s range.
+MAX_INTERVAL = timedelta(days=36525)
+
+
 @dataclasses.dataclass(frozen=True)
 class IntervalSchedule(Schedule):
     """Every ``interval`` in absolute time, aligned to the Unix epoch."""
@@ -192,6 +196,11 @@ class IntervalSchedule(Schedule):
             raise ScheduleError(f"interval must be positive, got {self.interval}")
         if self.interval % timedelta(seconds=1):
             raise ScheduleError(f"interval must be whole seconds, got {self.interval}")
+        if self.interval > MAX_INTERVAL:
+            # Slots are datetimes: past this, the next one is beyond the year 9999.
+            raise ScheduleError(
+                f"interval must be at most {MAX_INTERVAL.days} days (about 100 years), got {self.interval}"
+            )
 
     @property
     def key(self) -> str:  # type: ignore[override]
@@ -219,6 +228,10 @@ class IntervalSchedule(Schedule):
         return f"every {_words(self.interval)}"
 
 
+#: Each field's name, first value and count of values, for the step check.
+_FIELDS = (("minute", 0, 60), ("hour", 0, 24), ("day-of-month", 1, 31), ("month", 1, 12), ("day-of-week", 0, 7))
+
+
 @functools.lru_cache(maxsize=4096)
 def _cron_problem(fields: str) -> str | None:
     """What cronsim says is wrong with five cron fields, or None (cached: jobs share expressions)."""
@@ -226,6 +239,15 @@ def _cron_problem(fields: str) -> str | None:
         CronSim(fields, datetime(2000, 1, 1, tzinfo=UTC))
     except CronSimError as exc:
         return str(exc)
+    for (name, first, count), field in zip(_FIELDS, fields.split(), strict=True):
+        for part in field.split(","):
+            base, _, step = part.partition("/")
+            if base == "*" and step.isdigit() and int(step) >= count:
+                # cron accepts it, but only the first value matches: "*/61" fires hourly.
+                return (
+                    f"the step of {part!r} in the {name} field is not below the field's {count} values, "
+                    f"so it only matches {first}; write {first} for that"
+                )
     return None
 
 

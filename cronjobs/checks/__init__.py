@@ -9,7 +9,9 @@ from cronjobs.checks.database import check_fencing
 from cronjobs.checks.install import check_install_settings, check_python_crontab
 from cronjobs.checks.job_api import check_job_api
 from cronjobs.checks.jobs import check_jobs, check_task_backends
+from cronjobs.checks.lockdir import check_lock_dir
 from cronjobs.checks.locks import check_lock_cache
+from cronjobs.checks.modules import check_modules
 from cronjobs.checks.monitors import check_monitors
 from cronjobs.checks.operations import check_operations
 from cronjobs.checks.settings import check_settings
@@ -21,6 +23,8 @@ __all__ = [
     "check_job_api",
     "check_jobs",
     "check_lock_cache",
+    "check_lock_dir",
+    "check_modules",
     "check_monitors",
     "check_operations",
     "check_python_crontab",

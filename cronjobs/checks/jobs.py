@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, register
 
 from cronjobs import locks, registry
-from cronjobs.checks.base import TAG, error
+from cronjobs.checks.base import TAG, error, where
 from cronjobs.exceptions import ScheduleError
 from cronjobs.jobs import CATCHUP_CHOICES, OVERLAP_CHOICES, BaseCronJob, CommandJob
 
@@ -41,7 +42,7 @@ def _check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
 
     def add(msg: str, hint: str, id: int) -> None:
-        errors.append(error(f"{job.__qualname__}: {msg}", hint, id, job))
+        errors.append(error(f"{where(job)}: {msg}", hint, id, job))
 
     code = job.get_code()
     if not isinstance(code, str) or not code or len(code) > 191 or code.split() != [code]:
@@ -73,7 +74,8 @@ def _check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
                     "@weekly, @monthly, @yearly.",
                     1,
                 )
-    if job.get_lock_name() not in locks.BACKENDS:
+    # An unknown CRONJOBS['LOCK'] is one settings error (E005), not one per job using it.
+    if job.lock is not None and job.get_lock_name() not in locks.BACKENDS:
         add(
             f"unknown lock {job.get_lock_name()!r}.",
             f"Use one of {', '.join(repr(n) for n in locks.BACKENDS)}.",
@@ -109,7 +111,7 @@ def _check_database(job: type[BaseCronJob]) -> list[CheckMessage]:
     if not isinstance(job.database, str) or job.database not in settings.DATABASES:
         return [
             error(
-                f"{job.__qualname__}: database is {job.database!r}, not an alias in DATABASES.",
+                f"{where(job)}: database is {job.database!r}, not an alias in DATABASES.",
                 f"Use one of {', '.join(map(repr, settings.DATABASES))} (the database its atomic run writes to).",
                 17,
                 job,
@@ -119,7 +121,7 @@ def _check_database(job: type[BaseCronJob]) -> list[CheckMessage]:
     if job.atomic and job.database != runs:
         return [
             Warning(
-                f"{job.__qualname__}: its transaction is on {job.database!r} but runs are recorded on {runs!r}, "
+                f"{where(job)}: its transaction is on {job.database!r} but runs are recorded on {runs!r}, "
                 "so its success cannot commit with its work: after a crash or a lost lease its slot may run twice.",
                 hint=f"Set database = {runs!r} if the job writes there, or silence cronjobs.W018 to accept "
                 "at-least-once for this job.",
@@ -134,12 +136,14 @@ def _check_command(job: type[CommandJob]) -> list[CheckMessage]:
     from django.core.management import get_commands
 
     if not job.command:
-        return [error(f"{job.__qualname__}: no command set.", "Set command = 'clearsessions' (for example).", 14, job)]
-    if job.command not in get_commands():
+        return [error(f"{where(job)}: no command set.", "Set command = 'clearsessions' (for example).", 14, job)]
+    commands = get_commands()
+    if job.command not in commands:
+        close = difflib.get_close_matches(str(job.command), sorted(commands), n=1)
         return [
             error(
-                f"{job.__qualname__}: unknown management command {job.command!r}.",
-                "Run `manage.py help` for the list of commands.",
+                f"{where(job)}: unknown management command {job.command!r}.",
+                (f"Did you mean {close[0]!r}? " if close else "") + "Run `manage.py help` for the list of commands.",
                 14,
                 job,
             )
@@ -168,7 +172,7 @@ def check_task_backends(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
         if alias is not None and alias not in configured:
             errors.append(
                 error(
-                    f"{job.__qualname__}: task_backend is {alias!r}, which is not in settings.TASKS.",
+                    f"{where(job)}: task_backend is {alias!r}, which is not in settings.TASKS.",
                     f"Use one of {', '.join(map(repr, configured)) or '(none configured)'}, or add it to TASKS.",
                     56,
                     job,

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, register
 
 from cronjobs import conf, registry
-from cronjobs.checks.base import TAG, error
+from cronjobs.checks.base import TAG, error, where
 
 
 @register(TAG)
@@ -60,7 +60,7 @@ def check_operations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         if not isinstance(url, str) or not url.startswith(("http://", "https://")) or "://" == url[-3:]:
             errors.append(
                 error(
-                    f"{job.__qualname__}: ping_url {url!r} is not an http(s) URL.",
+                    f"{where(job)}: ping_url {url!r} is not an http(s) URL.",
                     "E.g. ping_url = 'https://hc-ping.com/<uuid>', or None for no pings.",
                     44,
                     job,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tempfile
 from datetime import timedelta
@@ -20,11 +21,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     user = getattr(settings, "CRONJOBS", None)
     if user is not None and not isinstance(user, dict):
         return [error("CRONJOBS must be a dict.", f"Got {type(user).__name__}.", 10)]
-    for key in sorted(set(user or {}) - set(conf.DEFAULTS)):
+    for key in sorted(set(user or {}) - set(conf.DEFAULTS), key=str):
+        close = difflib.get_close_matches(str(key), sorted(conf.DEFAULTS), n=1)
         errors.append(
             error(
                 f"CRONJOBS has an unknown key {key!r}.",
-                f"Accepted keys: {', '.join(sorted(conf.DEFAULTS))}.",
+                (f"Did you mean {close[0]!r}? " if close else "")
+                + f"Accepted keys: {', '.join(sorted(conf.DEFAULTS))}.",
                 10,
             )
         )

@@ -23,6 +23,7 @@ from django.utils import timezone
 from cronjobs import conf
 from cronjobs.engine import following, processes, stopping, wakeups
 from cronjobs.engine.outcomes import Outcome
+from cronjobs.exceptions import Interrupted
 
 logger = logging.getLogger("cronjobs")
 
@@ -110,6 +111,10 @@ def drain_tasks(
     return total
 
 
+#: The signal that stopped the loop came while it waited for work, with nothing running.
+stopped_while_idle = False
+
+
 def run_loop(
     *,
     run_jobs: Callable[[datetime], list[Outcome]] | None,
@@ -162,8 +167,13 @@ def _loop_body(
                 outcomes += following.follow()  # handed-off runs whose task has finished
             report(outcomes, drained)
             if drained is None or drained.ran == 0:
-                close_old_connections()  # honour CONN_MAX_AGE while idle, never between tasks
-                sleep_until(min(until, time.monotonic() + poll) if draining else until, poll)
+                try:
+                    close_old_connections()  # honour CONN_MAX_AGE while idle, never between tasks
+                    sleep_until(min(until, time.monotonic() + poll) if draining else until, poll)
+                except (KeyboardInterrupt, Interrupted):
+                    global stopped_while_idle
+                    stopped_while_idle = True  # nothing was running: runcrons --loop exits 0
+                    raise
         except DatabaseError as exc:
             logger.error("database error, trying again in %ss: %s", ERROR_PAUSE, exc)
             connections.close_all()

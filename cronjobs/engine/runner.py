@@ -52,6 +52,7 @@ class Runner:
         self.jobs = jobs
         self.now = now
         self.force = force
+        self.first_seen: dict[str, Job] = {}
 
     # -- deciding --------------------------------------------------------------------
 
@@ -64,6 +65,7 @@ class Runner:
         """
         summary = Job.objects.summary(self.now)
         states = Job.objects.see({c: j for c, j in self.jobs.items() if c not in summary}, self.now, save=save)
+        self.first_seen = dict(states)  # jobs seen for the first time by this pass (runcrons tells)
         wanted = [
             code
             for code, job in self.jobs.items()

@@ -44,18 +44,39 @@ def _ensure_private_dir(path: Path) -> None:
 
 
 def _do_ensure_private_dir(path: Path) -> None:
-    for directory in (path.parent, path) if conf.get("LOCK_DIR") is None else (path,):
+    configured = conf.get("LOCK_DIR") is not None
+    for directory in (path,) if configured else (path.parent, path):
         try:
             os.mkdir(directory, 0o700)
         except FileExistsError:
             pass
-        info = os.lstat(directory)
-        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-            raise LockError(f"lock directory {directory} is not a directory (a symlink?); remove it")
-        if info.st_uid != os.getuid():
-            raise LockError(f"lock directory {directory} belongs to uid {info.st_uid}, not to this user")
-        if info.st_mode & 0o077:
+        problem = untrusted(directory)
+        if problem:
+            raise LockError(f"{problem}; see `manage.py check`")
+        # A directory cronjobs made for itself is made private again; a configured one is the
+        # user's to set (``manage.py check`` warns when others may write to it).
+        if not configured and os.lstat(directory).st_mode & 0o077:
             os.chmod(directory, 0o700)
+
+
+def directories() -> list[Path]:
+    """The lock directory and, when it is the default one, its per-user parent."""
+    path = lock_dir()
+    return [path] if conf.get("LOCK_DIR") is not None else [path.parent, path]
+
+
+def untrusted(directory: Path) -> str | None:
+    """Why ``directory`` (if it exists) cannot hold this user's locks: a symlink, not a
+    directory, or another user's. None when it is missing or this user's own."""
+    try:
+        info = os.lstat(directory)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        return f"lock directory {directory} is not a directory (a symlink?)"
+    if info.st_uid != os.getuid():
+        return f"lock directory {directory} belongs to uid {info.st_uid}, not to this user (uid {os.getuid()})"
+    return None
 
 
 def _file_name(name: str) -> str:

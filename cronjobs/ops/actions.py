@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.db import router, transaction
 
-from cronjobs.exceptions import LockError
+from cronjobs.exceptions import CronJobsError, LockError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Action, Job
 from cronjobs.ops import overview
@@ -66,3 +66,23 @@ def unlock(job: type[BaseCronJob], actor: str, now: datetime) -> str | None:
     if holder is not None:
         Action.objects.record(code, Action.Kind.UNLOCK, actor, now, f"lock was held by {holder}")
     return holder
+
+
+def forget(codes: list[str], registered: dict[str, type[BaseCronJob]], actor: str, now: datetime) -> list[str]:
+    """Delete the state and runs of jobs no longer in code; returns the codes forgotten.
+
+    Refuses (:class:`~cronjobs.exceptions.CronJobsError`) a code that is still registered:
+    runcrons would only see it again. Codes without a row are left out of the result.
+    """
+    still = sorted(code for code in codes if code in registered)
+    if still:
+        raise CronJobsError(
+            f"{', '.join(still)}: still registered; remove the job from code first "
+            "(to stop it for now, pause it instead)"
+        )
+    with _atomic():
+        known = sorted(Job.objects.filter(code__in=codes).values_list("code", flat=True))
+        Job.objects.forget(known)
+        for code in known:
+            Action.objects.record(code, Action.Kind.FORGET, actor, now, "state and runs deleted")
+    return known

@@ -15,6 +15,11 @@ from typing import Any
 from cronjobs import conf
 from cronjobs.models import Job, Run
 
+#: The largest count every database takes as a query offset (a signed 32-bit integer).
+MAX_COUNT = 2**31 - 1
+#: The longest age: ``now - age`` stays a datetime.
+MAX_AGE = timedelta(days=36525)
+
 
 @dataclasses.dataclass(frozen=True)
 class Policy:
@@ -42,8 +47,12 @@ def parse(value: Any) -> Policy:
         count, age = value.get("count"), value.get("age")
         if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
             raise ValueError(f"'count' must be a positive integer or None, not {count!r}")
+        if count is not None and count > MAX_COUNT:
+            raise ValueError(f"'count' must be at most {MAX_COUNT} (None keeps all), not {count!r}")
         if age is not None and (not isinstance(age, timedelta) or age <= timedelta(0)):
             raise ValueError(f"'age' must be a positive timedelta or None, not {age!r}")
+        if age is not None and age > MAX_AGE:
+            raise ValueError(f"'age' must be at most {MAX_AGE.days} days (None keeps all), not {age!r}")
         return Policy(count, age)
     raise ValueError(
         f"{value!r} is not a retention policy; use a count (1000), an age (timedelta(days=30)), "

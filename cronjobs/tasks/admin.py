@@ -7,20 +7,29 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
+from cronjobs import admin_display as display
 from cronjobs.tasks.models import QueuedTask
 from cronjobs.tasks.stats import queue_counts
 
 
 @admin.register(QueuedTask)
 class QueuedTaskAdmin(admin.ModelAdmin):
-    list_display = ["task_path", "queue_name", "status", "priority", "attempts", "run_after", "finished_at"]
+    list_display = ["task_path", "queue_name", "status", "priority", "attempts", "run_after_when", "finished", "error"]
     list_filter = ["status", "queue_name", "backend"]
     search_fields = ["=id", "task_path"]
     ordering = ["-enqueued_at"]
     date_hierarchy = "enqueued_at"
     actions = ["retry_now"]
     change_list_template = "admin/cronjobs_tasks/queuedtask/change_list.html"
+
+    run_after_when = display.date_field("run_after", _("run after"))
+    finished = display.date_field("finished_at", _("finished"))
+
+    @admin.display(description=_("last error"))
+    def error(self, obj: QueuedTask) -> str:
+        return display.last_error(obj.errors)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in QueuedTask._meta.fields]

@@ -433,17 +433,26 @@ class Worker:
             )
             return "retried"
         logger.warning("task %s (%s) failed for good after %d attempt(s)", row.pk, row.task_path, row.attempts)
-        self._finished(row, backend, task)
+        self._finished(row, backend, task, exc)
         return "failed"
 
-    def _finished(self, row: QueuedTask, backend: Any, task: Any) -> None:
-        """Once the outcome is committed: ``task_finished``."""
+    def _finished(self, row: QueuedTask, backend: Any, task: Any, exc: BaseException | None = None) -> None:
+        """Once the outcome is committed: ``task_finished`` (for a failure, sent while handling it)."""
         if backend is None or task is None:
             return
         from cronjobs.tasks.backend import to_result
         from cronjobs.tasks_api import task_finished
 
-        task_finished.send(type(backend), task_result=to_result(row, task))
+        result = to_result(row, task)
+        if exc is None:
+            task_finished.send(type(backend), task_result=result)
+            return
+        # The Tasks framework's own receiver logs a failed task with logger.exception(): sent
+        # from inside an except block, it logs this traceback instead of "NoneType: None".
+        try:
+            raise exc
+        except BaseException:
+            task_finished.send(type(backend), task_result=result)
 
     def _release(self, rows: list[QueuedTask]) -> None:
         """Stopped by a signal: put the tasks back as they were before this attempt, in one statement

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -323,7 +324,8 @@ def test_runcrons_exits_1_when_a_job_failed_and_reports_each_run(capsys):
 
 @jobs("EveryMinute")
 def test_runcrons_prints_nothing_when_nothing_is_due(capsys):
-    call_command("runcrons")
+    call_command("runcrons")  # the first sight: says that it registered the job
+    capsys.readouterr()
     call_command("runcrons")
     assert capsys.readouterr() == ("", "")
 
@@ -331,7 +333,7 @@ def test_runcrons_prints_nothing_when_nothing_is_due(capsys):
 @jobs("EveryMinute")
 def test_runcrons_rejects_unknown_codes_with_a_suggestion():
     with pytest.raises(
-        CommandError, match=r"unknown job code 'test.every_minut' \(did you mean 'test.every_minute'\?\)"
+        CommandError, match=r"^unknown job code 'test.every_minut'; did you mean 'test.every_minute'\?$"
     ) as error:
         call_command("runcrons", "test.every_minut")
     assert error.value.returncode == 2
@@ -348,7 +350,7 @@ def test_runcrons_exits_2_on_configuration_errors():
 def test_runcrons_runs_only_the_codes_given(capsys):
     call_command("runcrons", "test.hourly", "--force")
     assert list(Run.objects.values_list("job_id", flat=True)) == ["test.hourly"]
-    assert capsys.readouterr().out.startswith("test.hourly: succeeded")
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ test\.hourly: succeeded", capsys.readouterr().out, re.M)
 
 
 @jobs("EveryMinute")

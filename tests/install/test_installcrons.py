@@ -262,6 +262,13 @@ def test_without_a_cron_daemon_it_warns_and_points_to_runcrons_loop(
     assert my_tab(fake_crontab).exists()
 
 
+def test_a_dry_run_warns_too_when_no_cron_daemon_runs(fake_crontab: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(targets, "cron_daemon_running", lambda: False)
+    output = installcrons("--dry-run", tmp_path=tmp_path)
+    assert "warning: no cron daemon is running" in output and "Dry run: nothing was written." in output
+    assert not my_tab(fake_crontab).exists()
+
+
 def test_the_cron_daemon_is_found_in_proc(tmp_path: Path) -> None:
     (tmp_path / "1").mkdir()
     (tmp_path / "1" / "comm").write_text("systemd\n")

@@ -108,7 +108,7 @@ def test_unlock_asks_for_confirmation_then_breaks_the_lock(admin_client):
 
 def listed(client, **query) -> list[str]:
     page = client.get(RUN_LIST, query).content.decode()
-    return re.findall(r'<td class="field-job_code">([^<]+)</td>', page)
+    return re.findall(r'<td class="field-job_link"><a class="cronjobs-job" href="[^"]+">([^<]+)</a></td>', page)
 
 
 def test_runs_are_read_only_filterable_and_show_the_traceback(admin_client):

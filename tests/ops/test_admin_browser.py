@@ -1,18 +1,23 @@
 """The admin in a real browser: Debian's chromium, driven by selenium, against the example project.
 
 The example project runs under ``manage.py runserver`` on 127.0.0.1 with its own SQLite file.
-Screenshots (the job list, a failed run, the job page's timeline and duration chart) are saved in
-tests/output/ (git-ignored) for review.
+Screenshots (the job list, filters, a failed run, the job page's timeline and duration chart)
+are saved for review in $CRONJOBS_SCREENSHOTS, or tests/output (git-ignored); the directory is
+printed at the end of the run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +25,7 @@ from tests.support.projects import ROOT, stop, unavailable, wait_for
 
 pytestmark = pytest.mark.browser
 EXAMPLE = ROOT / "example"
-OUTPUT = ROOT / "tests" / "output"
+OUTPUT = Path(os.environ.get("CRONJOBS_SCREENSHOTS") or ROOT / "tests" / "output")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
@@ -141,7 +146,7 @@ def test_an_operator_sees_the_jobs_pauses_one_and_reads_a_failed_runs_traceback(
     browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
     assert "Paused: shop.heartbeat." in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
     row = browser.find_element(By.XPATH, "//tr[th/a[text()='shop.heartbeat']]")
-    assert row.find_element(By.CSS_SELECTOR, "td.field-paused img").get_attribute("alt") == "True"
+    assert row.find_element(By.CSS_SELECTOR, "td.field-paused_flag .cronjobs-status-paused").text == "paused"
     assert row.find_element(By.CSS_SELECTOR, "td.field-next_run").text == "paused"
     assert browser.save_screenshot(str(OUTPUT / "admin-job-list-paused.png"))
 
@@ -158,11 +163,8 @@ def test_an_operator_sees_the_jobs_pauses_one_and_reads_a_failed_runs_traceback(
 def _seed_heartbeat_history(database) -> None:
     """Forty minutes of shop.heartbeat: mostly succeeded, some failed, timed out, skipped and
     missed, and four slots with no record at all (drawn hollow)."""
-    import sqlite3
-    from datetime import datetime, timedelta, timezone
-
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0, tzinfo=None)
-    with sqlite3.connect(database) as db:
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
         db.execute(
             "UPDATE cronjobs_job SET first_seen = ? WHERE code = 'shop.heartbeat'",
             (str(now - timedelta(minutes=40, seconds=30)),),
@@ -183,6 +185,51 @@ def _seed_heartbeat_history(database) -> None:
                 "VALUES ('shop.heartbeat', ?, 1, 0, ?, ?, ?, ?, 'web-1', '', 1, '', '', '', '')",
                 (str(slot), status, str(slot) if ran else None, str(slot) if ran else None, duration),
             )
+
+
+def shot(browser, name: str) -> None:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(OUTPUT / name))
+    print(f"screenshot: {OUTPUT / name}")  # noqa: T201  (where to look, kept with -s or on failure)
+
+
+def test_filters_links_badges_a_failing_job_and_an_overdue_next_run(example, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    # shop.nightly_report should have run ten minutes ago: as if cron had stopped.
+    late = (datetime.now(timezone.utc) - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S")
+    with contextlib.closing(sqlite3.connect(tmp_path / "example.sqlite3")) as db, db:
+        db.execute("UPDATE cronjobs_job SET next_slot = ? WHERE code = 'shop.nightly_report'", (late,))
+
+    browser.get(f"{example}/admin/login/?next=/admin/cronjobs/job/")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys("browser-test")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+    filters = browser.find_element(By.ID, "changelist-filter").text
+    assert "By failing" in filters and "By paused" in filters and "By last status" in filters
+    assert not browser.find_elements(By.CSS_SELECTOR, "#result_list img[alt=False]")  # no red crosses
+    row = browser.find_element(By.XPATH, "//tr[th/a[text()='shop.nightly_report']]")
+    assert "overdue: is cron running?" in row.find_element(By.CSS_SELECTOR, "td.field-next_run").text
+    stale = row.find_element(By.CSS_SELECTOR, ".cronjobs-stale")
+    assert stale.value_of_css_property("color") == "rgba(186, 33, 33, 1)"
+    shot(browser, "admin-jobs-overdue.png")
+
+    browser.find_element(By.LINK_TEXT, "Failing").click()
+    codes = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#result_list th.field-code a")]
+    assert codes == ["shop.import_feed"]
+    assert browser.find_element(By.CSS_SELECTOR, ".cronjobs-status-failed").text == "failed"
+    shot(browser, "admin-jobs-failing.png")
+
+    browser.get(f"{example}/admin/cronjobs/run/")
+    link = browser.find_element(By.XPATH, "//td[contains(@class, 'field-job_link')]/a[text()='shop.import_feed']")
+    when = browser.find_element(By.CSS_SELECTOR, "td.field-started .cronjobs-when").text
+    assert len(when.split()) == 3  # date, time, zone
+    shot(browser, "admin-runs.png")
+    link.click()
+    assert browser.find_element(By.CSS_SELECTOR, "#content h1").text.startswith("View cron job")
+    assert browser.find_element(By.CSS_SELECTOR, ".field-first_seen_when .readonly").text.count(":") == 2
+    shot(browser, "admin-job-detail.png")
 
 
 def test_the_job_page_shows_a_timeline_of_the_slots_and_a_duration_chart(example, browser, tmp_path):
@@ -208,7 +255,7 @@ def test_the_job_page_shows_a_timeline_of_the_slots_and_a_duration_chart(example
     assert len(bars) >= 33
     assert max(bar.size["height"] for bar in bars) > 3 * min(bar.size["height"] for bar in bars)
     assert browser.execute_script("return document.querySelectorAll('script[src*=chart], canvas').length") == 0
-    OUTPUT.mkdir(exist_ok=True)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
     browser.execute_script("arguments[0].scrollIntoView()", timeline)
     assert browser.save_screenshot(str(OUTPUT / "admin-job-charts.png"))
     charts = browser.find_element(By.CSS_SELECTOR, "div.cronjobs-charts")

@@ -520,3 +520,16 @@ def test_an_enqueue_is_one_insert_stored_as_the_orm_would(django_assert_num_quer
     assert (row.status, row.attempts, row.max_attempts, row.worker_ids, row.errors) == (Status.READY, 0, 1, [], [])
     assert row.return_value is None and row.started_at is None
     assert row.timeout == 600.0
+
+
+def test_a_task_that_fails_for_good_is_logged_with_its_traceback_not_nonetype_none(caplog):
+    import logging
+
+    tasks.always_fails.enqueue("doomed")
+    with caplog.at_level(logging.INFO):
+        Worker(queues=["default"]).drain()
+    logged = [r for r in caplog.records if r.exc_info is not None and r.getMessage().endswith("state=FAILED")]
+    assert len(logged) == 1
+    text = logging.Formatter().format(logged[0])
+    assert "NoneType: None" not in text
+    assert "Traceback (most recent call last)" in text

@@ -100,7 +100,8 @@ class Command(BaseCommand):
         if line is not None:
             for warning in targets.preflight(project, run_as):
                 self.stderr.write(f"warning: {warning}")
-        if not options["tabfile"] and write and line is not None and targets.cron_daemon_running() is False:
+        shown = write or options["dry_run"]  # a dry run is where one looks before installing
+        if not options["tabfile"] and shown and line is not None and targets.cron_daemon_running() is False:
             self.stderr.write(
                 "warning: no cron daemon is running on this host (as in most containers), so the entry will "
                 f"not run until one is started; {LOOP_HINT}"

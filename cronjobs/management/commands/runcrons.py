@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import gc
 import logging
 import signal
@@ -21,8 +20,10 @@ from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
 from cronjobs.engine.stopping import handling_signals
 from cronjobs.exceptions import CronJobsError, Interrupted
+from cronjobs.management import output
 from cronjobs.management.arguments import positive_int
 from cronjobs.models import Job, Run
+from cronjobs.ops import overview
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -52,7 +53,8 @@ class Command(BaseCommand):
         # What Django built at start-up lives until exit: keep the collector from walking it
         # over and over while this short-lived process registers and checks its jobs.
         gc.freeze()
-        self._check()
+        self._line = output.prepare(self.stdout)
+        broken = self._check()
         _configure_logging(verbosity)
         jobs = _select(registry.get_jobs(), tuple(codes))
         tasks_only, looping = options["tasks_only"], options["loop"]
@@ -68,12 +70,26 @@ class Command(BaseCommand):
         try:
             with handling_signals():
                 if dry_run:
-                    for preview in runner.preview():
+                    previews = runner.preview()
+                    self._first_seen(runner, verbosity, dry_run=True)
+                    for preview in previews:
                         self._preview(preview)
+                    if not previews and verbosity >= 1:
+                        self.stdout.write(self._line(output.nothing_due(jobs, runner.now, runner.first_seen)))
                     return
                 if looping:
-                    self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only by a signal
+                    try:
+                        self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only by a signal
+                    except (Interrupted, KeyboardInterrupt) as exc:
+                        if not loop.stopped_while_idle:
+                            raise  # something was running (and is recorded as stopped): exit 128+N
+                        # Stopped while waiting for work: how a container or service manager stops it.
+                        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+                        if verbosity >= 1:
+                            self.stdout.write(self._line(f"stopped by {signal.Signals(signum).name}"))
+                        return
                 outcomes = [] if tasks_only else runner.run(workers=workers)
+                self._first_seen(runner, verbosity)
                 if not tasks_only and not force and not clock.frozen() and wakeups.sub_minute(jobs.values()):
                     # Intervals under a minute: run their slots up to the end of this minute (in
                     # real time: a test's frozen clock runs one pass, as for any job).
@@ -99,6 +115,13 @@ class Command(BaseCommand):
             self._report(outcome, verbosity)
         self._report_tasks(drained, verbosity)
         failed = [o for o in outcomes if o.failed]
+        if broken:
+            also = f"; {len(failed)} run(s) did not succeed: {', '.join(sorted({o.code for o in failed}))}"
+            raise CommandError(
+                f"{len(broken)} cron module(s) could not be imported, their jobs did not run"
+                + (also if failed else ""),
+                returncode=EXIT_USAGE,
+            )
         if failed:
             # A lock backend that could not be reached is named, not only the jobs it stopped.
             reasons = sorted({o.lock_error for o in failed if o.lock_error})
@@ -109,7 +132,7 @@ class Command(BaseCommand):
                 returncode=EXIT_FAILED,
             )
 
-    def _check(self) -> None:
+    def _check(self) -> list[Any]:
         """cronjobs' own system checks (the whole project's are for ``manage.py check`` at deploy).
 
         runcrons starts every minute on every host: the URLconf, the admin and other apps'
@@ -118,12 +141,18 @@ class Command(BaseCommand):
         from django.core import checks
 
         from cronjobs.checks import TAG
+        from cronjobs.checks.modules import BROKEN_MODULE
 
         messages = checks.run_checks(tags=[TAG], include_deployment_checks=False)
         errors = [m for m in messages if m.level >= ERROR and not m.is_silenced()]
+        # A broken cron.py stops its own app's jobs only: the others run, then runcrons exits 2.
+        broken = [m for m in errors if m.id == BROKEN_MODULE]
+        errors = [m for m in errors if m.id != BROKEN_MODULE]
         if errors:
-            lines = "\n".join(f"{m.id}: {m.msg}" + (f"\n\tHINT: {m.hint}" if m.hint else "") for m in errors)
-            raise CommandError(f"configuration errors, nothing was run:\n{lines}", returncode=EXIT_USAGE)
+            raise CommandError(f"configuration errors, nothing was run:\n{_lines(errors)}", returncode=EXIT_USAGE)
+        if broken:
+            self.stderr.write(f"{_lines(broken)}\nThe other apps' jobs run.")
+        return broken
 
     _drained: Any = None
 
@@ -169,17 +198,27 @@ class Command(BaseCommand):
             next_due=lambda: wakeups.next_due(list(jobs)),
         )
 
+    def _first_seen(self, runner: Runner, verbosity: int, *, dry_run: bool = False) -> None:
+        """A job's first sight starts its schedule from now: say so once, with its first run."""
+        if verbosity < 1:
+            return
+        for code, state in runner.first_seen.items():
+            job = runner.jobs[code]
+            when = overview.when(state.next_slot, runner.now, job.get_timezone())
+            verb = "would be registered" if dry_run else "registered"
+            self.stdout.write(self._line(f"{code}: {verb} ({overview.describe(job)}); first run {when}"))
+
     def _report_tasks(self, drained: Any, verbosity: int) -> None:
         line = None if drained is None or verbosity < 1 else drained.summary()
         if line:
-            self.stdout.write(line)
+            self.stdout.write(self._line(line))
 
     def _preview(self, preview: Preview) -> None:
         slot = timezone.localtime(preview.slot).isoformat(timespec="seconds")
         what = "run" if preview.intent is Intent.RUN else "record as missed"
         extra = f" (attempt {preview.attempt})" if preview.attempt > 1 else ""
         extra += f" ({preview.reason})" if preview.reason in ("forced", "requested") else ""
-        self.stdout.write(f"{preview.code}: would {what} {slot}{extra}")
+        self.stdout.write(self._line(f"{preview.code}: would {what} {slot}{extra}"))
 
     def _report(self, outcome: Outcome, verbosity: int) -> None:
         if verbosity < 2 and outcome.status in ("skipped", "missed"):
@@ -187,23 +226,27 @@ class Command(BaseCommand):
         if verbosity < 1 and not outcome.failed:
             return
         line = f"{outcome.code}: {outcome.status} in {outcome.duration:.2f}s"
+        if outcome.forced:
+            line += " (forced)"
         if outcome.attempt > 1:
             line += f" (attempt {outcome.attempt})"
         if outcome.message:
             line += f": {_one_line(outcome.message)}"
+        line = self._line(line)
         self.stdout.write(self.style.ERROR(line) if outcome.failed else line)
 
 
 def _select(jobs: dict[str, Any], codes: tuple[str, ...]) -> dict[str, Any]:
     if not codes:
         return jobs
-    unknown = [c for c in codes if c not in jobs]
-    if unknown:
-        hints = []
-        for code in unknown:
-            close = difflib.get_close_matches(code, list(jobs), n=1)
-            hints.append(f"{code!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise CommandError(f"unknown job code {', '.join(hints)}", returncode=EXIT_USAGE)
+    problems = []
+    for code in dict.fromkeys(codes):
+        try:
+            overview.find_code(code, jobs)
+        except overview.UnknownJob as exc:  # the same words as `manage.py cronjobs`
+            problems.append(str(exc))
+    if problems:
+        raise CommandError("; ".join(problems), returncode=EXIT_USAGE)
     return {code: jobs[code] for code in dict.fromkeys(codes)}
 
 
@@ -229,6 +272,10 @@ def _added(report: Any, more: Any) -> Any:
         return report if more is None else more
     report.add(more)
     return report
+
+
+def _lines(messages: list[Any]) -> str:
+    return "\n".join(f"{m.id}: {m.msg}" + (f"\n\tHINT: {m.hint}" if m.hint else "") for m in messages)
 
 
 def _one_line(value: object) -> str:

@@ -1,4 +1,4 @@
-"""``cronjobs pause|resume|run|unlock CODE``: what a person does to a job, each recorded as an action."""
+"""``cronjobs pause|resume CODE... | run|unlock CODE``: what a person does to a job, each recorded as an action."""
 
 from __future__ import annotations
 
@@ -17,44 +17,44 @@ class _OnOneJob(Subcommand):
         parser.add_argument("code", metavar="CODE")
 
 
-class Pause(_OnOneJob):
+class Pause(Subcommand):
     name = "pause"
-    help = "Stop running the job's slots until resumed; --all: maintenance mode."
+    help = "Stop running the jobs' slots until resumed; --all: maintenance mode."
 
     def add_arguments(self, parser: Any) -> None:
         maintenance_arguments(parser)
 
-    def handle(self, context: Context, *, code: str | None, every: bool, **options: Any) -> None:
-        if every_job(code, every):
+    def handle(self, context: Context, *, codes: list[str], every: bool, **options: Any) -> None:
+        if every_job(codes, every):
             return pause_all(context)
-        assert code is not None
-        job = context.job(code)
-        if actions.pause(job, actor(), context.now):
-            context.stdout.write(f"{job.get_code()}: paused. Resume with `manage.py cronjobs resume {job.get_code()}`.")
-        else:
-            context.stdout.write(f"{job.get_code()}: already paused.")
+        for job in [context.job(code) for code in dict.fromkeys(codes)]:  # all known before any acts
+            if actions.pause(job, actor(), context.now):
+                context.stdout.write(
+                    f"{job.get_code()}: paused. Resume with `manage.py cronjobs resume {job.get_code()}`."
+                )
+            else:
+                context.stdout.write(f"{job.get_code()}: already paused.")
 
 
-class Resume(_OnOneJob):
+class Resume(Subcommand):
     name = "resume"
-    help = "Run the job again from now on (slots missed while paused are skipped); --all: end maintenance mode."
+    help = "Run the jobs again from now on (slots missed while paused are skipped); --all: end maintenance mode."
 
     def add_arguments(self, parser: Any) -> None:
         maintenance_arguments(parser)
 
-    def handle(self, context: Context, *, code: str | None, every: bool, **options: Any) -> None:
-        if every_job(code, every):
+    def handle(self, context: Context, *, codes: list[str], every: bool, **options: Any) -> None:
+        if every_job(codes, every):
             return resume_all(context)
-        assert code is not None
-        job = context.job(code)
-        if actions.resume(job, actor(), context.now):
-            nxt = job.get_schedule().next_after(context.now)
-            context.stdout.write(
-                f"{job.get_code()}: resumed; slots missed while paused are skipped. "
-                f"Next run {overview.when(nxt, context.now, job.get_timezone())}."
-            )
-        else:
-            context.stdout.write(f"{job.get_code()}: not paused.")
+        for job in [context.job(code) for code in dict.fromkeys(codes)]:
+            if actions.resume(job, actor(), context.now):
+                nxt = job.get_schedule().next_after(context.now)
+                context.stdout.write(
+                    f"{job.get_code()}: resumed; slots missed while paused are skipped. "
+                    f"Next run {overview.when(nxt, context.now, job.get_timezone())}."
+                )
+            else:
+                context.stdout.write(f"{job.get_code()}: not paused.")
 
 
 class RunNow(_OnOneJob):

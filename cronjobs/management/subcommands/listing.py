@@ -1,4 +1,4 @@
-"""``cronjobs list [--json]``: every job, its schedule in words, next run, last run, paused, lock."""
+"""``cronjobs list [CODE ...] [--json]``: every job, its schedule in words, next run, last run, paused, lock."""
 
 from __future__ import annotations
 
@@ -17,12 +17,16 @@ class ListJobs(Subcommand):
     help = "Every job: schedule, next run, last run, paused, lock holder."
 
     def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("codes", nargs="*", metavar="CODE", help="Only these jobs (default: all).")
         parser.add_argument("--json", action="store_true", dest="as_json", help="One JSON document, for machines.")
 
-    def handle(self, context: Context, *, as_json: bool, **options: Any) -> None:
+    def handle(self, context: Context, *, as_json: bool, codes: list[str] | None = None, **options: Any) -> None:
+        wanted = [overview.find_code(code, context.jobs, recorded=True) for code in codes or ()]
         rows = overview.collect(context.jobs, context.now)
         switch = maintenance.current()
-        queues = _queues(context.now)
+        if wanted:
+            rows = [row for row in rows if row.code in wanted]
+        queues = None if wanted else _queues(context.now)
         out, style = context.stdout, context.style
         if as_json:
             document: dict[str, Any] = {"now": context.now.isoformat(), "jobs": [row.as_dict() for row in rows]}

@@ -14,7 +14,7 @@ from cronjobs.ops import maintenance
 
 
 def maintenance_arguments(parser: Any) -> None:
-    parser.add_argument("code", metavar="CODE", nargs="?")
+    parser.add_argument("codes", metavar="CODE", nargs="*")
     parser.add_argument(
         "--all",
         action="store_true",
@@ -23,12 +23,12 @@ def maintenance_arguments(parser: Any) -> None:
     )
 
 
-def every_job(code: str | None, every: bool) -> bool:
+def every_job(codes: list[str], every: bool) -> bool:
     """Whether the command is about every job (``--all``); a usage error for both or neither."""
-    if every and code is not None:
-        raise CommandError("give a job's CODE or --all, not both", returncode=EXIT_USAGE)
-    if not every and code is None:
-        raise CommandError("give a job's CODE, or --all for maintenance mode", returncode=EXIT_USAGE)
+    if every and codes:
+        raise CommandError("give jobs' CODEs or --all, not both", returncode=EXIT_USAGE)
+    if not every and not codes:
+        raise CommandError("give one or more jobs' CODEs, or --all for maintenance mode", returncode=EXIT_USAGE)
     return every
 
 

@@ -1,0 +1,55 @@
+"""What runcrons writes, for a person at a terminal and for cron's mail or a log file.
+
+On a terminal, lines stay as they are. Elsewhere (cron, a pipe, a log file) the real stdout
+is line-buffered, so each line lands as it is written and before the summary on stderr, and
+each line starts with the time it was written, in ``TIME_ZONE``.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.core.management.base import OutputWrapper
+
+
+def stamp() -> str:
+    """``2026-12-02 21:55:01 CET``: now, in the project's time zone."""
+    return f"{timezone.localtime():%Y-%m-%d %H:%M:%S %Z}"
+
+
+def prepare(stdout: OutputWrapper) -> Callable[[str], str]:
+    """Line-buffer the real stdout when it is not a terminal; return how to format a line."""
+    if stdout.isatty():
+        return lambda line: line
+    for stream in {id(s): s for s in (getattr(stdout, "_out", None), sys.stdout, sys.stderr)}.values():
+        if isinstance(stream, io.TextIOWrapper) and not stream.isatty():
+            stream.reconfigure(line_buffering=True)
+    return lambda line: f"{stamp()} {line}"
+
+
+def nothing_due(jobs: dict[str, Any], now: datetime, unsaved: dict[str, Any]) -> str:
+    """``nothing due; next: shop.report at 2026-12-02 22:00:00 CET, in 4 min`` (for ``--dry-run``).
+
+    ``unsaved``: rows of jobs a dry run saw for the first time (not stored)."""
+    from cronjobs.models import Job
+    from cronjobs.ops import overview
+
+    if not jobs:
+        return "nothing due: no jobs registered"
+    upcoming = [
+        (moment, row.code)
+        for row in [*Job.objects.filter(code__in=list(jobs)), *unsaved.values()]
+        for moment, _reason in [row.next_run()]
+        if moment is not None
+    ]
+    if not upcoming:
+        return "nothing due: every job is paused"
+    moment, code = min(upcoming)
+    return f"nothing due; next: {code} at {overview.when(moment, now, jobs[code].get_timezone())}"

@@ -1,0 +1,58 @@
+"""What runcrons says: jobs seen for the first time and when they first run, forced runs,
+and a dry run with nothing due."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from cronjobs.models import Job
+
+pytestmark = pytest.mark.django_db
+JOBS = {"AUTODISCOVER": False, "JOBS": ["tests.testapp.jobs.Hourly", "tests.testapp.jobs.FiveMinutes"]}
+
+
+def runcrons(*args: str) -> list[str]:
+    out = io.StringIO()
+    with override_settings(CRONJOBS=JOBS):
+        call_command("runcrons", *args, stdout=out)
+    # Not a terminal: each line starts with its time; the rest is what a person reads.
+    return [line.split(" ", 3)[3] for line in out.getvalue().splitlines()]
+
+
+def test_the_first_runcrons_says_what_it_registered_and_when_each_first_runs():
+    lines = runcrons()
+    assert [line.split(":")[0] for line in lines] == ["test.hourly", "test.five_minutes"]
+    assert lines[0].startswith("test.hourly: registered (At the start of every hour (UTC)); first run ")
+    assert re.search(r"first run \d{4}-\d\d-\d\d \d\d:00:00 UTC, in \d+ min", lines[0]), lines[0]
+    assert lines[1].startswith("test.five_minutes: registered (Every 5 minutes); first run ")
+    assert runcrons() == []  # only once
+
+
+def test_forced_runs_are_marked_as_such():
+    lines = runcrons("--force")
+    assert [line for line in lines if "succeeded" in line] == [
+        line for line in lines if re.fullmatch(r"test\.\w+: succeeded in \d+\.\d\ds \(forced\)", line)
+    ]
+    assert len([line for line in lines if "succeeded" in line]) == 2
+
+
+def test_a_dry_run_with_nothing_due_says_so_and_names_the_next_run():
+    runcrons()
+    Job.objects.filter(code="test.hourly").update(next_slot=timezone.now() + timedelta(minutes=1))
+    Job.objects.filter(code="test.five_minutes").update(next_slot=timezone.now() + timedelta(minutes=3))
+    (line,) = runcrons("--dry-run")
+    assert re.fullmatch(r"nothing due; next: test\.hourly at .+ UTC, in (1 min|\d+ s)", line), line
+
+
+def test_a_dry_run_on_first_sight_says_the_jobs_would_be_registered():
+    lines = runcrons("--dry-run")
+    assert lines[0].startswith("test.hourly: would be registered (")
+    assert lines[2].startswith("nothing due; next: test.five_minutes at ")
+    assert not Job.objects.exists()
