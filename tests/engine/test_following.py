@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -120,7 +121,7 @@ def test_across_processes_a_drained_task_settles_its_run_once_and_mails_once(tmp
         )
 
     def status() -> list[tuple]:
-        with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        with contextlib.closing(sqlite3.connect(tmp_path / "db.sqlite3")) as db:
             return db.execute("SELECT status, message FROM cronjobs_run").fetchall()
 
     assert manage("migrate", "-v0").returncode == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -60,7 +61,7 @@ def rq_project(tmp_path: Path):
 
 
 def runs(path: Path) -> list[tuple]:
-    with sqlite3.connect(path / "db.sqlite3") as db:
+    with contextlib.closing(sqlite3.connect(path / "db.sqlite3")) as db:
         return db.execute(
             "SELECT job_code, status, message, traceback <> '' FROM cronjobs_run ORDER BY job_code"
         ).fetchall()
