@@ -23,7 +23,10 @@ FORMATS = "YYYY-MM-DD, YYYY-MM-DD HH:MM, or ISO 8601 with an offset (2026-10-25T
 def moment(value: str) -> datetime:
     """A date or a date and time; without an offset, in the project's ``TIME_ZONE``."""
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("z", "Z"))
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):  # Python 3.10's fromisoformat knows no Z
+            text = text[:-1] + "+00:00"
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date or time; use {FORMATS}") from None
     if parsed.tzinfo is None:
