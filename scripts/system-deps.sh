@@ -2,8 +2,8 @@
 # Debian packages some tests need: cron (the real daemon), chromium + chromium-driver (admin
 # browser tests), faketime + libfaketime (runcrons processes on a fake clock across DST),
 # iproute2 + socat (the test hosts of tests/hosts). Installs what is missing when it can (root
-# with apt-get); otherwise says so
-# and the tests that need them skip with a reason (under CI=true they fail instead).
+# with apt-get); otherwise says so and the tests that need them skip with a reason (under
+# CI=true they fail instead).
 set -u
 want=()
 command -v cron >/dev/null 2>&1 || want+=(cron)
