@@ -13,6 +13,7 @@ so that the default lock directory (``<temp>/cronjobs-<uid>``) is never another 
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.projects import MACHINE_TMP, VENDORS, Project, Server, create_server
+from tests.support.projects import MACHINE_TMP, VENDORS, Project, Server, create_server, unavailable
 
 _RUN_DIR = pytest.StashKey[tuple]()
 
@@ -71,3 +72,14 @@ def project(
     project = Project(server, tmp_path)
     yield project
     project.clean_up()
+
+
+@pytest.fixture
+def libfaketime() -> str:
+    """The path of Debian's libfaketime, for runcrons processes on a fake clock."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")) + sorted(
+        glob.glob("/usr/lib/faketime/libfaketime.so.1")
+    )
+    if not found:
+        unavailable("libfaketime is not installed (scripts/system-deps.sh installs Debian's faketime as root)")
+    return found[0]

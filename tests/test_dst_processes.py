@@ -14,14 +14,13 @@ About 280 processes, two sequences side by side: two minutes or so on an idle ma
 
 from __future__ import annotations
 
-import glob
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from tests.support.projects import Project, Server, unavailable
+from tests.support.projects import Project, Server
 
 pytestmark = pytest.mark.processes
 
@@ -40,16 +39,6 @@ def every(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
         slots.append(start)
         start += step
     return slots
-
-
-@pytest.fixture
-def libfaketime() -> str:
-    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")) + sorted(
-        glob.glob("/usr/lib/faketime/libfaketime.so.1")
-    )
-    if not found:
-        unavailable("libfaketime is not installed (scripts/system-deps.sh installs Debian's faketime as root)")
-    return found[0]
 
 
 def invoke_every_minute(project: Project, libfaketime: str, jobs: list[str], first: datetime, last: datetime) -> None:

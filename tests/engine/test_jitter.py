@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import glob
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from cronjobs.engine import jitter
-from tests.support.projects import unavailable
 
 PATH = "tests.testapp.api_jobs."
 WINDOW = timedelta(seconds=15)
@@ -23,16 +21,6 @@ def test_the_offset_is_stable_within_the_window_and_differs_by_code_and_slot():
     assert len(offsets) > 90
     assert jitter.offset("a.job", slot + timedelta(minutes=1), WINDOW) != first
     assert jitter.offset("a.job", slot, None) == timedelta(0)
-
-
-@pytest.fixture
-def libfaketime() -> str:
-    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")) + sorted(
-        glob.glob("/usr/lib/faketime/libfaketime.so.1")
-    )
-    if not found:
-        unavailable("libfaketime is not installed (scripts/system-deps.sh installs Debian's faketime as root)")
-    return found[0]
 
 
 def as_utc(value: object) -> datetime:
