@@ -4,7 +4,9 @@ A job with ``task_backend`` records its run as ``handed_off`` once the task is e
 (:mod:`cronjobs.engine.handoff`). Every ``runcrons`` invocation (cron's, once a minute, after
 the due jobs ran and ready tasks were drained, so that a task drained in the same invocation
 settles at once) and every pass of ``runcrons --loop`` asks the backend about each handed-off
-run: one indexed query when there are none. A final result is recorded through
+run: one indexed query when there are none, and none at all when no registered job has a
+``task_backend`` (a project without hand-offs keeps idle ``runcrons`` at one query, and the
+Tasks API is imported only when there is something to ask it). A final result is recorded through
 :meth:`RunQuerySet.settle <cronjobs.models.runs.RunQuerySet.settle>`, conditional on the run
 still being handed off, so when several hosts poll, one records it and only that one sends the
 ``run_finished`` signal (failure mail, monitors) and schedules a retry. A result the backend no
@@ -22,18 +24,19 @@ from django.utils import timezone
 from cronjobs import registry, signals
 from cronjobs.engine.outcomes import Outcome
 from cronjobs.models import Job, Run
-from cronjobs.tasks_api import InvalidTaskBackendError, TaskResultDoesNotExist, TaskResultStatus, task_backends
 
 logger = logging.getLogger("cronjobs")
 
 
 def follow(now: datetime | None = None) -> list[Outcome]:
     """Record the handed-off runs whose task has finished; the outcomes recorded by this call."""
+    jobs = registry.get_jobs()
+    if not any(job.task_backend for job in jobs.values()):
+        return []
     runs = list(Run.objects.handed_off().order_by("slot", "attempt"))
     if not runs:
         return []
     now = now or timezone.now()
-    jobs = registry.get_jobs()
     outcomes = []
     for run in runs:
         verdict = _verdict(run)
@@ -57,6 +60,8 @@ def follow(now: datetime | None = None) -> list[Outcome]:
 
 def _verdict(run: Run) -> tuple[str, str, str, datetime | None] | None:
     """(status, message, traceback, finished at) once the run's task is final; None while it is not."""
+    from cronjobs.tasks_api import InvalidTaskBackendError, TaskResultDoesNotExist, TaskResultStatus, task_backends
+
     where = f"task {run.task_id} on task backend {run.task_backend!r}"
     try:
         result = task_backends[run.task_backend].get_result(run.task_id)

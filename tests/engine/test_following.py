@@ -150,3 +150,10 @@ def test_the_admin_shows_a_handed_off_run_and_its_task(admin_client):
     assert listing.status_code == 200 and "handed off" in listing.content.decode()
     page = admin_client.get(f"/admin/cronjobs/run/{run.pk}/change/")
     assert page.status_code == 200 and run.task_id in page.content.decode()
+
+
+@override_settings(CRONJOBS={"AUTODISCOVER": False, "JOBS": ["tests.testapp.jobs.EveryMinute"]})
+def test_without_a_job_that_hands_off_following_costs_no_query(django_assert_num_queries):
+    registry.reset()
+    with django_assert_num_queries(0):
+        assert following.follow() == []

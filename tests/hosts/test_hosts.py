@@ -92,15 +92,24 @@ def statuses(server: Server) -> Counter:
     return Counter(dict(server.query("SELECT status, COUNT(*) FROM cronjobs_run GROUP BY status")))
 
 
-@pytest.mark.parametrize(("skews", "minutes"), [((0, 0, 0), 6), ((0, 30, -30), 4)], ids=["same-clock", "skew-30s"])
+@pytest.mark.parametrize(("skews", "minutes"), [((0, 0, 0), 10), ((0, 30, -30), 6)], ids=["same-clock", "skew-30s"])
 def test_three_hosts_run_fifty_jobs_each_slot_once(
     server: Server, tmp_path: Path, skews: tuple[int, ...], minutes: int
 ) -> None:
-    """3 hosts, 50 jobs, database locks, a few minutes; skewed: one host 30 s ahead, one 30 s behind."""
+    """3 hosts, 50 jobs, database locks, ten minutes; skewed: one host 30 s ahead, one 30 s behind.
+
+    The jobs are first seen the minute before, as in a deployment that has been running: when
+    skewed hosts first see a job at once, the one behind may run its first slot a minute late,
+    and the next slot is then skipped as overlapping (recorded so; see README "Clocks").
+    """
     env = base_env(server, tmp_path)
     with network.Hosts(3, services=(server.vendor,)) as hosts:
         for host, skew in zip(hosts, skews, strict=True):
             host.skew = skew
+        first_sight = hosts[0].run(
+            [sys.executable, str(MANAGE), "runcrons"], {**env, **hosts[0].database_env()}, clock=T0 - 55
+        )
+        assert first_sight.returncode == 0, first_sight.stderr
         results = every_minute(hosts, env, minutes)
     assert [(name, code) for name, code, _ in results if code != 0] == [], [err for *_, err in results]
     assert duplicates(server) == []
@@ -109,13 +118,14 @@ def test_three_hosts_run_fifty_jobs_each_slot_once(
     hosts_seen = {row[0] for row in server.query("SELECT DISTINCT hostname FROM cronjobs_run")}
     assert hosts_seen <= {"host1", "host2", "host3"} and len(hosts_seen) >= 2, hosts_seen
     for job, slots in found.items():
-        # Each job starts when first seen; from then on, every minute up to the last one, once.
+        # Every minute from T0 to the last one, once.
         minutes_run = [int(s.timestamp()) for s in slots]
-        assert minutes_run[-1] == T0 + (minutes - 1) * 60, (job, minutes_run)
-        assert minutes_run == list(range(minutes_run[0], minutes_run[-1] + 60, 60)), (job, minutes_run)
-        assert len(minutes_run) >= minutes - 1, (job, minutes_run)
+        runs = server.query(  # what the records say, should a slot be missing
+            "SELECT slot, attempt, status, hostname, message FROM cronjobs_run WHERE job_code = ? ORDER BY slot", (job,)
+        )
+        assert minutes_run == list(range(T0, T0 + minutes * 60, 60)), f"{job}: {minutes_run}; runs: {runs}"
     counts = statuses(server)
-    assert set(counts) <= {"succeeded", "missed"}, counts
+    assert set(counts) == {"succeeded"}, counts
     assert counts["succeeded"] == sum(len(s) for s in found.values())
 
 

@@ -181,8 +181,8 @@ def _seed_heartbeat_history(database) -> None:
             duration = 0.2 + (minutes % 5) * 0.35 + (2.5 if status == "timed_out" else 0) if ran else None
             db.execute(
                 "INSERT INTO cronjobs_run (job_code, slot, attempt, forced, status, started_at, finished_at, duration, "
-                "hostname, boot_id, pid, token, message, traceback, output) "
-                "VALUES ('shop.heartbeat', ?, 1, 0, ?, ?, ?, ?, 'web-1', '', 1, '', '', '', '')",
+                "hostname, boot_id, pid, token, message, traceback, output, task_backend, task_id) "
+                "VALUES ('shop.heartbeat', ?, 1, 0, ?, ?, ?, ?, 'web-1', '', 1, '', '', '', '', '', '')",
                 (str(slot), status, str(slot) if ran else None, str(slot) if ran else None, duration),
             )
 

@@ -58,11 +58,14 @@ def test_maintenance_pauses_all_but_the_marked_jobs_and_resume_starts_them_from_
 @pytest.mark.parametrize("project", ["sqlite"], indirect=True)
 def test_pause_needs_a_code_or_all_but_not_both(project):
     neither = project.manage("cronjobs", "pause", jobs=JOBS)
-    assert neither.returncode == 2 and "give a job's CODE, or --all" in neither.stderr
+    assert neither.returncode == 2 and "give one or more jobs' CODEs, or --all" in neither.stderr
     both = project.manage("cronjobs", "resume", "test.every_minute", "--all", jobs=JOBS)
     assert both.returncode == 2 and "not both" in both.stderr
     single = project.manage("cronjobs", "pause", "test.every_minute", jobs=JOBS)
     assert single.returncode == 0 and "paused" in single.stdout
+    several = project.manage("cronjobs", "resume", "test.every_minute", "test.five_minutes", jobs=JOBS)
+    assert several.returncode == 0, several.stderr
+    assert "test.every_minute: resumed" in several.stdout and "test.five_minutes: not paused" in several.stdout
 
 
 @pytest.mark.processes
