@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.support.projects import clear_of_the_next_minute
+
 PATH = "tests.testapp.api_jobs."
 JOBS = "EveryMinute,FiveMinutes," + PATH + "KeepsGoing"
 
@@ -42,6 +44,7 @@ def test_maintenance_pauses_all_but_the_marked_jobs_and_resume_starts_them_from_
     held = {job["code"]: job["held_by_maintenance"] for job in data["jobs"]}
     assert held == {"test.every_minute": True, "test.five_minutes": True, "test.keeps_going": False}
 
+    clear_of_the_next_minute(20)  # from resume to the next runcrons, no new slot falls due
     off = project.manage("cronjobs", "resume", "--all", jobs=JOBS)
     assert off.returncode == 0, off.stderr
     assert "Maintenance mode off" in off.stdout

@@ -283,6 +283,14 @@ def wait_for(predicate: Any, timeout: float = 30, interval: float = 0.05) -> Non
         time.sleep(interval)
 
 
+def clear_of_the_next_minute(seconds: float) -> None:
+    """Wait, if need be, until the next minute of the real clock is at least ``seconds`` away: for
+    steps that expect nothing new to fall due while they run."""
+    left = 60 - time.time() % 60
+    if left < seconds:
+        time.sleep(left + 0.1)
+
+
 def server_queries(project: Project, sql: str) -> int:
     """How many sessions run ``sql`` on the test database's server now (SQLite: none)."""
     if project.vendor == "postgresql":
