@@ -17,6 +17,14 @@ the driver returns). Inside a :func:`critical` section (recording an outcome, co
 with its record, a claim) a signal is held back and the section finishes; the runner stops at
 its next :func:`raise_if_pending`. After the first signal has been raised, later ones are held
 back too, so that the clean-up it starts cannot be interrupted halfway.
+
+**Connections a signal cut short.** PyMySQL and psycopg read the server's replies in Python code,
+where a signal handler runs: raised there, its exception leaves a reply unread, and the next
+statement on that connection would read it as its own (and with MySQL the server may already
+have turned autocommit off: whatever that connection writes next is silently rolled back). A
+handler that raises inside database code marks this thread's connections; :func:`settle_connections`,
+called before the runner writes anything after a stop, closes them (the server rolls back what
+they had open), so its records go through new connections.
 """
 
 from __future__ import annotations
@@ -86,6 +94,7 @@ class Stopper:
 
     def _handler(self, signum: int, frame: FrameType | None) -> None:
         if self._active and self.reason is not None:
+            _mark_if_in_database_code(frame)
             raise self.reason
 
 
@@ -116,6 +125,11 @@ class Deadline:
 _critical = 0
 _pending: int | None = None
 _raised = False
+_cut_short = False  # a handler raised inside database code: see settle_connections()
+
+#: Modules whose code a signal's exception must not interrupt halfway through a conversation with
+#: the server (Django's own database layer included: its state may then disagree with the server's).
+_DATABASE_CODE = ("django.db.", "pymysql.", "MySQLdb.", "psycopg.", "psycopg2.", "psycopg_pool.")
 
 
 def _exception(signum: int) -> BaseException:
@@ -128,7 +142,30 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         _pending = _pending or signum
         return
     _raised = True
+    _mark_if_in_database_code(frame)
     raise _exception(signum)
+
+
+def _mark_if_in_database_code(frame: FrameType | None) -> None:
+    global _cut_short
+    while frame is not None and not _cut_short:
+        _cut_short = frame.f_globals.get("__name__", "").startswith(_DATABASE_CODE)
+        frame = frame.f_back
+
+
+def settle_connections() -> None:
+    """After a signal's exception raised inside database code (see the module's doc): close this
+    thread's connections, which may be halfway through a reply, so that the next statement opens a
+    new one. A connection inside an atomic block the caller opened is left to that block."""
+    global _cut_short
+    if not _cut_short or threading.current_thread() is not threading.main_thread():
+        return
+    _cut_short = False
+    for alias in connections:
+        connection = connections[alias]
+        if connection.connection is not None and not connection.in_atomic_block:
+            logger.debug("closing connection %r: a signal interrupted it mid-reply", alias)
+            connection.close()
 
 
 def raise_if_pending() -> None:

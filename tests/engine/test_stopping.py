@@ -112,3 +112,56 @@ class TestSignals:
         assert cleaned == [True]
         with pytest.raises(Interrupted):  # the second one, held back
             stopping.raise_if_pending()
+
+
+class _Connection:
+    def __init__(self, *, in_atomic_block: bool = False) -> None:
+        self.connection = object()
+        self.in_atomic_block = in_atomic_block
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _code_of(module: str) -> dict:
+    """A function that gets SIGTERM while "reading a reply", as if defined in ``module``."""
+    namespace = {"__name__": module, "os": os, "signal": signal, "time": time}
+    exec("def read_reply():\n    os.kill(os.getpid(), signal.SIGTERM)\n    time.sleep(5)\n", namespace)
+    return namespace
+
+
+class TestConnectionsCutShort:
+    @pytest.mark.parametrize("module", ["pymysql.connections", "psycopg.waiting", "django.db.transaction"])
+    def test_a_signal_raised_inside_database_code_closes_the_connections_before_the_next_write(
+        self, monkeypatch, module
+    ):
+        free, atomic = _Connection(), _Connection(in_atomic_block=True)
+        monkeypatch.setattr(stopping, "connections", {"default": free, "other": atomic})
+        with pytest.raises(Interrupted), handling_signals():
+            _code_of(module)["read_reply"]()
+        stopping.settle_connections()
+        assert free.closed
+        assert not atomic.closed  # inside a block its caller opened: that block rolls it back
+        free.closed = False
+        stopping.settle_connections()  # once
+        assert not free.closed
+
+    def test_a_signal_raised_elsewhere_keeps_the_connections(self, monkeypatch):
+        free = _Connection()
+        monkeypatch.setattr(stopping, "connections", {"default": free})
+        with pytest.raises(Interrupted), handling_signals():
+            _code_of("myapp.cron")["read_reply"]()
+        stopping.settle_connections()
+        assert not free.closed
+
+    def test_a_timeout_raised_inside_database_code_closes_them_too(self, monkeypatch):
+        free = _Connection()
+        namespace = {"__name__": "pymysql.connections", "time": time}
+        exec("def read_reply():\n    time.sleep(5)\n", namespace)
+        stopper = Stopper()
+        with pytest.raises(JobTimeout), stopper, deadline(0.1, stopper):  # it stops this thread's real queries
+            monkeypatch.setattr(stopping, "connections", {"default": free})
+            namespace["read_reply"]()
+        stopping.settle_connections()
+        assert free.closed

@@ -22,17 +22,7 @@ TASKS = 600
 STOPS = 10
 
 
-# MariaDB: about one run in four, a task claimed just before a stop is left RUNNING (attempts 1,
-# never started) instead of being given back; it waits for its lease. Not yet found; kept
-# running here so that the fix shows (xfail is not strict).
-MARIADB_WINDOW = pytest.mark.xfail(
-    reason="MariaDB: a task claimed just before SIGTERM can stay RUNNING until its lease (open)", strict=False
-)
-
-
-@pytest.mark.parametrize(
-    "project", ["sqlite", "postgresql", pytest.param("mysql", marks=MARIADB_WINDOW)], indirect=True
-)
+@pytest.mark.parametrize("project", ["sqlite", "postgresql", "mysql"], indirect=True)
 def test_drains_stopped_by_sigterm_at_random_moments_commit_each_task_once_and_lose_none(project):
     rng = random.Random(9)
     stops = enqueued = 0

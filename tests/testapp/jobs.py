@@ -415,3 +415,18 @@ class AllowsOverlapWithRetries(AllowsOverlap):
     code = "test.allows_overlap_retried"
     retries = 1
     retry_delay = timedelta(0)
+
+
+class SignalledWhileBeginning(BaseCronJob):
+    """MySQL/MariaDB: SIGTERM arrives while its transaction opens, the server's reply unread."""
+
+    schedule = "* * * * *"
+    code = "test.signalled_while_beginning"
+
+    def on_start(self):
+        from tests.testapp.interrupts import sigterm_in_next_begin
+
+        sigterm_in_next_begin()
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())

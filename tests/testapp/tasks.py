@@ -112,3 +112,13 @@ def describe_context(context):
         "result_id": context.task_result.id,
         "attempt": context.attempt,
     }
+
+
+@task
+def record_then_sigterm_in_next_begin(label):
+    """Writes its row; the next task's transaction then opens with SIGTERM in the driver (MySQL/MariaDB)."""
+    from tests.testapp.interrupts import sigterm_in_next_begin
+
+    Effect.objects.create(job=label, pid=os.getpid())
+    sigterm_in_next_begin()
+    return label
