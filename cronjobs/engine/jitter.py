@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cronjobs.engine import clock
+from cronjobs.engine import clock, stopping
 from cronjobs.jobs import BaseCronJob
 
 if TYPE_CHECKING:
@@ -66,4 +66,5 @@ def wait(job: type[BaseCronJob], slot: datetime) -> None:
         return
     left = (start_of(job, slot) - clock.now()).total_seconds()
     if left > 0:
+        stopping.raise_if_pending()  # a signal held back while the slot was claimed: not after the wait
         threading.Event().wait(left)

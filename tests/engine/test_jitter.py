@@ -98,3 +98,31 @@ def test_sigterm_during_the_wait_records_the_claimed_slot_as_interrupted(project
     [(recorded, _, status, _, _)] = [r for r in project.runs(code) if r[2] != "missed"]
     assert (as_utc(recorded), status) == (slot, "interrupted")
     assert project.count("testapp_effect") == 0
+
+
+def test_a_signal_held_back_while_the_slot_was_claimed_ends_the_wait_at_once():
+    import os
+    import signal
+    import threading
+    import time
+
+    from cronjobs.engine import stopping
+    from cronjobs.exceptions import Interrupted
+    from tests.testapp.api_jobs import LongJitter
+
+    now = datetime.now(timezone.utc)
+    slot = next(  # a slot whose start is minutes away
+        s
+        for s in (now.replace(second=0, microsecond=0) - timedelta(minutes=m) for m in range(60))
+        if jitter.start_of(LongJitter, s) > now + timedelta(minutes=2)
+    )
+    again = threading.Timer(3, os.kill, (os.getpid(), signal.SIGTERM))  # ends a wait that missed the first
+    started = time.monotonic()
+    with pytest.raises(Interrupted), stopping.handling_signals():
+        with stopping.critical():  # as while claiming: the signal waits for the claim to commit
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        again.start()
+        jitter.wait(LongJitter, slot)
+    again.cancel()
+    assert time.monotonic() - started < 2
