@@ -82,6 +82,7 @@ def test_runcrons_reads_the_fake_clock_whatever_the_database(project: Project, l
     assert utc(2026, 10, 25, 0, 30) < as_utc(started) <= as_utc(finished) < utc(2026, 10, 25, 0, 31)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("project", ["sqlite"], indirect=True)
 def test_runcrons_every_minute_through_the_fall_back_in_berlin_and_new_york_runs_every_real_slot_once(
     project: Project, libfaketime: str, tmp_path: Path
@@ -115,6 +116,7 @@ def test_runcrons_every_minute_through_the_fall_back_in_berlin_and_new_york_runs
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("project", ["sqlite"], indirect=True)
 def test_runcrons_every_minute_through_berlins_spring_forward_runs_the_gaps_fixed_slot_right_after_it(
     project: Project, libfaketime: str
