@@ -25,6 +25,11 @@ have turned autocommit off: whatever that connection writes next is silently rol
 handler that raises inside database code marks this thread's connections; :func:`settle_connections`,
 called before the runner writes anything after a stop, closes them (the server rolls back what
 they had open), so its records go through new connections.
+
+**Exceptions a finalizer swallowed.** A handler that runs inside a ``__del__`` (Django 6.1 gives
+every model instance's state one) or a weakref callback raises into code whose exceptions Python
+ignores ("Exception ignored in ..."): the stop would be lost. While signals are handled here, such
+an exception of ours is delivered again: the signal is sent anew a moment later.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from types import FrameType
@@ -71,6 +77,7 @@ class Stopper:
         self._signals = threading.current_thread() is threading.main_thread()
         if self._signals:
             self._previous = signal.signal(signal.SIGALRM, self._handler)
+            _hook_unraisable()
         with self._mutex:
             self._active = True
         return self
@@ -80,6 +87,7 @@ class Stopper:
             self._active = False
         if self._signals:
             signal.signal(signal.SIGALRM, self._previous if self._previous is not None else signal.SIG_DFL)
+            _unhook_unraisable()
 
     def stop(self, reason: BaseException) -> None:
         """Stop the block with ``reason`` raised in it (once; later calls do nothing)."""
@@ -95,7 +103,17 @@ class Stopper:
     def _handler(self, signum: int, frame: FrameType | None) -> None:
         if self._active and self.reason is not None:
             _mark_if_in_database_code(frame)
-            raise self.reason
+            raise _raising(self.reason, self._alarm_again)
+
+    def _alarm_again(self) -> None:
+        """The stop was swallowed by a finalizer: signal this block again, if it still runs."""
+
+        def alarm() -> None:
+            with self._mutex:
+                if self._active:
+                    signal.pthread_kill(self._thread_id, signal.SIGALRM)
+
+        threading.Timer(REDELIVERY_DELAY, alarm).start()
 
 
 class Deadline:
@@ -143,7 +161,56 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         return
     _raised = True
     _mark_if_in_database_code(frame)
-    raise _exception(signum)
+    raise _raising(_exception(signum), lambda: _signal_again(signum))
+
+
+def _signal_again(signum: int) -> None:
+    """The exception of ``signum`` was swallowed by a finalizer: the process gets the signal anew."""
+    global _raised
+    _raised = False
+    threading.Timer(REDELIVERY_DELAY, os.kill, (os.getpid(), signum)).start()
+
+
+#: How long after a swallowed stop it is delivered again (out of the finalizer by then).
+REDELIVERY_DELAY = 0.01
+_raised_last: tuple[BaseException, Callable[[], None]] | None = None
+_hooks = 0
+_previous_hook: Any = None
+
+
+def _raising(exc: BaseException, again: Callable[[], None]) -> BaseException:
+    """``exc``, remembered with how to deliver it again should a finalizer swallow it."""
+    global _raised_last
+    _raised_last = (exc, again)
+    return exc
+
+
+def _unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook`` while signals are handled: our stop swallowed by a finalizer is
+    delivered again (see the module's doc); anything else goes to the hook that was there."""
+    global _raised_last
+    if _raised_last is not None and unraisable.exc_value is _raised_last[0]:
+        again, _raised_last = _raised_last[1], None
+        logger.debug("%r was raised in a finalizer, which ignored it: delivering it again", unraisable.exc_value)
+        again()
+        return
+    (_previous_hook or sys.__unraisablehook__)(unraisable)
+
+
+def _hook_unraisable() -> None:
+    global _hooks, _previous_hook
+    if _hooks == 0:
+        _previous_hook, sys.unraisablehook = sys.unraisablehook, _unraisable
+    _hooks += 1
+
+
+def _unhook_unraisable() -> None:
+    global _hooks, _previous_hook
+    _hooks -= 1
+    if _hooks == 0:
+        if sys.unraisablehook is _unraisable:
+            sys.unraisablehook = _previous_hook
+        _previous_hook = None
 
 
 def _mark_if_in_database_code(frame: FrameType | None) -> None:
@@ -231,10 +298,12 @@ def handling_signals() -> Iterator[None]:
         return
     previous = {signum: signal.signal(signum, _handler) for signum in (signal.SIGTERM, signal.SIGINT)}
     _raised, _pending = False, None
+    _hook_unraisable()
     try:
         with queries_stopped_on(signal.SIGTERM, signal.SIGINT):
             yield
     finally:
+        _unhook_unraisable()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

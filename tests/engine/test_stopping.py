@@ -165,3 +165,49 @@ class TestConnectionsCutShort:
             namespace["read_reply"]()
         stopping.settle_connections()
         assert free.closed
+
+
+class _Signalled:
+    """An object whose finalizer gets the signal: Python ignores what a ``__del__`` raises."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
+    def __del__(self) -> None:
+        if self.signum == signal.SIGALRM:
+            time.sleep(0.3)  # the deadline passes in here
+        else:
+            os.kill(os.getpid(), self.signum)
+            time.sleep(0.05)
+
+
+class TestSwallowedByAFinalizer:
+    def test_a_sigterm_whose_exception_a_finalizer_swallowed_is_delivered_again(self):
+        started = time.monotonic()
+        with pytest.raises(Interrupted), handling_signals():
+            _Signalled(signal.SIGTERM)  # gone at once: its __del__ runs here
+            time.sleep(5)
+        assert time.monotonic() - started < 2
+
+    def test_a_timeout_whose_exception_a_finalizer_swallowed_is_delivered_again(self):
+        started = time.monotonic()
+        stopper = Stopper()
+        with pytest.raises(JobTimeout), stopper, deadline(0.1, stopper):
+            _Signalled(signal.SIGALRM)
+            time.sleep(5)
+        assert time.monotonic() - started < 2
+
+    def test_other_unraisable_exceptions_still_reach_the_hook_that_was_there(self, monkeypatch):
+        seen = []
+        monkeypatch.setattr("sys.unraisablehook", lambda unraisable: seen.append(unraisable.exc_value))
+
+        class Broken:
+            def __del__(self):
+                raise ValueError("from a finalizer")
+
+        with handling_signals():
+            Broken()
+        assert [str(exc) for exc in seen] == ["from a finalizer"]
+        import sys
+
+        assert sys.unraisablehook is not stopping._unraisable
