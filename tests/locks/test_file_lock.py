@@ -37,9 +37,11 @@ def test_a_second_process_is_skipped_while_the_first_holds_the_lock_and_a_killed
     assert statuses == ["crashed", "skipped", "succeeded"]
 
 
-def test_sigterm_rolls_back_the_running_job_records_it_interrupted_and_exits_non_zero(project):
-    process = project.start("runcrons", "--force", jobs="EveryMinuteSlow", env={"CRONJOBS_TEST_SLEEP": "60"})
-    wait_for(running(project, "test.slow"))
+def test_sigterm_rolls_back_the_running_job_records_it_interrupted_and_exits_non_zero(project, tmp_path):
+    marker = tmp_path / "started"
+    env = {"CRONJOBS_TEST_SLEEP": "60", "CRONJOBS_TEST_MARKER": str(marker)}
+    process = project.start("runcrons", "--force", jobs="EveryMinuteSlow", env=env)
+    wait_for(marker.exists)  # the job runs (its run record says "running" from its claim on)
     stop(process, signal.SIGTERM)
     _, err = process.communicate(timeout=20)
     assert process.returncode == 128 + signal.SIGTERM, err
@@ -87,3 +89,18 @@ def test_a_symlinked_lock_file_is_refused(tmp_path, settings):
 
     with pytest.raises(LockError, match="cannot open lock file"):
         lock.acquire()
+
+
+def test_sigterm_records_the_running_slot_interrupted_and_the_claimed_ones_not_started(project, tmp_path):
+    code = "test.catches_up_slowly"
+    project.seed_job(code, minutes_ago=3)  # three slots due, claimed together
+    marker = tmp_path / "started"
+    env = {"CRONJOBS_TEST_SLEEP": "60", "CRONJOBS_TEST_MARKER": str(marker)}
+    process = project.start("runcrons", jobs="CatchesUpSlowly", env=env)
+    wait_for(marker.exists)
+    stop(process, signal.SIGTERM)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    messages = [message for _, _, status, message, _ in project.runs(code) if status == "interrupted"]
+    assert messages == ["interrupted by signal 15"] + ["not started: runcrons was stopped"] * 2
+    assert project.count("testapp_effect") == 0

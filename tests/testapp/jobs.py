@@ -19,13 +19,16 @@ class EveryMinute(BaseCronJob):
 
 
 class EveryMinuteSlow(BaseCronJob):
-    """Writes a row, then sleeps (CRONJOBS_TEST_SLEEP seconds, default 1)."""
+    """Writes a row, touches CRONJOBS_TEST_MARKER (if set), then sleeps (CRONJOBS_TEST_SLEEP seconds, default 1)."""
 
     schedule = "* * * * *"
     code = "test.slow"
 
     def run(self):
         Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        marker = os.environ.get("CRONJOBS_TEST_MARKER")
+        if marker:
+            open(marker, "w").close()
         time.sleep(float(os.environ.get("CRONJOBS_TEST_SLEEP", "1")))
 
 
@@ -430,3 +433,10 @@ class SignalledWhileBeginning(BaseCronJob):
 
     def run(self):
         Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+
+
+class CatchesUpSlowly(EveryMinuteSlow):
+    """Runs every missed slot (catchup "all"), each slowly: a stop leaves the later ones claimed, not started."""
+
+    code = "test.catches_up_slowly"
+    catchup = "all"
