@@ -33,7 +33,7 @@ from cronjobs.engine import asyncjobs, conditions, leases, retrying
 from cronjobs.engine.capture import Capture
 from cronjobs.engine.hooks import Hooks
 from cronjobs.engine.outcomes import Outcome
-from cronjobs.engine.stopping import Deadline, Section, Stopper, critical, job_running, settle_connections
+from cronjobs.engine.stopping import Deadline, Section, Stopper, critical, job_running
 from cronjobs.exceptions import Interrupted, JobTimeout, LockError, LostClaim, LostLock
 from cronjobs.jobs import BaseCronJob
 from cronjobs.locks.database import DatabaseLock
@@ -191,7 +191,6 @@ def _record(
     """Record how the run ended (after its work, outside its transaction), unless another
     process has recorded a newer verdict; then release ``lock`` (a database lock on the same
     database: in the same transaction)."""
-    settle_connections()  # a signal may have cut a reply short: record on a new connection
     output = captured.getvalue() if captured is not None else ""
     database = router.db_for_write(Run)
     with critical():

@@ -35,7 +35,7 @@ from django.db import connections, router
 from cronjobs import registry, signals
 from cronjobs.engine import retrying
 from cronjobs.engine.outcomes import Outcome
-from cronjobs.engine.stopping import Stopper, critical, settle_connections
+from cronjobs.engine.stopping import Stopper, critical
 from cronjobs.exceptions import LostClaim, LostLock
 from cronjobs.locks import Lock
 from cronjobs.models import Job, Run
@@ -257,6 +257,5 @@ def abandon(message: str = "not started: runcrons was stopped") -> None:
     beat = get()
     ids = beat.runs()
     beat.stop()
-    settle_connections()
     with critical():
         Run.objects.abandon(ids, message)

@@ -22,9 +22,10 @@ back too, so that the clean-up it starts cannot be interrupted halfway.
 where a signal handler runs: raised there, its exception leaves a reply unread, and the next
 statement on that connection would read it as its own (and with MySQL the server may already
 have turned autocommit off: whatever that connection writes next is silently rolled back). A
-handler that raises inside database code marks this thread's connections; :func:`settle_connections`,
-called before the runner writes anything after a stop, closes them (the server rolls back what
-they had open), so its records go through new connections.
+handler that raises inside database code marks this thread's connections; the next critical
+section (every write of the runner's after a stop is in one) begins by closing them
+(:func:`settle_connections`; the server rolls back what they had open), so its records go through
+new connections.
 
 **Exceptions a finalizer swallowed.** A handler that runs inside a ``__del__`` (Django 6.1 gives
 every model instance's state one) or a weakref callback raises into code whose exceptions Python
@@ -88,6 +89,7 @@ class Stopper:
         if self._signals:
             signal.signal(signal.SIGALRM, self._previous if self._previous is not None else signal.SIG_DFL)
             _unhook_unraisable()
+            _forget(self.reason)
 
     def stop(self, reason: BaseException) -> None:
         """Stop the block with ``reason`` raised in it (once; later calls do nothing)."""
@@ -185,6 +187,13 @@ def _raising(exc: BaseException, again: Callable[[], None]) -> BaseException:
     return exc
 
 
+def _forget(exc: BaseException | None) -> None:
+    """``exc`` can no longer be swallowed unseen: drop it (and the frames of its traceback)."""
+    global _raised_last
+    if _raised_last is not None and _raised_last[0] is exc:
+        _raised_last = None
+
+
 def _unraisable(unraisable: Any) -> None:
     """``sys.unraisablehook`` while signals are handled: our stop swallowed by a finalizer is
     delivered again (see the module's doc); anything else goes to the hook that was there."""
@@ -205,12 +214,12 @@ def _hook_unraisable() -> None:
 
 
 def _unhook_unraisable() -> None:
-    global _hooks, _previous_hook
+    global _hooks, _previous_hook, _raised_last
     _hooks -= 1
     if _hooks == 0:
         if sys.unraisablehook is _unraisable:
             sys.unraisablehook = _previous_hook
-        _previous_hook = None
+        _previous_hook = _raised_last = None
 
 
 def _mark_if_in_database_code(frame: FrameType | None) -> None:
@@ -223,14 +232,20 @@ def _mark_if_in_database_code(frame: FrameType | None) -> None:
 def settle_connections() -> None:
     """After a signal's exception raised inside database code (see the module's doc): close this
     thread's connections, which may be halfway through a reply, so that the next statement opens a
-    new one. A connection inside an atomic block the caller opened is left to that block."""
+    new one. Every critical section begins with it: whatever the runner writes after a stop goes
+    through one. A connection inside an atomic block is left to that block (and closed at the next
+    section outside it)."""
     global _cut_short
     if not _cut_short or threading.current_thread() is not threading.main_thread():
         return
     _cut_short = False
     for alias in connections:
         connection = connections[alias]
-        if connection.connection is not None and not connection.in_atomic_block:
+        if connection.connection is None:
+            continue
+        if connection.in_atomic_block:
+            _cut_short = True
+        else:
             logger.debug("closing connection %r: a signal interrupted it mid-reply", alias)
             connection.close()
 
@@ -263,6 +278,7 @@ class Section:
     def begin(self) -> None:
         global _critical
         if not self._entered and threading.current_thread() is threading.main_thread():
+            settle_connections()  # what the section writes goes through a sound connection
             _critical += 1
             self._entered = True
 

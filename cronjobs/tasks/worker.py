@@ -341,7 +341,6 @@ class Worker:
         backend: Any = None,
         task: Any = None,
     ) -> str:
-        stopping.settle_connections()  # a timeout's signal may have cut a reply short
         now = timezone.now()
         error = {
             "exception_class_path": f"{type(exc).__module__}.{type(exc).__qualname__}",
@@ -390,7 +389,6 @@ class Worker:
     def _release(self, row: QueuedTask) -> None:
         """Stopped by a signal: put the task back as it was before this attempt (never raises: the
         worker is stopping; a task it could not give back is recovered after its lease)."""
-        stopping.settle_connections()
         for attempt in (1, 2):
             try:
                 released = QueuedTask.objects.release(row, self.worker_id)

@@ -121,6 +121,7 @@ class _Connection:
         self.closed = False
 
     def close(self) -> None:
+        self.connection = None
         self.closed = True
 
 
@@ -140,12 +141,13 @@ class TestConnectionsCutShort:
         monkeypatch.setattr(stopping, "connections", {"default": free, "other": atomic})
         with pytest.raises(Interrupted), handling_signals():
             _code_of(module)["read_reply"]()
-        stopping.settle_connections()
-        assert free.closed
-        assert not atomic.closed  # inside a block its caller opened: that block rolls it back
-        free.closed = False
-        stopping.settle_connections()  # once
-        assert not free.closed
+        with critical():  # the runner's next write after the stop
+            assert free.closed
+            assert not atomic.closed  # inside an atomic block: that block rolls it back...
+        atomic.in_atomic_block = False
+        with critical():
+            assert atomic.closed  # ...and the next section outside it closes it
+        assert not stopping._cut_short  # settled: later sections close nothing
 
     def test_a_signal_raised_elsewhere_keeps_the_connections(self, monkeypatch):
         free = _Connection()
