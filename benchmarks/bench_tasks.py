@@ -1,7 +1,8 @@
 """One-off tasks: enqueue and drain rates of ``cronjobs.tasks.DatabaseBackend``, and the claim's query plan.
 
     python benchmarks/bench_tasks.py [--n 2000] [--repeats 3] [--dbs sqlite-wal,postgresql]
-                                     [--explain-rows 100000] [--peers]
+                                     [--explain-rows 100000] [--peers] [--workers 1,2]
+                                     [--baseline DIR]
 
 For each database: a fresh database, ``migrate``, then per repeat N no-op tasks enqueued
 through ``noop.enqueue(i)`` with one commit each (``loop``: in-process time of the loop),
@@ -16,6 +17,11 @@ outcome waits for the disk); without it the worker's own records do not wait for
 ``sqlite-wal-normal`` is WAL with ``synchronous=NORMAL``, what the example project and the
 tests use. PostgreSQL runs with its defaults (``synchronous_commit=on``). Django's default
 ``CONN_MAX_AGE=0`` everywhere.
+
+``--workers 1,2`` drains with ``runcrons --tasks-only --workers N`` for each N (the
+scaling of one invocation). ``--baseline DIR`` measures another checkout of this project
+(e.g. ``git worktree add /tmp/base main``) with the same settings, interleaved with ours
+repeat by repeat, and prints the ratios new / baseline of this one run.
 
 ``--peers`` also runs the peer harness (/work/shared/peers/queues/run.sh): django-tasks-db's
 ``db_worker --batch``, with and without persistent connections, with the same N and
@@ -65,8 +71,9 @@ from cronjobs.tasks.models import QueuedTask, _returning_claim, plan_claims_by_i
 if connection.vendor in ("sqlite", "postgresql"):
     sql, params = _returning_claim(connection, "bench", timezone.now(), ["default"], None)
 else:
-    ready = QueuedTask.objects.ready(timezone.now(), ["default"])
-    sql, params = ready.select_for_update(skip_locked=True)[:1].query.sql_with_params()
+    with transaction.atomic():
+        ready = QueuedTask.objects.ready(timezone.now(), ["default"])
+        sql, params = ready.select_for_update(skip_locked=True)[:1].query.sql_with_params()
 with connection.cursor() as cursor:
     if connection.vendor == "sqlite":
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
@@ -95,10 +102,11 @@ print(json.dumps({"succeeded": QueuedTask.objects.filter(status="SUCCESSFUL").co
 
 
 class Database:
-    def __init__(self, vendor: str, directory: Path) -> None:
+    def __init__(self, vendor: str, directory: Path, root: Path = ROOT) -> None:
         self.vendor = vendor
         self.directory = directory
         self.name = ""
+        self.root = root
 
     @property
     def base(self) -> str:
@@ -112,7 +120,7 @@ class Database:
             "CRONJOBS_TEST_DB_VENDOR": "sqlite" if self.base.startswith("sqlite") else self.base,
             "CRONJOBS_TEST_DB_NAME": self.name,
             "CRONJOBS_TEST_SQLITE_SYNCHRONOUS": "NORMAL" if self.base == "sqlite-wal-normal" else "FULL",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(self.root),
         }
 
     def reset(self) -> None:
@@ -154,7 +162,11 @@ class Database:
     def manage(self, *args: str) -> tuple[float, str]:
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, str(MANAGE), *args], env=self.env(), cwd=ROOT, capture_output=True, text=True
+            [sys.executable, str(self.root / "tests" / "manage.py"), *args],
+            env=self.env(),
+            cwd=self.root,
+            capture_output=True,
+            text=True,
         )
         wall = time.perf_counter() - started
         if done.returncode != 0:
@@ -169,19 +181,30 @@ def last_json(text: str) -> dict:
     return json.loads([line for line in text.splitlines() if line.startswith("{")][-1])
 
 
-def measure(db: Database, n: int, repeats: int) -> dict:
-    enqueue, whole, span = [], [], []
+def measure_once(db: Database, n: int, workers: int, into: dict) -> None:
+    db.reset()
+    enqueue = last_json(db.shell(ENQUEUE.format(n=n))[1])["loop_s"]
+    wall, _ = db.manage("runcrons", "--tasks-only", "--workers", str(workers), "-v0")
+    stats = last_json(db.shell(STATS)[1])
+    if stats["succeeded"] != n or stats["total"] != n:
+        raise RuntimeError(f"incomplete drain on {db.vendor}: {stats}")
+    for key, value in (("enqueue", enqueue), ("whole", wall), ("span", stats["span_s"])):
+        into.setdefault(key, []).append(value)
+    label = f"{db.vendor}{'' if db.root == ROOT else ' (baseline)'}, {workers} worker(s)"
+    print(f"  {label}: enqueue {enqueue:.2f}s, drain {wall:.2f}s (span {stats['span_s']:.2f}s)", file=sys.stderr)
+
+
+def measure(dbs: dict[str, Database], n: int, repeats: int, workers: list[int]) -> dict[str, dict]:
+    """Every (database, tree, workers) once per repeat, interleaved: the noise of the machine
+    falls on all of them alike."""
+    for db in dbs.values():  # a discarded round first: the first processes of a tree pay for cold caches
+        measure_once(db, min(n, 200), 1, {})
+    found: dict[str, dict] = {}
     for _ in range(repeats):
-        db.reset()
-        enqueue.append(last_json(db.shell(ENQUEUE.format(n=n))[1])["loop_s"])
-        wall, _ = db.manage("runcrons", "--tasks-only", "-v0")
-        stats = last_json(db.shell(STATS)[1])
-        if stats["succeeded"] != n or stats["total"] != n:
-            raise RuntimeError(f"incomplete drain on {db.vendor}: {stats}")
-        whole.append(wall)
-        span.append(stats["span_s"])
-        print(f"  {db.vendor}: enqueue {enqueue[-1]:.2f}s, drain {wall:.2f}s (span {span[-1]:.2f}s)", file=sys.stderr)
-    return {"enqueue": enqueue, "whole": whole, "span": span}
+        for key, db in dbs.items():
+            for count in workers:
+                measure_once(db, n, count, found.setdefault(f"{key}|{count}", {}))
+    return found
 
 
 def rate(n: int, seconds: list[float]) -> float:
@@ -219,32 +242,61 @@ def main() -> int:
     )
     parser.add_argument("--explain-rows", type=int, default=100_000)
     parser.add_argument("--peers", action="store_true", help="also run the peer harness and print ratios")
+    parser.add_argument("--workers", default="1", help="comma-separated --workers values, e.g. 1,2")
+    parser.add_argument("--baseline", help="another checkout of this project, measured interleaved with this one")
     args = parser.parse_args()
     dbs = [d for d in args.dbs.split(",") if d]
 
-    ours: dict[str, dict] = {}
+    workers = [int(w) for w in args.workers.split(",") if w]
+    baseline = Path(args.baseline).resolve() if args.baseline else None
     plans: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as directory:
+        trees: dict[str, Database] = {}
         for vendor in dbs:
-            db = Database(vendor, Path(directory))
-            try:
-                ours[vendor] = measure(db, args.n, args.repeats)
+            trees[vendor] = Database(vendor, Path(directory))
+            if baseline:
+                trees[f"{vendor} (baseline)"] = Database(vendor, Path(directory), baseline)
+        try:
+            found = measure(trees, args.n, args.repeats, workers)
+            for vendor in dbs:
+                db = trees[vendor]
                 db.reset()
                 db.shell(FILL.format(n=args.explain_rows))
                 plans[vendor] = db.shell(EXPLAIN)[1].strip()
-            finally:
+        finally:
+            for db in trees.values():
                 db.drop()
     peers = run_peers(args.n, args.repeats, dbs) if args.peers else None
 
     n = args.n
-    print(f"N={n} no-op tasks, one worker process, median of {args.repeats}.\n")
-    print("| database | drain, whole process | drain, in-table span | enqueue, one commit each (loop) |")
-    print("|---|---:|---:|---:|")
-    for vendor, m in ours.items():
+    print(f"N={n} no-op tasks, median of {args.repeats}; every row measured in the same run, interleaved.\n")
+    print("| database | workers | drain, whole process | drain, in-table span | enqueue, one commit each (loop) |")
+    print("|---|---:|---:|---:|---:|")
+    for key, m in found.items():
+        name, count = key.split("|")
         print(
-            f"| {vendor} | {rate(n, m['whole']):,.0f}/s ({spread(m['whole'])}) | {rate(n, m['span']):,.0f}/s | "
+            f"| {name} | {count} | {rate(n, m['whole']):,.0f}/s ({spread(m['whole'])}) | {rate(n, m['span']):,.0f}/s | "
             f"{rate(n, m['enqueue']):,.0f}/s ({spread(m['enqueue'])}) |"
         )
+    if baseline:
+        print("\nRatios, this tree / baseline (same run; > 1: faster)\n")
+        print("| database | workers | drain | enqueue |")
+        print("|---|---:|---:|---:|")
+        for vendor in dbs:
+            for count in workers:
+                new, old = found[f"{vendor}|{count}"], found[f"{vendor} (baseline)|{count}"]
+                drain = rate(n, new["whole"]) / rate(n, old["whole"])
+                enqueue = rate(n, new["enqueue"]) / rate(n, old["enqueue"])
+                print(f"| {vendor} | {count} | {drain:.2f}x | {enqueue:.2f}x |")
+    if len(workers) > 1:
+        print("\nScaling of one invocation, drain rate with N workers / with 1 (same run)\n")
+        print("| database | " + " | ".join(f"{w} workers" for w in workers) + " |")
+        print("|---|" + "---:|" * len(workers))
+        for key in trees:
+            one = rate(n, found[f"{key}|{workers[0]}"]["whole"])
+            cells = " | ".join(f"{rate(n, found[f'{key}|{w}']['whole']) / one:.2f}x" for w in workers)
+            print(f"| {key} | {cells} |")
+    ours = {vendor: found[f"{vendor}|{workers[0]}"] for vendor in dbs}
     if peers:
         print_peers(n, ours, peers)
     for vendor, plan in plans.items():

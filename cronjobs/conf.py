@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "TASKS_BUDGET": timedelta(seconds=45),
     # runcrons --loop looks for ready tasks this often when the queue is empty.
     "TASKS_POLL_INTERVAL": timedelta(seconds=1),
+    # The most ready tasks a worker claims at once (in one statement); its batch starts at one and
+    # doubles while the tasks are fast. 1: one task at a time.
+    "TASKS_BATCH_SIZE": 32,
     # Make the worker's own records (claims, outcomes) wait for the disk at each commit. Off:
     # a database server crash may make the last few finished tasks run again.
     "TASKS_DURABLE_BOOKKEEPING": False,

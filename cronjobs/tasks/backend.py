@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import router
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -67,7 +66,7 @@ class DatabaseBackend(BaseTaskBackend):
             max_attempts=policy.max_attempts,
             timeout=policy.timeout.total_seconds(),
         )
-        row.save(force_insert=True, using=router.db_for_write(QueuedTask))
+        QueuedTask.objects.insert(row)
         result = to_result(row, task)
         task_enqueued.send(type(self), task_result=result)
         return result

@@ -46,6 +46,15 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 id="cronjobs.E057",
             )
         )
+    batch = values["TASKS_BATCH_SIZE"]
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 1000:
+        errors.append(
+            Error(
+                f"CRONJOBS['TASKS_BATCH_SIZE'] is {batch!r}, not a whole number from 1 to 1000.",
+                hint="The default is 32; 1 claims one task at a time.",
+                id="cronjobs.E180",
+            )
+        )
     keep = values["KEEP_TASK_RESULTS"]
     if keep is not None and (not isinstance(keep, timedelta) or keep < timedelta(0)):
         errors.append(

@@ -5,6 +5,17 @@ attempt belongs to the worker that claimed it: the writes that end or give back 
 are conditional on the row still being ``RUNNING`` under that worker and that attempt, so a
 worker presumed dead (and whose attempt was recovered) can no longer write over the attempt
 that replaced it.
+
+**Batches.** A worker claims up to ``n`` ready tasks in one statement (:meth:`QueuedTaskQuerySet.claim`)
+and runs them one by one in the order they were claimed (:func:`batch_order`: highest priority,
+then oldest ``run_after``). The rows of a batch are RUNNING under the worker from the claim on,
+each with its attempt counted; the worker runs the first, commits its outcome, then the next.
+So the first of a worker's RUNNING rows is the one it runs (or is about to run), the others
+wait: a worker that dies loses the first one's attempt (recovered after its lease, as a single
+claim's), and the others go back to the queue as they were, their attempt given back, once the
+first one's lease has run out (:meth:`QueuedTaskQuerySet.recover_lost`). The worker renews the
+lease of its batch as one (:meth:`QueuedTaskQuerySet.renew`) and gives back the rest of it when
+it stops (:meth:`QueuedTaskQuerySet.release`).
 """
 
 from __future__ import annotations
@@ -23,8 +34,16 @@ from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger("cronjobs")
 
-#: The columns an attempt's outcome writes.
-OUTCOME_FIELDS = ("status", "run_after", "finished_at", "return_value", "errors", "worker_ids")
+#: The columns an attempt's outcome writes (``started_at``: when it really started, after the claim of its batch).
+OUTCOME_FIELDS = (
+    "status", "run_after", "started_at", "last_attempted_at", "finished_at", "return_value", "errors", "worker_ids",
+)  # fmt: skip
+
+
+def batch_order(row: QueuedTask) -> tuple[Any, ...]:
+    """The order a worker runs the tasks of its batch in, and :meth:`~QueuedTaskQuerySet.recover_lost`
+    finds the one it ran: the claim's order (highest priority, then oldest ``run_after``); ties by id."""
+    return (-row.priority, row.run_after, str(row.pk))
 
 
 class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
@@ -42,43 +61,74 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
             rows = rows.filter(queue_name__in=queues)
         return rows.order_by("-priority", "run_after")
 
+    # -- enqueueing ---------------------------------------------------------------------------
+
+    def insert(self, row: QueuedTask) -> None:
+        """Write a new task row, as ``row.save(force_insert=True)`` would (values through the
+        fields' own ``get_db_prep_save``) but in plain SQL, built once: it is on the path of every
+        enqueue, where building the statement through the ORM cost as much as running it.
+        Model signals (``pre_save``, ``post_save``) are not sent; ``task_enqueued`` is."""
+        database = router.db_for_write(QueuedTask)
+        connection = connections[database]
+        fields: list[Any] = list(QueuedTask._meta.concrete_fields)
+        key = (database, "insert")
+        sql = _sql.get(key)
+        if sql is None:
+            qn = connection.ops.quote_name
+            sql = _sql[key] = (
+                f"INSERT INTO {qn(QueuedTask._meta.db_table)} ({', '.join(qn(field.column) for field in fields)}) "
+                f"VALUES ({', '.join(['%s'] * len(fields))})"
+            )
+        params = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        row._state.adding, row._state.db = False, database
+
     # -- an attempt ------------------------------------------------------------------------
 
     def claim(
-        self, worker_id: str, now: datetime, aliases: Sequence[str], queues: Sequence[str] | None
-    ) -> QueuedTask | None:
-        """Take the next ready task for ``worker_id``: its next attempt starts; None when none is ready.
+        self,
+        worker_id: str,
+        now: datetime,
+        aliases: Sequence[str],
+        queues: Sequence[str] | None,
+        limit: int = 1,
+    ) -> list[QueuedTask]:
+        """Take up to ``limit`` ready tasks for ``worker_id``, in :func:`batch_order`: each one's next
+        attempt is counted and leased from ``now``; empty when none is ready.
 
-        One statement on SQLite (an ``UPDATE ... RETURNING``, which takes the write lock at once)
-        and on PostgreSQL (the same, around a ``SELECT ... FOR UPDATE SKIP LOCKED`` subquery); on
-        MySQL/MariaDB ``SELECT ... FOR UPDATE SKIP LOCKED`` then an update, in the caller's
-        transaction or a short one of its own. Either way the query walks the claim index in
-        order and stops at the first ready row, however many tasks wait.
+        One statement on SQLite (an ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING``,
+        which takes the write lock at once) and on PostgreSQL (the same, around a ``SELECT ...
+        FOR UPDATE SKIP LOCKED LIMIT n``); on MySQL/MariaDB ``SELECT ... FOR UPDATE SKIP LOCKED``
+        then one update, in the caller's transaction or a short one of its own. Either way the
+        query walks the claim index in order and stops after the first ``limit`` ready rows,
+        however many tasks wait.
         """
         database = router.db_for_write(QueuedTask)
         connection = connections[database]
         if connection.vendor in ("sqlite", "postgresql"):
-            sql, params = _returning_claim(connection, worker_id, now, aliases, queues)
+            sql, params = _returning_claim(connection, worker_id, now, aliases, queues, limit)
             # On PostgreSQL the plan setting needs a transaction (the caller's, when it has one).
             planned = connection.vendor == "postgresql" and not connection.in_atomic_block
             with transaction.atomic(using=database) if planned else nullcontext():
                 plan_claims_by_index(connection)
                 rows = list(QueuedTask.objects.using(database).raw(sql, params))
-            return rows[0] if rows else None
+            return sorted(rows, key=batch_order)
         with transaction.atomic(using=database):
             ready = self.ready(now, aliases, queues).select_for_update(
                 skip_locked=connection.features.has_select_for_update_skip_locked
             )
-            row = ready.first()
-            if row is None:
-                return None
-            QueuedTask.objects.using(database).filter(pk=row.pk).update(
+            rows = list(ready[:limit])
+            if not rows:
+                return []
+            QueuedTask.objects.using(database).filter(pk__in=[row.pk for row in rows]).update(
                 status=QueuedTask.Status.RUNNING, worker_id=worker_id, started_at=now, last_attempted_at=now,
-                attempts=row.attempts + 1,
+                attempts=F("attempts") + 1,
             )  # fmt: skip
-        row.status, row.worker_id, row.attempts = QueuedTask.Status.RUNNING, worker_id, row.attempts + 1
-        row.started_at = row.last_attempted_at = now
-        return row
+        for row in rows:
+            row.status, row.worker_id, row.attempts = QueuedTask.Status.RUNNING, worker_id, row.attempts + 1
+            row.started_at = row.last_attempted_at = now
+        return sorted(rows, key=batch_order)
 
     def finish(self, row: QueuedTask, worker_id: str) -> bool:
         """Write the attempt's outcome (the fields of :data:`OUTCOME_FIELDS` set on ``row``), unless
@@ -107,12 +157,25 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
             cursor.execute(sql, params)
             return bool(cursor.rowcount)
 
-    def release(self, row: QueuedTask, worker_id: str) -> bool:
-        """Give a claimed attempt back, as if it had never been claimed (the worker is stopping)."""
-        return bool(
+    def release(self, rows: Sequence[QueuedTask], worker_id: str) -> int:
+        """Give claimed attempts back, as if they had never been claimed (the worker is stopping):
+        one statement for the whole batch; how many were still this worker's."""
+        if not rows:
+            return 0
+        return (
             self.writable()
-            .filter(pk=row.pk, status=QueuedTask.Status.RUNNING, worker_id=worker_id, attempts=row.attempts)
-            .update(status=QueuedTask.Status.READY, worker_id="", attempts=row.attempts - 1)
+            .filter(pk__in=[row.pk for row in rows], status=QueuedTask.Status.RUNNING, worker_id=worker_id)
+            .update(status=QueuedTask.Status.READY, worker_id="", attempts=F("attempts") - 1)
+        )
+
+    def renew(self, rows: Sequence[QueuedTask], worker_id: str, now: datetime) -> int:
+        """Renew the lease of a claimed batch from ``now``, as one; how many were still this worker's."""
+        if not rows:
+            return 0
+        return (
+            self.writable()
+            .filter(pk__in=[row.pk for row in rows], status=QueuedTask.Status.RUNNING, worker_id=worker_id)
+            .update(last_attempted_at=now)
         )
 
     def recover_lost(
@@ -124,39 +187,53 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
 
         recovered = []
         running = self.writable().filter(status=QueuedTask.Status.RUNNING, backend__in=aliases)
+        batches: dict[str, list[QueuedTask]] = {}
         for row in running.only(
-            "id", "backend", "task_path", "last_attempted_at", "timeout", "attempts", "max_attempts", "worker_id",
-            "worker_ids", "errors",
+            "id", "backend", "task_path", "priority", "run_after", "last_attempted_at", "timeout", "attempts",
+            "max_attempts", "worker_id", "worker_ids", "errors",
         ):  # fmt: skip
-            grace = graces.get(row.backend, default_grace)
-            expires = (row.last_attempted_at or now) + timedelta(seconds=row.timeout) + grace
+            batches.setdefault(row.worker_id, []).append(row)
+        for batch in batches.values():
+            # The first of a worker's batch is the one it runs: its lease is the batch's.
+            first, *waiting = sorted(batch, key=batch_order)
+            grace = graces.get(first.backend, default_grace)
+            expires = (first.last_attempted_at or now) + timedelta(seconds=first.timeout) + grace
             if expires > now:
                 continue
             error = {
                 "exception_class_path": f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
                 "traceback": (
-                    f"{WorkerLost.__module__}.{WorkerLost.__qualname__}: worker {row.worker_id} did not finish "
-                    f"attempt {row.attempts} within its timeout ({row.timeout:g}s) and the lease grace ({grace}); "
+                    f"{WorkerLost.__module__}.{WorkerLost.__qualname__}: worker {first.worker_id} did not finish "
+                    f"attempt {first.attempts} within its timeout ({first.timeout:g}s) and the lease grace ({grace}); "
                     f"it died or hung. Recovered by {by} at {now.isoformat()}.\n"
                 ),
             }
             values: dict[str, Any] = {
                 "worker_id": "",
-                "errors": [*row.errors, error],
-                "worker_ids": [*row.worker_ids, row.worker_id],
+                "errors": [*first.errors, error],
+                "worker_ids": [*first.worker_ids, first.worker_id],
             }
-            if row.attempts < row.max_attempts:
+            if first.attempts < first.max_attempts:
                 values.update(status=QueuedTask.Status.READY, run_after=now)
             else:
                 values.update(status=QueuedTask.Status.FAILED, finished_at=now)
             taken = (
                 self.writable()
-                .filter(pk=row.pk, status=QueuedTask.Status.RUNNING, worker_id=row.worker_id, attempts=row.attempts)
+                .filter(
+                    pk=first.pk, status=QueuedTask.Status.RUNNING, worker_id=first.worker_id, attempts=first.attempts
+                )
                 .update(**values)
             )
             if taken:
-                row.status = values["status"]
-                recovered.append(row)
+                first.status = values["status"]
+                recovered.append(first)
+            if waiting:  # never started: back in the queue as they were, in their place
+                given_back = self.release(waiting, first.worker_id)
+                if given_back:
+                    logger.warning(
+                        "%d task(s) claimed with %s by worker %s and not started: back in the queue",
+                        given_back, first.pk, first.worker_id,
+                    )  # fmt: skip
         return recovered
 
     # -- what people do ----------------------------------------------------------------------
@@ -199,7 +276,12 @@ def plan_claims_by_index(connection: Any) -> None:
 
 
 def _returning_claim(
-    connection: Any, worker_id: str, now: datetime, aliases: Sequence[str], queues: Sequence[str] | None
+    connection: Any,
+    worker_id: str,
+    now: datetime,
+    aliases: Sequence[str],
+    queues: Sequence[str] | None,
+    limit: int = 1,
 ) -> tuple[str, list[Any]]:
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
@@ -212,17 +294,30 @@ def _returning_claim(
         where += f" AND {qn('backend')} IN ({', '.join(['%s'] * len(aliases))})"
         if queues:
             where += f" AND {qn('queue_name')} IN ({', '.join(['%s'] * len(queues))})"
-        lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-        sql = _sql[key] = (
-            f"UPDATE {table} SET {qn('status')} = %s, {qn('worker_id')} = %s, {qn('started_at')} = %s, "
-            f"{qn('last_attempted_at')} = %s, {qn('attempts')} = {qn('attempts')} + 1 "
-            f"WHERE {qn('id')} = (SELECT {qn('id')} FROM {table} WHERE {where} "
-            f"ORDER BY {qn('priority')} DESC, {qn('run_after')} LIMIT 1{lock}) "
-            f"AND {qn('status')} = %s RETURNING *"
+        order = f"ORDER BY {qn('priority')} DESC, {qn('run_after')}"
+        pick = f"SELECT {qn('id')} FROM {table} WHERE {where} {order} LIMIT %s"
+        assign = (
+            f"{qn('status')} = %s, {qn('worker_id')} = %s, {qn('started_at')} = %s, "
+            f"{qn('last_attempted_at')} = %s, {qn('attempts')} = {table}.{qn('attempts')} + 1"
         )
+        if connection.vendor == "postgresql":
+            # Materialized: the locking subquery runs once, never again per row of the update.
+            sql = (
+                f"WITH picked AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) "
+                f"UPDATE {table} SET {assign} FROM picked "
+                f"WHERE {table}.{qn('id')} = picked.{qn('id')} AND {table}.{qn('status')} = %s RETURNING {table}.*"
+            )
+        else:
+            # One statement under SQLite's write lock: the rows it picks are READY. (A second
+            # status test here would lead SQLite to scan every READY row instead of the ids.)
+            sql = f"UPDATE {table} SET {assign} WHERE {qn('id')} IN ({pick}) RETURNING *"
+        _sql[key] = sql
     Status = QueuedTask.Status
-    params = [Status.RUNNING, worker_id, stamp, stamp, Status.READY, stamp, *aliases, *(queues or []), Status.READY]
-    return sql, params
+    picking = [Status.READY, stamp, *aliases, *(queues or []), limit]
+    assigning = [Status.RUNNING, worker_id, stamp, stamp]
+    if connection.vendor == "postgresql":
+        return sql, [*picking, *assigning, Status.READY]
+    return sql, [*assigning, *picking]
 
 
 class QueuedTask(models.Model):

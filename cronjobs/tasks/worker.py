@@ -8,14 +8,24 @@ next claim commit together, or not at all. A task that fails rolls back; its out
 after the backoff, or FAILED with the traceback) is written after the rollback, with the next
 claim. A non-atomic task's outcome is written after it, so such a task is at-least-once.
 
+**Batches.** The worker claims several ready tasks in one statement, runs them one by one in
+the claim's order (highest priority, then oldest ``run_after``), and claims the next batch with
+the outcome of the last task of the current one. A batch starts with one task and doubles while
+its tasks take under ``FAST_TASK`` each, up to ``CRONJOBS["TASKS_BATCH_SIZE"]``; a slow task
+brings it back to one, so that slow tasks are shared between workers as before. The lease of
+a batch is renewed as one before a task starts when a quarter of the lease grace has passed
+since the claim (see :mod:`cronjobs.tasks.models` for what becomes of the batch of a worker
+that dies).
+
 **Stopping.** SIGTERM (or Ctrl-C) while a task runs stops it: its transaction rolls back and
-the task goes back to the queue as it was (its attempt given back). Between the outcome and
-the commit, and while claiming, the signal waits (a critical section) and the drain stops
-right after: every task is either committed once, and recorded so, or back in the queue as it
-was. A task's timeout stops it the way a cron job's does (its query interrupted, on the server
-too; see :mod:`cronjobs.engine.stopping`). A worker that dies (SIGKILL) leaves its attempt
-RUNNING: after the task's timeout and the lease grace another worker recovers it (retried,
-or FAILED with ``WorkerLost`` once its attempts are used up).
+the task goes back to the queue as it was (its attempt given back), with the rest of its
+batch. Between the outcome and the commit, and while claiming, the signal waits (a critical
+section) and the drain stops right after: every task is either committed once, and recorded
+so, or back in the queue as it was. A task's timeout stops it the way a cron job's does (its
+query interrupted, on the server too; see :mod:`cronjobs.engine.stopping`). A worker that
+dies (SIGKILL) leaves its attempt RUNNING: after the task's timeout and the lease grace
+another worker recovers it (retried, or FAILED with ``WorkerLost`` once its attempts are used
+up), and gives back the tasks of its batch it had not started.
 
 **Durability.** Unless ``CRONJOBS["TASKS_DURABLE_BOOKKEEPING"]``, the worker's own
 bookkeeping commits (claims and failure outcomes) do not wait for the disk:
@@ -52,6 +62,9 @@ from cronjobs.tasks.models import QueuedTask
 logger = logging.getLogger("cronjobs")
 
 Status = QueuedTask.Status
+
+#: A batch grows while its tasks take less than this each (seconds, claim to commit).
+FAST_TASK = 0.05
 
 
 @dataclasses.dataclass
@@ -135,8 +148,18 @@ class Worker:
         self.worker_id = identity.current().owner()
         self.database = router.db_for_write(QueuedTask)
         self._next_recovery = 0.0
-        self._held: QueuedTask | None = None
-        """A task claimed and not run yet: given back to the queue if the worker stops."""
+        self._held: list[QueuedTask] = []
+        """Tasks claimed and not run yet, in the order they run: given back to the queue if the worker stops."""
+        self._batch_size = 1
+        size = conf.get("TASKS_BATCH_SIZE")
+        self._max_batch = size if isinstance(size, int) and size >= 1 else conf.DEFAULTS["TASKS_BATCH_SIZE"]
+        self._claimed_at = 0.0
+        self._claimed = 0
+        self._room: int | None = None
+        """How many more tasks the drain may claim (its ``limit``), None: no limit."""
+        self._renew_every = max(
+            0.05, min((_grace(alias) for alias in self.aliases), default=timedelta(seconds=30)).total_seconds() / 4
+        )
         self._relax: str | None = None
         self._sqlite_synchronous = 2
 
@@ -156,21 +179,29 @@ class Worker:
                 stopping.raise_if_pending()
                 if time.monotonic() >= self._next_recovery:
                     drained.recovered += self.recover()
-                if self._held is None:
+                self._room = None if limit is None else limit - drained.ran
+                if not self._held:
                     with stopping.critical():
-                        self._held = self.claim()
-                    if self._held is None:
+                        self._hold(self.claim_batch())
+                    if not self._held:
                         break
-                claim_next = more()
-                outcome = self.run(self._held, claim_next=claim_next)
+                if time.monotonic() - self._claimed_at >= self._renew_every:
+                    with stopping.critical():
+                        self._renew()
+                    if not self._held:
+                        continue
+                row = self._held[0]
+                self._room = None if limit is None else limit - drained.ran - 1
+                claim_next = more() and len(self._held) == 1 and self._room != 0
+                outcome = self.run(row, claim_next=claim_next)
                 setattr(drained, outcome, getattr(drained, outcome) + 1)
-                if claim_next and self._held is None and outcome != "lost":
+                if claim_next and not self._held and outcome != "lost":
                     break  # the claim made with the outcome found the queue empty
         finally:
-            if self._held is not None:  # claimed and not run (stopped, or out of time): back to the queue
+            if self._held:  # claimed and not run (stopped, or out of time): back to the queue
                 with stopping.critical():
                     self._release(self._held)
-                    self._held = None
+                    self._held = []
         return drained
 
     # -- claiming --------------------------------------------------------------------
@@ -178,10 +209,45 @@ class Worker:
     def claim(self, now: datetime | None = None) -> QueuedTask | None:
         """Take the next ready task for this worker, or None (a bookkeeping transaction of its own)."""
         with self._bookkeeping():
+            rows = QueuedTask.objects.claim(self.worker_id, now or timezone.now(), self.aliases, self.queues)
+        return rows[0] if rows else None
+
+    def claim_batch(self, now: datetime | None = None) -> list[QueuedTask]:
+        """Take the next batch of ready tasks for this worker (a bookkeeping transaction of its own)."""
+        with self._bookkeeping():
             return self._claim(now)
 
-    def _claim(self, now: datetime | None = None) -> QueuedTask | None:
-        return QueuedTask.objects.claim(self.worker_id, now or timezone.now(), self.aliases, self.queues)
+    def _claim(self, now: datetime | None = None) -> list[QueuedTask]:
+        size = self._next_batch_size()
+        return QueuedTask.objects.claim(self.worker_id, now or timezone.now(), self.aliases, self.queues, size)
+
+    def _next_batch_size(self) -> int:
+        """Twice the last batch while its tasks were fast (at most TASKS_BATCH_SIZE); else one."""
+        if self._claimed:
+            fast = (time.monotonic() - self._claimed_at) / self._claimed < FAST_TASK
+            self._batch_size = min(self._batch_size * 2, self._max_batch) if fast else 1
+        size = self._batch_size
+        return size if self._room is None else max(1, min(size, self._room))
+
+    def _hold(self, rows: list[QueuedTask] | None) -> None:
+        """A newly claimed batch (a no-op for None: the outcome claimed nothing)."""
+        if rows is None:
+            return
+        self._held = rows
+        self._claimed_at = time.monotonic()
+        self._claimed = len(rows)
+
+    def _renew(self) -> None:
+        """Renew the lease of the held batch as one; a task taken meanwhile (recovered) is dropped."""
+        with self._bookkeeping():
+            renewed = QueuedTask.objects.renew(self._held, self.worker_id, timezone.now())
+        self._claimed_at = time.monotonic()
+        self._claimed = 0  # the batch's pace is unknown from here on: the next one keeps its size
+        if renewed < len(self._held):
+            # Some were recovered by another worker (which ones is unknown): give back the rest.
+            logger.warning("%d claimed task(s) were recovered by another worker", len(self._held) - renewed)
+            self._release(self._held)
+            self._held = []
 
     @contextmanager
     def _bookkeeping(self) -> Iterator[None]:
@@ -229,11 +295,12 @@ class Worker:
         while a failure is being recorded, gives this task back unless its outcome is written.
         """
         try:
-            self._held = None  # from here on this attempt is recorded, or given back below
+            if self._held and self._held[0] is row:
+                del self._held[0]  # from here on this attempt is recorded, or given back below
             return self._run(row, claim_next)
         except (KeyboardInterrupt, Interrupted):
             with stopping.critical():
-                self._release(row)  # a no-op once its outcome is written
+                self._release([row])  # a no-op once its outcome is written
             raise
 
     def _run(self, row: QueuedTask, claim_next: bool) -> str:
@@ -245,6 +312,7 @@ class Worker:
         try:
             stopping.raise_if_pending()
             row.worker_ids = [*row.worker_ids, self.worker_id]  # as Django's backends do: context.attempt counts it
+            row.started_at = row.last_attempted_at = timezone.now()  # not its batch's claim; written with the outcome
             try:
                 backend = task_backends[row.backend]
                 task = load_task(row.task_path, row.priority, row.queue_name, row.backend)
@@ -270,7 +338,7 @@ class Worker:
                 if not policy.atomic:
                     with self._bookkeeping():
                         following = self._commit(row, claim_next)
-                self._held = following
+                self._hold(following)
         except (KeyboardInterrupt, Interrupted):
             raise  # run() gives the task back
         except LostAttempt:
@@ -286,7 +354,7 @@ class Worker:
             with stopping.critical():
                 with self._bookkeeping():
                     following = self._commit(row, claim_next)
-                self._held = following  # once its claim has committed
+                self._hold(following)  # once its claim has committed
         except BaseException as exc:
             if stopper.fired and not isinstance(exc, TaskTimeout):
                 exc = stopper.reason or exc  # the interrupted query raised before the timeout did
@@ -310,7 +378,7 @@ class Worker:
                     "THEN set_config('synchronous_commit', 'off', true) END"
                 )
 
-    def _commit(self, row: QueuedTask, claim_next: bool) -> QueuedTask | None:
+    def _commit(self, row: QueuedTask, claim_next: bool) -> list[QueuedTask] | None:
         """Inside the transaction that commits the attempt: its outcome, then the next claim."""
         try:
             written = QueuedTask.objects.finish(row, self.worker_id)
@@ -355,7 +423,7 @@ class Worker:
             with stopping.critical():
                 with self._bookkeeping():
                     following = self._commit(row, claim_next)
-                self._held = following  # once its claim has committed
+                self._hold(following)  # once its claim has committed
         except LostAttempt:
             logger.warning("task %s: attempt %d was recovered by another worker meanwhile", row.pk, row.attempts)
             return "lost"
@@ -386,20 +454,22 @@ class Worker:
         except BaseException:
             task_finished.send(type(backend), task_result=result)
 
-    def _release(self, row: QueuedTask) -> None:
-        """Stopped by a signal: put the task back as it was before this attempt (never raises: the
-        worker is stopping; a task it could not give back is recovered after its lease)."""
+    def _release(self, rows: list[QueuedTask]) -> None:
+        """Stopped by a signal: put the tasks back as they were before this attempt, in one statement
+        (never raises: the worker is stopping; a task it could not give back is recovered after its lease)."""
         for attempt in (1, 2):
             try:
-                released = QueuedTask.objects.release(row, self.worker_id)
+                released = QueuedTask.objects.release(rows, self.worker_id)
             except DatabaseError:
                 if attempt == 2:
-                    logger.exception("task %s: could not put it back in the queue; its lease will", row.pk)
+                    logger.exception("%d task(s): could not put them back in the queue; their lease will", len(rows))
                     return
                 connections[self.database].close()  # a connection broken by the stop: try a new one
                 continue
-            if released:
-                logger.warning("task %s: interrupted, back in the queue", row.pk)
+            if released == 1 and len(rows) == 1:
+                logger.warning("task %s: interrupted, back in the queue", rows[0].pk)
+            elif released:
+                logger.warning("%d claimed task(s) not run: back in the queue", released)
             return
 
     # -- recovering tasks of dead workers ----------------------------------------------

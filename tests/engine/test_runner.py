@@ -285,6 +285,31 @@ def test_nothing_due_costs_one_query_whatever_the_number_of_jobs(count):
     assert len(queries) == 1, [q["sql"] for q in queries]
 
 
+def test_a_due_job_costs_two_commits_and_eight_statements():
+    def due_pass(count):
+        classes = {
+            f"test.due{count}_{i}": type(
+                f"Due{i}",
+                (BaseCronJob,),
+                {"schedule": "* * * * *", "code": f"test.due{count}_{i}", "run": lambda self: None},
+            )
+            for i in range(count)
+        }
+        Runner(classes, now=T0).run()  # first seen
+        with CaptureQueriesContext(connection) as queries:
+            outcomes = Runner(classes, now=T0 + timedelta(minutes=1)).run()
+        assert [o.status for o in outcomes] == ["succeeded"] * count
+        return [q["sql"] for q in queries]
+
+    one, five = due_pass(1), due_pass(5)
+    # Per job: the claim (BEGIN, the watermark's move, INSERT ... ON CONFLICT DO NOTHING RETURNING,
+    # COMMIT), the job's transaction with its fenced record (BEGIN, UPDATE, COMMIT), the retention probe.
+    assert (len(five) - len(one)) / 4 == 8, five
+    # (Inside the test's own transaction, BEGIN and COMMIT are a savepoint and its release.)
+    kinds = [{"SAVEPOINT": "BEGIN", "RELEASE": "COMMIT"}.get(w, w) for w in (sql.split()[0] for sql in one[-8:])]
+    assert kinds == ["BEGIN", "UPDATE", "INSERT", "COMMIT", "BEGIN", "UPDATE", "COMMIT", "SELECT"], one
+
+
 @jobs("EveryMinute", "WritesThenFails")
 def test_runcrons_exits_1_when_a_job_failed_and_reports_each_run(capsys):
     call_command("runcrons")

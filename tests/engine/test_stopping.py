@@ -48,7 +48,7 @@ class TestDeadline:
         stopper = Stopper()
         with stopper, deadline(None, stopper) as watchdog:
             pass
-        assert watchdog._timer is None
+        assert watchdog._entry is None
 
 
 class TestStopper:
@@ -213,3 +213,35 @@ class TestSwallowedByAFinalizer:
         import sys
 
         assert sys.unraisablehook is not stopping._unraisable
+
+
+def test_deadlines_share_one_watching_thread_and_fire_in_order_once():
+    fired = []
+    done = threading.Event()
+
+    class Recorder:
+        def __init__(self, name):
+            self.name = name
+
+        def stop(self, reason):
+            fired.append(self.name)
+            if len(fired) == 2:
+                done.set()
+
+    before = threading.active_count()
+    late, early, cancelled = (
+        Deadline(s, Recorder(n), JobTimeout(n)) for n, s in (("late", 0.3), ("early", 0.1), ("x", 0.05))
+    )
+    late.__enter__()
+    early.__enter__()
+    cancelled.__enter__()
+    cancelled.__exit__(None, None, None)
+    for _ in range(500):  # entering and leaving a deadline starts no thread
+        with Deadline(60, Recorder("never"), JobTimeout("never")):
+            pass
+    assert threading.active_count() <= before + 1
+    assert done.wait(5)
+    time.sleep(0.1)
+    assert fired == ["early", "late"]
+    late.__exit__(None, None, None)  # after it fired: a no-op
+    early.__exit__(None, None, None)

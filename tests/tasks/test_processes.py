@@ -79,6 +79,40 @@ def test_a_task_of_a_killed_worker_is_recovered_after_its_lease_and_retried(proj
     assert f":{first.pid}" in row["worker_ids"][0]
 
 
+def test_a_batch_whose_worker_is_killed_runs_each_of_its_tasks_once_after_the_lease(project):
+    # 39 fast tasks first: the batches grow 1, 2, 4, 8, 16, so the 40th task (it hangs) opens
+    # a batch of 32 with the tasks after it, which wait behind it when its worker is killed.
+    enqueue(
+        project,
+        "for i in range(39): record.enqueue(f'before-{i}')\n"
+        "hangs_on_first_attempt.enqueue('hang')\n"
+        "for i in range(40): record.enqueue(f'after-{i}')\n",
+    )
+    env = {"CRONJOBS_TEST_LEASE_GRACE": "1"}
+    first = project.start("runcrons", "--tasks-only", env=env)
+    wait_for(lambda: "hang#1" in effects(project))
+    stop(first, signal.SIGKILL)
+    first.wait(timeout=10)
+    killed_at = time.monotonic()
+    waiting = project.count(TABLE, "status = 'RUNNING'") - 1
+    assert waiting >= 1, "the hanging task was not in a batch with others"
+    second = project.start("runcrons", "--tasks-only", "--loop", env=env)
+    try:
+        wait_for(lambda: project.count(TABLE, "status = 'SUCCESSFUL'") == 80, timeout=60)
+    finally:
+        stop(second, signal.SIGTERM)
+        second.wait(timeout=10)
+    assert time.monotonic() - killed_at > 2  # not before the lease of the batch ran out
+    ran = effects(project)
+    records = [label for label in ran if not label.startswith("hang")]
+    assert sorted(records) == sorted([f"before-{i}" for i in range(39)] + [f"after-{i}" for i in range(40)])
+    assert [label for label in ran if label.startswith("hang")] == ["hang#1", "hang#2"]
+    # The tasks that waited behind the hanging one got their attempt back: each ran once, on its first.
+    assert project.count(TABLE, "attempts <> 1") == 1
+    (hang,) = task_rows(project, "attempts = 2")
+    assert [e["exception_class_path"] for e in hang["errors"]] == ["cronjobs.tasks.exceptions.WorkerLost"]
+
+
 def test_an_always_failing_task_stops_after_max_attempts_with_its_tracebacks(project):
     enqueue(project, "always_fails.enqueue('doomed')")
     result = project.manage("runcrons", "--tasks-only")
@@ -141,3 +175,6 @@ def test_the_postgresql_claim_walks_its_index_in_order_before_any_analyze(projec
     assert result.returncode == 0, result.stderr
     assert "Index Scan using cronjobs_task_claim" in result.stdout, result.stdout
     assert "Sort" not in result.stdout, result.stdout
+    # The batch is locked once (a materialized CTE), then updated by key.
+    assert "CTE picked" in result.stdout, result.stdout
+    assert "Index Scan using cronjobs_tasks_queuedtask_pkey" in result.stdout, result.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.core import checks
@@ -217,12 +218,112 @@ def test_draining_costs_one_write_transaction_a_task(django_assert_num_queries):
         tasks.noop.enqueue(i)
     worker = Worker()
     worker.recover()
-    # Once per worker, SQLite's journal mode and synchronous setting; the first claim on its own
-    # (BEGIN, UPDATE ... RETURNING, COMMIT); then per task one transaction: BEGIN, the outcome,
-    # the next claim in a savepoint (SAVEPOINT, UPDATE ... RETURNING, RELEASE), COMMIT; the last
-    # of these claims finds the queue empty and the drain ends.
-    with django_assert_num_queries(2 + 3 + 3 * 6):
+    # Once per worker, SQLite's journal mode and synchronous setting; the first claim (a batch
+    # of one) on its own: BEGIN, UPDATE ... RETURNING, COMMIT. Then per task one transaction:
+    # BEGIN, the outcome, COMMIT; the last task of a batch claims the next one (twice as large)
+    # in a savepoint: SAVEPOINT, UPDATE ... RETURNING, RELEASE. The last claim finds the queue empty.
+    with django_assert_num_queries(2 + 3 + 3 * 3 + 2 * 3):
         assert worker.drain().succeeded == 3
+
+
+def test_a_batch_costs_one_statement_a_task_and_one_claim_a_batch(django_assert_num_queries, monkeypatch):
+    monkeypatch.setattr("cronjobs.tasks.worker.FAST_TASK", 60.0)  # every task counts as fast here
+    for i in range(63):
+        tasks.noop.enqueue(i)
+    worker = Worker()
+    worker.recover()
+    # Batches of 1, 2, 4, 8, 16 and 32 (TASKS_BATCH_SIZE): six claims and the empty one.
+    with django_assert_num_queries(2 + 3 + 63 * 3 + 6 * 3) as captured:
+        assert worker.drain().succeeded == 63
+    claims = [q["sql"] for q in captured.captured_queries if "RETURNING" in q["sql"]]
+    assert len(claims) == 7
+    assert QueuedTask.objects.filter(status=Status.SUCCESSFUL, attempts=1).count() == 63
+    # Each attempt's started_at is when it started, not when its batch was claimed.
+    rows = list(QueuedTask.objects.order_by("started_at"))
+    assert all(a.finished_at <= b.started_at for a, b in pairwise(rows))
+    assert all(row.started_at == row.last_attempted_at for row in rows)
+
+
+@override_settings(CRONJOBS={"TASKS_BATCH_SIZE": 4})
+def test_batches_keep_priority_then_run_after_order_exact(monkeypatch):
+    monkeypatch.setattr("cronjobs.tasks.worker.FAST_TASK", 60.0)
+    expected = []
+    for i in range(24):
+        priority = (i * 7) % 5 - 2
+        tasks.record.using(priority=priority).enqueue(f"{i}")
+        expected.append((-priority, i))
+    assert drain().succeeded == 24
+    assert labels() == [str(i) for _, i in sorted(expected)]
+
+
+def test_a_dead_workers_batch_loses_the_attempt_of_its_first_task_only():
+    for label in ("first", "second", "third"):
+        tasks.record.enqueue(label)
+    claimed = QueuedTask.objects.claim("dead:1", timezone.now(), ["default"], None, limit=3)
+    # Claimed longer ago than the 10 minutes of timeout and 30 s of lease grace:
+    QueuedTask.objects.update(last_attempted_at=timezone.now() - timedelta(minutes=20))
+    assert [row.args for row in claimed] == [["first"], ["second"], ["third"]]
+    assert QueuedTask.objects.filter(status=Status.RUNNING, attempts=1).count() == 3
+    assert Worker().recover() == 1
+    rows = {row.args[0]: row for row in QueuedTask.objects.all()}
+    # The first was running when its worker died: its attempt is used (max_attempts 1: failed).
+    assert (rows["first"].status, rows["first"].attempts) == (Status.FAILED, 1)
+    assert rows["first"].errors[0]["exception_class_path"] == "cronjobs.tasks.exceptions.WorkerLost"
+    # The others never started: back in the queue as they were, in their place.
+    for label in ("second", "third"):
+        assert (rows[label].status, rows[label].attempts, rows[label].errors) == (Status.READY, 0, [])
+        assert rows[label].worker_id == ""
+    assert drain().succeeded == 2
+    assert labels() == ["second", "third"]
+
+
+def test_a_batch_whose_first_task_is_within_its_lease_is_left_alone():
+    for label in ("first", "second"):
+        tasks.record.enqueue(label)
+    QueuedTask.objects.claim("alive:1", timezone.now(), ["default"], None, limit=2)
+    QueuedTask.objects.filter(args=["second"]).update(last_attempted_at=timezone.now() - timedelta(hours=1))
+    assert Worker().recover() == 0
+    assert QueuedTask.objects.filter(status=Status.RUNNING).count() == 2
+
+
+def test_renew_and_release_touch_only_the_workers_own_claims():
+    for label in ("mine", "theirs"):
+        tasks.record.enqueue(label)
+    earlier = timezone.now()
+    mine = QueuedTask.objects.claim("me:1", earlier, ["default"], None, limit=1)
+    theirs = QueuedTask.objects.claim("them:1", earlier, ["default"], None, limit=1)
+    now = timezone.now()
+    assert QueuedTask.objects.renew([*mine, *theirs], "me:1", now) == 1
+    assert QueuedTask.objects.get(args=["mine"]).last_attempted_at == now
+    assert QueuedTask.objects.get(args=["theirs"]).last_attempted_at == earlier
+    assert QueuedTask.objects.release([*mine, *theirs], "me:1") == 1
+    assert (QueuedTask.objects.get(args=["mine"]).status, QueuedTask.objects.get(args=["mine"]).attempts) == (
+        Status.READY,
+        0,
+    )
+    assert QueuedTask.objects.get(args=["theirs"]).status == Status.RUNNING
+
+
+def test_a_held_batch_is_renewed_as_one_and_given_back_when_the_drain_stops(monkeypatch):
+    monkeypatch.setattr("cronjobs.tasks.worker.FAST_TASK", 60.0)
+    for i in range(7):
+        tasks.record.enqueue(str(i))
+    worker = Worker()
+    assert worker.drain(limit=3).ran == 3  # batches of 1 and 2
+    worker._renew_every = 0.0  # renew before every task
+    seen = []
+    real = QueuedTask.objects.renew
+
+    def renew(rows, worker_id, now):
+        seen.append(len(rows))
+        return real(rows, worker_id, now)
+
+    monkeypatch.setattr(QueuedTask.objects, "renew", renew)
+    assert worker.drain(limit=2).ran == 2
+    assert seen == [2, 1]  # the batch of two claimed by this drain, renewed before each task
+    assert QueuedTask.objects.filter(status=Status.RUNNING).count() == 0
+    assert drain().ran == 2
+    assert QueuedTask.objects.filter(status=Status.SUCCESSFUL, attempts=1).count() == 7
 
 
 def test_the_claim_walks_the_claim_index_without_sorting():
@@ -234,6 +335,9 @@ def test_the_claim_walks_the_claim_index_without_sorting():
         plan = " | ".join(row[-1] for row in cursor.fetchall())
     assert "USING INDEX cronjobs_task_claim" in plan
     assert "TEMP B-TREE" not in plan
+    # The claimed rows are found by their key, not by scanning every ready row.
+    assert "cronjobs_task_finished" not in plan
+    assert "sqlite_autoindex_cronjobs_tasks_queuedtask_1 (id=?)" in plan
 
 
 # -- lost workers, pruning, counts -----------------------------------------------------
@@ -374,6 +478,48 @@ def test_the_admin_lists_tasks_with_counts_per_queue_and_queues_failed_ones_agai
     )
     failed.refresh_from_db()
     assert (failed.status, failed.attempts, failed.max_attempts) == (Status.READY, 3, 4)
+
+
+@pytest.mark.parametrize("value", [0, 1001, "32", True, 2.5])
+def test_a_bad_batch_size_is_a_system_check_error(value):
+    with override_settings(CRONJOBS={"TASKS_BATCH_SIZE": value}):
+        errors = [e for e in checks.run_checks() if e.id == "cronjobs.E180"]
+    assert [e.msg for e in errors] == [f"CRONJOBS['TASKS_BATCH_SIZE'] is {value!r}, not a whole number from 1 to 1000."]
+
+
+@override_settings(CRONJOBS={"TASKS_BATCH_SIZE": 1})
+def test_a_batch_size_of_one_claims_one_task_at_a_time(monkeypatch):
+    monkeypatch.setattr("cronjobs.tasks.worker.FAST_TASK", 60.0)
+    for i in range(3):
+        tasks.noop.enqueue(i)
+    sizes = []
+    real = QueuedTask.objects.claim
+
+    def claim(*args, **kwargs):
+        rows = real(*args, **kwargs)
+        sizes.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(QueuedTask.objects, "claim", claim)
+    assert drain().succeeded == 3
+    assert sizes == [1, 1, 1, 0]
+
+
+def test_an_enqueue_is_one_insert_stored_as_the_orm_would(django_assert_num_queries):
+    later = timezone.now() + timedelta(hours=1)
+    with django_assert_num_queries(1):
+        result = tasks.record.using(priority=3, run_after=later).enqueue("a", extra={"k": [1, None]})
+    row = QueuedTask.objects.get(pk=result.id)
+    assert (row.task_path, row.backend, row.queue_name, row.priority) == (
+        "tests.testapp.tasks.record",
+        "default",
+        "default",
+        3,
+    )
+    assert (row.args, row.kwargs, row.run_after, row.deferred) == (["a"], {"extra": {"k": [1, None]}}, later, True)
+    assert (row.status, row.attempts, row.max_attempts, row.worker_ids, row.errors) == (Status.READY, 0, 1, [], [])
+    assert row.return_value is None and row.started_at is None
+    assert row.timeout == 600.0
 
 
 def test_a_task_that_fails_for_good_is_logged_with_its_traceback_not_nonetype_none(caplog):
