@@ -30,8 +30,9 @@ up), and gives back the tasks of its batch it had not started.
 **Durability.** Unless ``CRONJOBS["TASKS_DURABLE_BOOKKEEPING"]``, the worker's own
 bookkeeping commits (claims and failure outcomes) do not wait for the disk:
 ``synchronous_commit = off`` on PostgreSQL, ``synchronous = NORMAL`` on SQLite in WAL mode. A
-task's own transaction always waits, unless (on PostgreSQL) the task wrote nothing in it, so
-that only the worker's records are at stake. A crash of the database server can only lose the
+task's own transaction always waits, unless the task wrote nothing in it (PostgreSQL: no
+transaction id assigned; SQLite: no row changed on the connection), so that only the worker's
+record is at stake. A crash of the database server can only lose the
 last of these records: the tasks concerned run again, as after a worker's crash.
 """
 
@@ -325,6 +326,7 @@ class Worker:
             timeout = TaskTimeout("stopped: the task ran past its timeout")
             with Section() as commit:  # from commit.begin(): SIGTERM waits until the commit is done
                 with transaction.atomic(using=self.database) if policy.atomic else nullcontext():
+                    changes = self._changes() if policy.atomic else None
                     with stopper, Deadline(row.timeout, stopper, timeout), stopping.job_running():
                         if task.takes_context:
                             value = task.call(TaskContext(task_result=result), *row.args, **row.kwargs)
@@ -333,8 +335,9 @@ class Worker:
                     row.status, row.finished_at, row.return_value = Status.SUCCESSFUL, timezone.now(), _json(row, value)
                     commit.begin()
                     if policy.atomic:
-                        self._relax_if_untouched()
-                        following = self._commit(row, claim_next)
+                        if changes is not None and connections[self.database].connection.total_changes == changes:
+                            raise _WriteAfter  # SQLite: nothing of the task's to keep (see _changes)
+                        following = self._commit(row, claim_next, relax=self._relaxed_on_server())
                 if not policy.atomic:
                     with self._bookkeeping():
                         following = self._commit(row, claim_next)
@@ -350,7 +353,7 @@ class Worker:
                 " (not atomic: its work stays)" if policy and not policy.atomic else " and its work was rolled back",
             )
             return "lost"
-        except _WriteAfter:  # SQLite: a task that only read could not become a writer; nothing to lose
+        except _WriteAfter:  # SQLite: the task only read (nothing to lose), or could not become a writer
             with stopping.critical():
                 with self._bookkeeping():
                     following = self._commit(row, claim_next)
@@ -367,21 +370,23 @@ class Worker:
         self._finished(row, backend, task)
         return "succeeded"
 
-    def _relax_if_untouched(self) -> None:
-        """On PostgreSQL, a task's transaction that wrote nothing commits like bookkeeping (see the
-        module's doc): only the worker's own records are in it. One statement, decided by the server."""
-        connection = connections[self.database]
-        if self._relaxed(connection) == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT CASE WHEN pg_current_xact_id_if_assigned() IS NULL "
-                    "THEN set_config('synchronous_commit', 'off', true) END"
-                )
+    def _relaxed_on_server(self) -> bool:
+        """On PostgreSQL the outcome's statement itself relaxes the commit of a task's transaction
+        that wrote nothing else (see the module's doc and :meth:`QueuedTaskQuerySet.finish`)."""
+        return self._relaxed(connections[self.database]) == "postgresql"
 
-    def _commit(self, row: QueuedTask, claim_next: bool) -> list[QueuedTask] | None:
+    def _changes(self) -> int | None:
+        """On SQLite with relaxed bookkeeping: how many rows this connection has changed so far. A
+        task's transaction in which the count stays the same wrote nothing: it ends without a disk
+        flush, and its outcome is written after it, as bookkeeping (see the module's doc)."""
+        if self._relaxed(connections[self.database]) != "sqlite":
+            return None
+        return connections[self.database].connection.total_changes
+
+    def _commit(self, row: QueuedTask, claim_next: bool, *, relax: bool = False) -> list[QueuedTask] | None:
         """Inside the transaction that commits the attempt: its outcome, then the next claim."""
         try:
-            written = QueuedTask.objects.finish(row, self.worker_id)
+            written = QueuedTask.objects.finish(row, self.worker_id, relax_if_untouched=relax)
         except OperationalError as exc:
             # On SQLite a transaction that has written holds the write lock until it ends, so its
             # outcome cannot find the database locked: "locked" means the task wrote nothing.
@@ -497,7 +502,8 @@ class Worker:
 
 
 class _WriteAfter(Exception):
-    """SQLite could not let the task's read-only transaction write its outcome: write it after."""
+    """SQLite: the task's transaction wrote nothing (or could not become a writer): its outcome is
+    written after it, in a transaction of the worker's own."""
 
 
 def _grace(alias: str) -> timedelta:
