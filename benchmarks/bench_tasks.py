@@ -280,21 +280,27 @@ def main() -> int:
         )
     if baseline:
         print("\nRatios, this tree / baseline (same run; > 1: faster)\n")
-        print("| database | workers | drain | enqueue |")
-        print("|---|---:|---:|---:|")
+        print("| database | workers | drain, whole process | drain, in-table span | enqueue |")
+        print("|---|---:|---:|---:|---:|")
         for vendor in dbs:
             for count in workers:
                 new, old = found[f"{vendor}|{count}"], found[f"{vendor} (baseline)|{count}"]
                 drain = rate(n, new["whole"]) / rate(n, old["whole"])
+                span = rate(n, new["span"]) / rate(n, old["span"])
                 enqueue = rate(n, new["enqueue"]) / rate(n, old["enqueue"])
-                print(f"| {vendor} | {count} | {drain:.2f}x | {enqueue:.2f}x |")
+                print(f"| {vendor} | {count} | {drain:.2f}x | {span:.2f}x | {enqueue:.2f}x |")
     if len(workers) > 1:
-        print("\nScaling of one invocation, drain rate with N workers / with 1 (same run)\n")
+        print(
+            "\nScaling of one invocation, drain rate with N workers / with 1 (same run; whole process, in-table span)\n"
+        )
         print("| database | " + " | ".join(f"{w} workers" for w in workers) + " |")
         print("|---|" + "---:|" * len(workers))
         for key in trees:
-            one = rate(n, found[f"{key}|{workers[0]}"]["whole"])
-            cells = " | ".join(f"{rate(n, found[f'{key}|{w}']['whole']) / one:.2f}x" for w in workers)
+            one = {m: rate(n, found[f"{key}|{workers[0]}"][m]) for m in ("whole", "span")}
+            cells = " | ".join(
+                " / ".join(f"{rate(n, found[f'{key}|{w}'][m]) / one[m]:.2f}x" for m in ("whole", "span"))
+                for w in workers
+            )
             print(f"| {key} | {cells} |")
     ours = {vendor: found[f"{vendor}|{workers[0]}"] for vendor in dbs}
     if peers:
