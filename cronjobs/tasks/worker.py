@@ -345,19 +345,15 @@ class Worker:
         except (KeyboardInterrupt, Interrupted):
             raise  # run() gives the task back
         except LostAttempt:
-            logger.warning(
-                "task %s: attempt %d was recovered by another worker before it finished here; its outcome is "
-                "not recorded%s",
-                row.pk,
-                row.attempts,
-                " (not atomic: its work stays)" if policy and not policy.atomic else " and its work was rolled back",
-            )
-            return "lost"
+            return self._lost(row, kept=bool(policy and not policy.atomic))
         except _WriteAfter:  # SQLite: the task only read (nothing to lose), or could not become a writer
-            with stopping.critical():
-                with self._bookkeeping():
-                    following = self._commit(row, claim_next)
-                self._hold(following)  # once its claim has committed
+            try:
+                with stopping.critical():
+                    with self._bookkeeping():
+                        following = self._commit(row, claim_next)
+                    self._hold(following)  # once its claim has committed
+            except LostAttempt:
+                return self._lost(row, kept=False)
         except BaseException as exc:
             if stopper.fired and not isinstance(exc, TaskTimeout):
                 exc = stopper.reason or exc  # the interrupted query raised before the timeout did
@@ -369,6 +365,16 @@ class Worker:
             return self._failed(row, exc, retry_in=retry_in, claim_next=claim_next, backend=backend, task=task)
         self._finished(row, backend, task)
         return "succeeded"
+
+    def _lost(self, row: QueuedTask, *, kept: bool) -> str:
+        logger.warning(
+            "task %s: attempt %d was recovered by another worker before it finished here; its outcome is "
+            "not recorded%s",
+            row.pk,
+            row.attempts,
+            " (not atomic: its work stays)" if kept else " and its work was rolled back",
+        )
+        return "lost"
 
     def _relaxed_on_server(self) -> bool:
         """On PostgreSQL the outcome's statement itself relaxes the commit of a task's transaction
