@@ -5,7 +5,8 @@
                                      [--baseline DIR]
 
 For each database: a fresh database, ``migrate``, then per repeat N no-op tasks enqueued
-through ``noop.enqueue(i)`` with one commit each (``loop``: in-process time of the loop),
+through ``noop.enqueue(i)`` with one commit each (``loop``: in-process time of the loop; then N
+more inside one ``transaction.atomic()``, timed with its commit, and deleted untimed),
 and one ``runcrons --tasks-only`` process draining them (``whole``: spawn to exit;
 ``span``: first start to last finish as recorded in the table). Then the claim query's
 plan with ``--explain-rows`` ready tasks waiting.
@@ -48,11 +49,20 @@ PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 ENQUEUE = """
 import json, time
+from django.db import transaction
+from cronjobs.tasks.models import QueuedTask
 from tests.testapp.tasks import noop
 started = time.perf_counter()
 for i in range({n}):
     noop.enqueue(i)
-print(json.dumps({{"loop_s": time.perf_counter() - started}}))
+loop_s = time.perf_counter() - started
+started = time.perf_counter()
+with transaction.atomic():  # then taken out again (not timed): the drain has N tasks
+    extra = [noop.enqueue(i).id for i in range({n})]
+in_transaction_s = time.perf_counter() - started
+for start in range(0, len(extra), 500):
+    QueuedTask.objects.filter(pk__in=extra[start:start + 500]).delete()
+print(json.dumps({{"loop_s": loop_s, "in_transaction_s": in_transaction_s}}))
 """
 
 FILL = """
@@ -183,12 +193,13 @@ def last_json(text: str) -> dict:
 
 def measure_once(db: Database, n: int, workers: int, into: dict) -> None:
     db.reset()
-    enqueue = last_json(db.shell(ENQUEUE.format(n=n))[1])["loop_s"]
+    enqueued = last_json(db.shell(ENQUEUE.format(n=n))[1])
+    enqueue, enqueue_tx = enqueued["loop_s"], enqueued["in_transaction_s"]
     wall, _ = db.manage("runcrons", "--tasks-only", "--workers", str(workers), "-v0")
     stats = last_json(db.shell(STATS)[1])
     if stats["succeeded"] != n or stats["total"] != n:
         raise RuntimeError(f"incomplete drain on {db.vendor}: {stats}")
-    for key, value in (("enqueue", enqueue), ("whole", wall), ("span", stats["span_s"])):
+    for key, value in (("enqueue", enqueue), ("enqueue_tx", enqueue_tx), ("whole", wall), ("span", stats["span_s"])):
         into.setdefault(key, []).append(value)
     label = f"{db.vendor}{'' if db.root == ROOT else ' (baseline)'}, {workers} worker(s)"
     print(f"  {label}: enqueue {enqueue:.2f}s, drain {wall:.2f}s (span {stats['span_s']:.2f}s)", file=sys.stderr)
@@ -270,13 +281,16 @@ def main() -> int:
 
     n = args.n
     print(f"N={n} no-op tasks, median of {args.repeats}; every row measured in the same run, interleaved.\n")
-    print("| database | workers | drain, whole process | drain, in-table span | enqueue, one commit each (loop) |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| database | workers | drain, whole process | drain, in-table span | enqueue, one commit each (loop) "
+        "| enqueue, in one transaction |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for key, m in found.items():
         name, count = key.split("|")
         print(
             f"| {name} | {count} | {rate(n, m['whole']):,.0f}/s ({spread(m['whole'])}) | {rate(n, m['span']):,.0f}/s | "
-            f"{rate(n, m['enqueue']):,.0f}/s ({spread(m['enqueue'])}) |"
+            f"{rate(n, m['enqueue']):,.0f}/s ({spread(m['enqueue'])}) | {rate(n, m['enqueue_tx']):,.0f}/s |"
         )
     if baseline:
         print("\nRatios, this tree / baseline (same run; > 1: faster)\n")
