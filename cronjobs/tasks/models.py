@@ -20,9 +20,10 @@ it stops (:meth:`QueuedTaskQuerySet.release`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,7 +80,10 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
                 f"INSERT INTO {qn(QueuedTask._meta.db_table)} ({', '.join(qn(field.column) for field in fields)}) "
                 f"VALUES ({', '.join(['%s'] * len(fields))})"
             )
-        params = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+        params: list[Any] = []
+        for field, as_it_is in _insert_fields():
+            value = getattr(row, field.attname)
+            params.append(value if as_it_is(value) else field.get_db_prep_save(value, connection))
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
         row._state.adding, row._state.db = False, database
@@ -274,6 +278,29 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
 
 
 _sql: dict[tuple[Any, ...], str] = {}
+
+#: Per field class: the values its ``get_db_prep_save`` returns unchanged on every backend, which
+#: :meth:`QueuedTaskQuerySet.insert` passes through as they are (strings, numbers of exactly the
+#: field's type, a datetime column's NULL).
+_PASSED_THROUGH: dict[type, Callable[[Any], bool]] = {
+    models.CharField: lambda value: isinstance(value, str),
+    models.SmallIntegerField: lambda value: type(value) is int,
+    models.PositiveIntegerField: lambda value: type(value) is int,
+    models.BooleanField: lambda value: type(value) is bool,
+    models.FloatField: lambda value: type(value) is float,
+    models.DateTimeField: lambda value: value is None,
+}
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+@functools.cache
+def _insert_fields() -> list[tuple[Any, Callable[[Any], bool]]]:
+    """QueuedTask's concrete fields, in order, each with which of its values go to the database as
+    they are (the others through ``get_db_prep_save``). None of them has a ``pre_save`` of its own."""
+    return [(field, _PASSED_THROUGH.get(type(field), _never)) for field in QueuedTask._meta.concrete_fields]
 
 
 def plan_claims_by_index(connection: Any) -> None:

@@ -386,6 +386,26 @@ def test_a_late_outcome_of_a_recovered_attempt_is_not_written():
     assert not Effect.objects.exists()  # its work was rolled back with the refused outcome
 
 
+def test_an_insert_sends_each_value_as_the_fields_own_get_db_prep_save_would():
+    now = timezone.now()
+    row = QueuedTask(
+        task_path="tests.testapp.tasks.record", backend="default", queue_name="default", priority=-3,
+        args=["a", [1, 2]], kwargs={"n": 1.5}, run_after=now, deferred=True, enqueued_at=now,
+        max_attempts=2, timeout=600.0, return_value=None, errors=[],
+    )  # fmt: skip
+    expected = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in QueuedTask._meta.concrete_fields]
+    sent = []
+
+    def capture(execute, sql, params, many, context):
+        sent.append(list(params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        QueuedTask.objects.insert(row)
+    assert sent == [expected]
+    assert QueuedTask.objects.get(pk=row.pk).kwargs == {"n": 1.5}
+
+
 def test_a_read_only_task_whose_outcome_is_written_after_it_can_be_lost_too(monkeypatch):
     # SQLite in WAL mode with synchronous FULL: a task that wrote nothing has its outcome written
     # after its transaction, as bookkeeping. Taken meanwhile, the attempt is "lost", not an error.
