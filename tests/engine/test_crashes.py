@@ -74,7 +74,8 @@ def test_a_job_longer_than_its_interval_never_runs_twice_at_once(project, lock):
         assert end <= start, ran
     found = statuses(project, "test.overlapping")
     assert found.count("succeeded") == len(ran)
-    assert found.count("skipped") >= 1 and len(found) == 4, found
+    outputs = "\n".join(f"--- runcrons {i}:\n{out}{err}" for i, (_, out, err) in enumerate(results))
+    assert found.count("skipped") >= 1 and len(found) == 4, f"{found}\n{project.runs('test.overlapping')}\n{outputs}"
 
 
 @pytest.mark.parametrize("lock", LOCKS)
