@@ -347,12 +347,7 @@ class Worker:
         except LostAttempt:
             return self._lost(row, kept=bool(policy and not policy.atomic))
         except _WriteAfter:  # SQLite: the task only read (nothing to lose), or could not become a writer
-            try:
-                with stopping.critical():
-                    with self._bookkeeping():
-                        following = self._commit(row, claim_next)
-                    self._hold(following)  # once its claim has committed
-            except LostAttempt:
+            if not self._commit_on_its_own(row, claim_next):
                 return self._lost(row, kept=False)
         except BaseException as exc:
             if stopper.fired and not isinstance(exc, TaskTimeout):
@@ -365,6 +360,18 @@ class Worker:
             return self._failed(row, exc, retry_in=retry_in, claim_next=claim_next, backend=backend, task=task)
         self._finished(row, backend, task)
         return "succeeded"
+
+    def _commit_on_its_own(self, row: QueuedTask, claim_next: bool) -> bool:
+        """Commit the attempt's outcome (and the next claim) in a bookkeeping transaction of its
+        own, after the task's; False when the attempt was taken from this worker meanwhile."""
+        try:
+            with stopping.critical():
+                with self._bookkeeping():
+                    following = self._commit(row, claim_next)
+                self._hold(following)  # once its claim has committed
+        except LostAttempt:
+            return False
+        return True
 
     def _lost(self, row: QueuedTask, *, kept: bool) -> str:
         logger.warning(
@@ -430,12 +437,7 @@ class Worker:
             row.status, row.run_after = Status.READY, now + retry_in
         else:
             row.status, row.finished_at = Status.FAILED, now
-        try:
-            with stopping.critical():
-                with self._bookkeeping():
-                    following = self._commit(row, claim_next)
-                self._hold(following)  # once its claim has committed
-        except LostAttempt:
+        if not self._commit_on_its_own(row, claim_next):
             logger.warning("task %s: attempt %d was recovered by another worker meanwhile", row.pk, row.attempts)
             return "lost"
         if retry_in is not None:
