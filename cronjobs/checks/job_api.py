@@ -34,8 +34,9 @@ def check_job_api(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 195,
             )
         )
+    hooks: dict[Any, str | None] = {}
     for job in registry.discover().classes:
-        messages.extend(_check_hooks(job))
+        messages.extend(_check_hooks(job, hooks))
         messages.extend(_check_conditions(job))
         messages.extend(_check_jitter(job))
         messages.extend(_check_retry_policy(job))
@@ -60,18 +61,26 @@ def check_job_api(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return messages
 
 
-def _check_hooks(job: type[BaseCronJob]) -> list[CheckMessage]:
+def _check_hooks(job: type[BaseCronJob], seen: dict[Any, str | None] | None = None) -> list[CheckMessage]:
+    """Each hook accepts what the runner passes it. ``seen``: what is known of hook functions
+    already checked (most jobs inherit the same ones: each is read once per check run)."""
     messages: list[CheckMessage] = []
+    seen = {} if seen is None else seen
     for name in (*NAMES, "should_run"):
         hook = getattr(job, name)
         expected = HOOK_ARGUMENTS.get(name, ("slot",))
         call = f"{name}(self{''.join(', ' + a for a in expected)})"
-        if not callable(hook):
+        try:
+            problem = seen[(name, hook)]
+        except KeyError:
+            problem = seen[(name, hook)] = _hook_problem(hook, expected)
+        except TypeError:  # not hashable: not a function either
+            problem = _hook_problem(hook, expected)
+        if problem == "not callable":
             messages.append(
                 error(f"{job.__qualname__}: {name} is {hook!r}, not a method.", f"Define def {call}.", 193, job)
             )
-            continue
-        if inspect.iscoroutinefunction(hook):
+        elif problem == "coroutine":
             messages.append(
                 error(
                     f"{job.__qualname__}: {name} is a coroutine function; it would never be awaited.",
@@ -80,15 +89,10 @@ def _check_hooks(job: type[BaseCronJob]) -> list[CheckMessage]:
                     job,
                 )
             )
-            continue
-        try:
-            inspect.signature(hook).bind(None, *expected)
-        except TypeError:
+        elif problem == "arguments":
             messages.append(
                 error(f"{job.__qualname__}: {name} does not accept {call}.", f"Define def {call}.", 193, job)
             )
-        except ValueError:  # no signature to read (a builtin): let it be
-            pass
     if job.task_backend is not None and defines_hooks(job):
         messages.append(
             warning(
@@ -100,6 +104,20 @@ def _check_hooks(job: type[BaseCronJob]) -> list[CheckMessage]:
             )
         )
     return messages
+
+
+def _hook_problem(hook: Any, expected: tuple[str, ...]) -> str | None:
+    if not callable(hook):
+        return "not callable"
+    if inspect.iscoroutinefunction(hook):
+        return "coroutine"
+    try:
+        inspect.signature(hook).bind(None, *expected)
+    except TypeError:
+        return "arguments"
+    except ValueError:  # no signature to read (a builtin): let it be
+        pass
+    return None
 
 
 def _check_conditions(job: type[BaseCronJob]) -> list[CheckMessage]:

@@ -92,6 +92,16 @@ def test_each_mistake_is_an_error_with_its_id_and_hint():
     ]
 
 
+def test_a_wrong_hook_shared_by_several_jobs_is_an_error_on_each():
+    class Mixin(BaseCronJob):
+        def on_success(self):  # misses the result
+            pass
+
+    first, second = job("SharedHookA", base=Mixin), job("SharedHookB", base=Mixin)
+    found = [m for m in errors_for(first, second, job("OwnHook")) if m.id == "cronjobs.E193"]
+    assert [m.msg.split(":")[0] for m in found] == ["SharedHookA", "SharedHookB"]
+
+
 def test_environments_without_the_setting_is_a_warning():
     path = job("EnvOnly", environments=["production"])
     assert [m.id for m in errors_for(path)] == ["cronjobs.W191"]
