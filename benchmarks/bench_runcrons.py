@@ -110,7 +110,9 @@ def _child(mode: str) -> None:
                 batch = []
                 for i in range(rows):
                     slot = base + timedelta(minutes=i)
-                    batch.append((code, slot, 1, False, "succeeded", slot, slot, 0.001, "host", 1, "", "", ""))
+                    batch.append(
+                        (code, slot, 1, False, "succeeded", slot, slot, 0.001, "host", 1, "", "", "", *NOTHING)
+                    )
                     if len(batch) == 50_000:
                         _insert(cursor, batch)
                         batch = []
@@ -120,11 +122,16 @@ def _child(mode: str) -> None:
         raise SystemExit(f"unknown mode {mode}")
 
 
+#: The other columns without a default, empty in the inserted history (boot_id, token, task_backend, task_id).
+NOTHING = ("", "", "", "")
+
+
 def _insert(cursor, batch) -> None:
     if batch:
         cursor.executemany(
             "INSERT INTO cronjobs_run (job_code, slot, attempt, forced, status, started_at, finished_at, duration,"
-            " hostname, pid, message, traceback, output) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " hostname, pid, message, traceback, output, boot_id, token, task_backend, task_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             batch,
         )
 
