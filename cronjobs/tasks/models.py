@@ -33,6 +33,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cronjobs.models.sql import Statements
+
 logger = logging.getLogger("cronjobs")
 
 #: The columns an attempt's outcome writes (``started_at``: when it really started, after the claim of its batch).
@@ -72,14 +74,14 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
         database = router.db_for_write(QueuedTask)
         connection = connections[database]
         fields: list[Any] = list(QueuedTask._meta.concrete_fields)
-        key = (database, "insert")
-        sql = _sql.get(key)
-        if sql is None:
-            qn = connection.ops.quote_name
-            sql = _sql[key] = (
-                f"INSERT INTO {qn(QueuedTask._meta.db_table)} ({', '.join(qn(field.column) for field in fields)}) "
+        sql = _statements.sql(
+            connection,
+            "insert",
+            lambda q, table: (
+                f"INSERT INTO {table} ({', '.join(q(field.column) for field in fields)}) "
                 f"VALUES ({', '.join(['%s'] * len(fields))})"
-            )
+            ),
+        )
         params: list[Any] = []
         for field, as_it_is in _insert_fields():
             value = getattr(row, field.attname)
@@ -146,21 +148,15 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
         connection = connections[database]
         fields: list[Any] = [QueuedTask._meta.get_field(name) for name in OUTCOME_FIELDS]
         relax = relax_if_untouched and connection.vendor == "postgresql"
-        key = (database, "finish", relax)
-        sql = _sql.get(key)
-        if sql is None:
-            qn = connection.ops.quote_name
-            columns = ", ".join(f"{qn(field.column)} = %s" for field in fields)
-            sql = (
-                f"UPDATE {qn(QueuedTask._meta.db_table)} SET {columns}, {qn('worker_id')} = %s "
-                f"WHERE {qn('id')} = %s AND {qn('status')} = %s AND {qn('worker_id')} = %s AND {qn('attempts')} = %s"
-            )
-            if relax:
-                sql += (
-                    " AND (SELECT CASE WHEN pg_current_xact_id_if_assigned() IS NULL"
-                    " THEN set_config('synchronous_commit', 'off', true) ELSE 'on' END) IS NOT NULL"
-                )
-            _sql[key] = sql
+        sql = _statements.sql(
+            connection,
+            "finish, relaxed if untouched" if relax else "finish",
+            lambda q, table: (
+                f"UPDATE {table} SET {', '.join(f'{q(field.column)} = %s' for field in fields)}, {q('worker_id')} = %s "
+                f"WHERE {q('id')} = %s AND {q('status')} = %s AND {q('worker_id')} = %s AND {q('attempts')} = %s"
+                + (_RELAX_IF_UNTOUCHED if relax else "")
+            ),
+        )
         params = [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
         params += [
             "",
@@ -277,7 +273,11 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
         return deleted
 
 
-_sql: dict[tuple[Any, ...], str] = {}
+#: PostgreSQL: a one-time filter that turns synchronous_commit off for a transaction that has no id yet.
+_RELAX_IF_UNTOUCHED = (
+    " AND (SELECT CASE WHEN pg_current_xact_id_if_assigned() IS NULL"
+    " THEN set_config('synchronous_commit', 'off', true) ELSE 'on' END) IS NOT NULL"
+)
 
 #: Per field class: the values its ``get_db_prep_save`` returns unchanged on every backend, which
 #: :meth:`QueuedTaskQuerySet.insert` passes through as they are (strings, numbers of exactly the
@@ -322,13 +322,9 @@ def _returning_claim(
     queues: Sequence[str] | None,
     limit: int = 1,
 ) -> tuple[str, list[Any]]:
-    ops = connection.ops
-    stamp = ops.adapt_datetimefield_value(now)
-    key = (connection.alias, "claim", len(aliases), len(queues or ()))
-    sql = _sql.get(key)
-    if sql is None:
-        qn = ops.quote_name
-        table = qn(QueuedTask._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+
+    def build(qn: Callable[[str], str], table: str) -> str:
         where = f"{qn('status')} = %s AND {qn('run_after')} <= %s"
         where += f" AND {qn('backend')} IN ({', '.join(['%s'] * len(aliases))})"
         if queues:
@@ -341,16 +337,16 @@ def _returning_claim(
         )
         if connection.vendor == "postgresql":
             # Materialized: the locking subquery runs once, never again per row of the update.
-            sql = (
+            return (
                 f"WITH picked AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) "
                 f"UPDATE {table} SET {assign} FROM picked "
                 f"WHERE {table}.{qn('id')} = picked.{qn('id')} AND {table}.{qn('status')} = %s RETURNING {table}.*"
             )
-        else:
-            # One statement under SQLite's write lock: the rows it picks are READY. (A second
-            # status test here would lead SQLite to scan every READY row instead of the ids.)
-            sql = f"UPDATE {table} SET {assign} WHERE {qn('id')} IN ({pick}) RETURNING *"
-        _sql[key] = sql
+        # One statement under SQLite's write lock: the rows it picks are READY. (A second
+        # status test here would lead SQLite to scan every READY row instead of the ids.)
+        return f"UPDATE {table} SET {assign} WHERE {qn('id')} IN ({pick}) RETURNING *"
+
+    sql = _statements.sql(connection, f"claim {len(aliases)} {len(queues or ())}", build)
     Status = QueuedTask.Status
     picking = [Status.READY, stamp, *aliases, *(queues or []), limit]
     assigning = [Status.RUNNING, worker_id, stamp, stamp]
@@ -406,3 +402,6 @@ class QueuedTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_path} {self.id}: {self.status}"
+
+
+_statements = Statements(QueuedTask)
