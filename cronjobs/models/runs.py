@@ -54,7 +54,7 @@ class RunQuerySet(models.QuerySet["Run"]):
         run = Run.new(code, slot, attempt, forced=forced, lease=lease)
         connection = _statements.connection()
         if connection.vendor in ("sqlite", "postgresql"):
-            fields = [field for field in Run._meta.concrete_fields if not field.primary_key]
+            fields = _statements.insert_fields(with_pk=False)
             sql = _statements.sql(
                 connection,
                 "claim",
@@ -63,9 +63,8 @@ class RunQuerySet(models.QuerySet["Run"]):
                     f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {q('id')}"
                 ),
             )
-            params = [field.get_db_prep_save(getattr(run, field.attname), connection) for field in fields]
             with connection.cursor() as cursor:
-                cursor.execute(sql, params)
+                cursor.execute(sql, _statements.insert_params(connection, run, with_pk=False))
                 inserted = cursor.fetchone()
             if inserted is None:
                 return None

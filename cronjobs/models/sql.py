@@ -2,18 +2,43 @@
 
 Building a statement through the ORM costs more than running it (about a quarter of a
 millisecond each); the querysets use these for the few statements on the per-job path.
-Values go through the fields' own ``get_db_prep_value``, so every backend stores them exactly
-as the ORM would, and every statement runs on the database the router gives for writing the
-model.
+Values go through the fields' own ``get_db_prep_value`` (or are passed as they are where that
+returns them unchanged on every backend), so every backend stores them exactly as the ORM
+would, and every statement runs on the database the router gives for writing the model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+#: Per field class: the values its ``get_db_prep_save`` returns unchanged on every backend, which
+#: :meth:`Statements.insert_params` passes as they are (strings, numbers of exactly the field's
+#: type, a datetime column's NULL).
+_PASSED_THROUGH: dict[type, Callable[[Any], bool]] = {
+    models.CharField: lambda value: isinstance(value, str),
+    models.TextField: lambda value: isinstance(value, str),
+    models.SmallIntegerField: lambda value: type(value) is int,
+    models.PositiveIntegerField: lambda value: type(value) is int,
+    models.PositiveBigIntegerField: lambda value: type(value) is int,
+    models.BooleanField: lambda value: type(value) is bool,
+    models.FloatField: lambda value: type(value) is float,
+    models.DateTimeField: lambda value: value is None,
+}
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _passed_through(field: models.Field) -> Callable[[Any], bool]:
+    if isinstance(field, models.ForeignKey):  # its target field's rule, but never '' (NULL on some backends)
+        target = _passed_through(field.target_field)
+        return lambda value: value != "" and target(value)
+    return _PASSED_THROUGH.get(type(field), _never)
 
 
 class Statements:
@@ -22,6 +47,7 @@ class Statements:
     def __init__(self, model: type[models.Model]) -> None:
         self.model = model
         self._cache: dict[tuple[str, str], str] = {}
+        self._inserted: dict[bool, list[tuple[Any, Callable[[Any], bool]]]] = {}
 
     def connection(self) -> BaseDatabaseWrapper:
         return connections[router.db_for_write(self.model)]
@@ -30,6 +56,28 @@ class Statements:
         field = self.model._meta.get_field(name)
         assert isinstance(field, models.Field)
         return field.get_db_prep_value(value, connection, prepared=False)
+
+    def insert_fields(self, *, with_pk: bool) -> Sequence[Any]:
+        """The concrete fields an insert writes, in order (the primary key only with ``with_pk``)."""
+        return [field for field, _ in self._insertable(with_pk)]
+
+    def insert_params(self, connection: BaseDatabaseWrapper, obj: models.Model, *, with_pk: bool) -> list[Any]:
+        """The values of ``obj`` for an insert of :meth:`insert_fields`, as ``save()`` would send them.
+
+        None of the fields may have a ``pre_save`` of its own (``auto_now``, say): it is not called.
+        """
+        return [
+            value if as_it_is(value) else field.get_db_prep_save(value, connection)
+            for field, as_it_is in self._insertable(with_pk)
+            for value in (getattr(obj, field.attname),)
+        ]
+
+    def _insertable(self, with_pk: bool) -> list[tuple[Any, Callable[[Any], bool]]]:
+        found = self._inserted.get(with_pk)
+        if found is None:
+            fields = [f for f in self.model._meta.concrete_fields if with_pk or not f.primary_key]
+            found = self._inserted[with_pk] = [(field, _passed_through(field)) for field in fields]
+        return found
 
     def sql(self, connection: BaseDatabaseWrapper, key: str, build: Callable[[Callable[[str], str], str], str]) -> str:
         """The statement ``key`` for this connection; ``build(quote, table)`` writes it the first time."""

@@ -20,7 +20,6 @@ it stops (:meth:`QueuedTaskQuerySet.release`).
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -73,7 +72,7 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
         Model signals (``pre_save``, ``post_save``) are not sent; ``task_enqueued`` is."""
         database = router.db_for_write(QueuedTask)
         connection = connections[database]
-        fields: list[Any] = list(QueuedTask._meta.concrete_fields)
+        fields = _statements.insert_fields(with_pk=True)
         sql = _statements.sql(
             connection,
             "insert",
@@ -82,12 +81,8 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
                 f"VALUES ({', '.join(['%s'] * len(fields))})"
             ),
         )
-        params: list[Any] = []
-        for field, as_it_is in _insert_fields():
-            value = getattr(row, field.attname)
-            params.append(value if as_it_is(value) else field.get_db_prep_save(value, connection))
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, _statements.insert_params(connection, row, with_pk=True))
         row._state.adding, row._state.db = False, database
 
     # -- an attempt ------------------------------------------------------------------------
@@ -278,29 +273,6 @@ _RELAX_IF_UNTOUCHED = (
     " AND (SELECT CASE WHEN pg_current_xact_id_if_assigned() IS NULL"
     " THEN set_config('synchronous_commit', 'off', true) ELSE 'on' END) IS NOT NULL"
 )
-
-#: Per field class: the values its ``get_db_prep_save`` returns unchanged on every backend, which
-#: :meth:`QueuedTaskQuerySet.insert` passes through as they are (strings, numbers of exactly the
-#: field's type, a datetime column's NULL).
-_PASSED_THROUGH: dict[type, Callable[[Any], bool]] = {
-    models.CharField: lambda value: isinstance(value, str),
-    models.SmallIntegerField: lambda value: type(value) is int,
-    models.PositiveIntegerField: lambda value: type(value) is int,
-    models.BooleanField: lambda value: type(value) is bool,
-    models.FloatField: lambda value: type(value) is float,
-    models.DateTimeField: lambda value: value is None,
-}
-
-
-def _never(value: Any) -> bool:
-    return False
-
-
-@functools.cache
-def _insert_fields() -> list[tuple[Any, Callable[[Any], bool]]]:
-    """QueuedTask's concrete fields, in order, each with which of its values go to the database as
-    they are (the others through ``get_db_prep_save``). None of them has a ``pre_save`` of its own."""
-    return [(field, _PASSED_THROUGH.get(type(field), _never)) for field in QueuedTask._meta.concrete_fields]
 
 
 def plan_claims_by_index(connection: Any) -> None:

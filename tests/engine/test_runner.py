@@ -310,6 +310,28 @@ def test_a_due_job_costs_two_commits_and_eight_statements():
     assert kinds == ["BEGIN", "UPDATE", "INSERT", "COMMIT", "BEGIN", "UPDATE", "COMMIT", "SELECT"], one
 
 
+@pytest.mark.parametrize("forced", [False, True])
+def test_a_claim_sends_each_value_as_the_fields_own_get_db_prep_save_would(forced):
+    Job.objects.create(code="test.claimed", first_seen=T0, schedule_key="", watermark=T0, next_slot=T0)
+    sent = []
+
+    def capture(execute, sql, params, many, context):
+        sent.append(list(params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        run = Run.objects.claim("test.claimed", T0, 2, lease=timedelta(seconds=90), forced=forced)
+    assert run is not None
+    fields = [f for f in Run._meta.concrete_fields if not f.primary_key]
+    expected = [f.get_db_prep_save(f.pre_save(run, True), connection) for f in fields]
+    assert sent[-1:] == [expected]
+    stored = Run.objects.get(pk=run.pk)
+    assert (stored.job_id, stored.slot, stored.attempt, stored.forced, stored.token) == (
+        "test.claimed", T0, 2, forced, run.token
+    )  # fmt: skip
+    assert stored.lease_until == run.lease_until and stored.pid_namespace == run.pid_namespace
+
+
 @jobs("EveryMinute", "WritesThenFails")
 def test_runcrons_exits_1_when_a_job_failed_and_reports_each_run(capsys):
     call_command("runcrons")
