@@ -5,6 +5,7 @@ A lock is taken without waiting: ``acquire()`` says whether this process got it.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import socket
@@ -70,5 +71,9 @@ def make_owner() -> str:
 
 def get_lock(backend: str, name: str, *, ttl: timedelta, owner: str | None = None) -> Lock:
     """The lock ``name`` of the given backend."""
-    cls = import_string(BACKENDS[backend])
-    return cls(name, ttl=ttl, owner=owner or make_owner())
+    return _class(BACKENDS[backend])(name, ttl=ttl, owner=owner or make_owner())
+
+
+@functools.cache
+def _class(path: str) -> type[Lock]:
+    return import_string(path)

@@ -8,8 +8,10 @@ holder that died stops renewing, and the lease is free ``lock_ttl`` after its la
 
 Lock traffic runs in autocommit, outside the job's transaction: the runner takes and releases
 the lock around ``transaction.atomic()``, and the heartbeat renews from its own thread, which
-has its own connection. Expiry is read from the clock of the host that writes it, so the hosts
-sharing a database need synchronised clocks (NTP); a skew shortens or lengthens leases by as much.
+has its own connection. Taking, renewing and releasing are plain SQL (they are on the path of
+every run of a job with this lock; see :mod:`cronjobs.models.sql`). Expiry is read from the
+clock of the host that writes it, so the hosts sharing a database need synchronised clocks
+(NTP); a skew shortens or lengthens leases by as much.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from contextlib import nullcontext
 from datetime import timedelta
 
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cronjobs.exceptions import LockError
 from cronjobs.locks import Lock
 from cronjobs.locks.models import Lease
+from cronjobs.models.sql import Statements
+
+_statements = Statements(Lease)
 
 
 class DatabaseLock(Lock):
@@ -48,9 +53,20 @@ class DatabaseLock(Lock):
 
     def _take(self) -> bool:
         now = timezone.now()
-        free = Q(owner="") | Q(expires_at__lt=now) | Q(expires_at__isnull=True)
-        taken = self._rows().filter(free).update(owner=self.owner, acquired_at=now, expires_at=now + self.ttl)
-        return taken == 1
+        connection = connections[self.db]
+        sql = _statements.sql(
+            connection,
+            "take",
+            lambda q, table: (
+                f"UPDATE {table} SET {q('owner')} = %s, {q('acquired_at')} = %s, {q('expires_at')} = %s "
+                f"WHERE {q('name')} = %s AND ({q('owner')} = '' OR {q('expires_at')} < %s OR {q('expires_at')} IS NULL)"
+            ),
+        )
+        at, until = (
+            _statements.prep(connection, "acquired_at", now),
+            _statements.prep(connection, "expires_at", now + self.ttl),
+        )
+        return _statements.execute(connection, sql, [self.owner, at, until, self.name, at]) == 1
 
     def _insert(self) -> bool:
         now = timezone.now()
@@ -69,8 +85,15 @@ class DatabaseLock(Lock):
     def renew(self) -> bool:
         if not self.held:
             return False
+        connection = connections[self.db]
+        sql = _statements.sql(
+            connection,
+            "renew",
+            lambda q, table: f"UPDATE {table} SET {q('expires_at')} = %s WHERE {q('name')} = %s AND {q('owner')} = %s",
+        )
+        until = _statements.prep(connection, "expires_at", timezone.now() + self.ttl)
         try:
-            renewed = self._rows().filter(owner=self.owner).update(expires_at=timezone.now() + self.ttl)
+            renewed = _statements.execute(connection, sql, [until, self.name, self.owner])
         except DatabaseError as exc:
             raise LockError(f"database lock {self.name!r}: {exc}") from exc
         return renewed == 1
@@ -79,8 +102,17 @@ class DatabaseLock(Lock):
         if not self.held:
             return
         self.held = False
+        connection = connections[self.db]
+        sql = _statements.sql(
+            connection,
+            "release",
+            lambda q, table: (
+                f"UPDATE {table} SET {q('owner')} = '', {q('expires_at')} = NULL "
+                f"WHERE {q('name')} = %s AND {q('owner')} = %s"
+            ),
+        )
         try:
-            self._rows().filter(owner=self.owner).update(owner="", expires_at=None)
+            _statements.execute(connection, sql, [self.name, self.owner])
         except DatabaseError as exc:
             raise LockError(f"database lock {self.name!r}: {exc}") from exc
 
