@@ -88,11 +88,15 @@ class _Stream(io.TextIOBase):
         return False
 
 
+#: How a captured log record reads in the run's output (formatters keep no state between records).
+_FORMATTER = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+
+
 class _Handler(logging.Handler):
     def __init__(self, sink: BoundedText) -> None:
         super().__init__(logging.NOTSET)
         self.sink = sink
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.setFormatter(_FORMATTER)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

@@ -7,6 +7,7 @@ on the same host: use the database or cache lock when several hosts run the jobs
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import re
@@ -79,6 +80,7 @@ def untrusted(directory: Path) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _file_name(name: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100]
     return f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:8]}.lock"
