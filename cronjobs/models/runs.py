@@ -63,7 +63,7 @@ class RunQuerySet(models.QuerySet["Run"]):
                     f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {q('id')}"
                 ),
             )
-            with connection.cursor() as cursor:
+            with _statements.cursor(connection) as cursor:
                 cursor.execute(sql, _statements.insert_params(connection, run, with_pk=False))
                 inserted = cursor.fetchone()
             if inserted is None:

@@ -81,7 +81,7 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
                 f"VALUES ({', '.join(['%s'] * len(fields))})"
             ),
         )
-        with connection.cursor() as cursor:
+        with _statements.cursor(connection) as cursor:
             cursor.execute(sql, _statements.insert_params(connection, row, with_pk=True))
         row._state.adding, row._state.db = False, database
 
@@ -160,9 +160,7 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
             worker_id,
             row.attempts,
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return bool(cursor.rowcount)
+        return _statements.execute(connection, sql, params) > 0
 
     def release(self, rows: Sequence[QueuedTask], worker_id: str) -> int:
         """Give claimed attempts back, as if they had never been claimed (the worker is stopping):
