@@ -310,6 +310,27 @@ def test_a_due_job_costs_two_commits_and_eight_statements():
     assert kinds == ["BEGIN", "UPDATE", "INSERT", "COMMIT", "BEGIN", "UPDATE", "COMMIT", "SELECT"], one
 
 
+def test_a_due_job_with_the_database_lock_costs_three_commits_and_ten_statements():
+    classes = {
+        "test.dblock": type(
+            "DbLock",
+            (BaseCronJob,),
+            {"schedule": "* * * * *", "code": "test.dblock", "lock": "database", "run": lambda self: None},
+        )
+    }
+    Runner(classes, now=T0).run()  # first seen
+    Runner(classes, now=T0 + timedelta(minutes=1)).run()  # its first run inserts the lock's row
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = Runner(classes, now=T0 + timedelta(minutes=2)).run()
+    assert [o.status for o in outcomes] == ["succeeded"]
+    sql = [q["sql"] for q in queries]
+    kinds = [{"SAVEPOINT": "BEGIN", "RELEASE": "COMMIT"}.get(w, w) for w in (s.split()[0] for s in sql[-10:])]
+    # The claim's transaction; the lock, taken in autocommit; the job's transaction with its fenced
+    # record and the lock's release; the retention probe.
+    assert kinds == ["BEGIN", "UPDATE", "INSERT", "COMMIT", "UPDATE", "BEGIN", "UPDATE", "UPDATE", "COMMIT", "SELECT"]
+    assert "cronjobs_lease" in sql[-6] and "cronjobs_run" in sql[-4] and "cronjobs_lease" in sql[-3], sql[-10:]
+
+
 @pytest.mark.parametrize("forced", [False, True])
 def test_a_claim_sends_each_value_as_the_fields_own_get_db_prep_save_would(forced):
     Job.objects.create(code="test.claimed", first_seen=T0, schedule_key="", watermark=T0, next_slot=T0)
