@@ -20,6 +20,7 @@ from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.exceptions import Interrupted
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job, Maintenance, Run
+from cronjobs.models.transactions import explicit_begins
 from cronjobs.ops import retention
 from cronjobs.schedules import DueSlots, due_slots
 
@@ -141,6 +142,10 @@ class Runner:
         items = jitter.order(self.plan() if planned is None else planned)
         if not items:
             return []
+        with explicit_begins(router.db_for_write(Run)):
+            return self._run(items, workers)
+
+    def _run(self, items: list[Planned], workers: int) -> list[Outcome]:
         outcomes = leases.recover(self.now)
         if workers > 1 and len(items) > 1:
             return outcomes + self._run_in_processes(items, workers)

@@ -57,6 +57,7 @@ from cronjobs import conf, identity
 from cronjobs.engine import stopping
 from cronjobs.engine.stopping import Deadline, Section, Stopper
 from cronjobs.exceptions import Interrupted
+from cronjobs.models.transactions import explicit_begins
 from cronjobs.tasks.exceptions import LostAttempt, TaskTimeout
 from cronjobs.tasks.models import QueuedTask
 
@@ -168,9 +169,13 @@ class Worker:
 
     def drain(self, *, until: float | None = None, limit: int | None = None) -> Drained:
         """Run ready tasks until none is ready, ``until`` (a ``time.monotonic()`` value) or ``limit``."""
-        drained = Drained()
         if not self.aliases:
-            return drained
+            return Drained()
+        with explicit_begins(self.database):
+            return self._drain(until, limit)
+
+    def _drain(self, until: float | None, limit: int | None) -> Drained:
+        drained = Drained()
 
         def more() -> bool:
             return (until is None or time.monotonic() < until) and (limit is None or drained.ran < limit)
