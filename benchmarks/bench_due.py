@@ -2,20 +2,21 @@
 retention), this tree beside another checkout, interleaved in one run.
 
     python benchmarks/bench_due.py [--jobs 300] [--repeats 5] [--passes 5] [--baseline DIR]
-                                   [--dbs sqlite,postgresql] [--instructions]
+                                   [--dbs sqlite,postgresql,mysql] [--instructions]
 
 Each sample: a fresh database, ``migrate``, ``--jobs`` trivial jobs that have run once, with
 exactly one slot due, then ``--passes`` passes of ``Runner.run()``, a minute apart, measured
 in-process (``bench_runcrons.py``'s ``due`` mode; the fastest pass counts):
 milliseconds per job and SQL statements per job. SQLite runs in WAL mode with
-``synchronous=NORMAL`` and the file lock; PostgreSQL with the database lock and a persistent
-connection. With ``--baseline``, the samples of both trees alternate, so that the noise of a
-shared machine falls on both alike; the ratio is this tree / baseline (< 1: cheaper). Both trees
-are measured by this tree's ``bench_runcrons.py``. CPU is the runcrons process's own
-(``time.process_time``): less noisy than wall time on a shared machine, and on PostgreSQL it
-leaves out the server's share. ``--instructions`` counts instead, under valgrind's callgrind,
-the instructions of runcrons in the measured passes (one sample per tree, the same from run to
-run within 0.1%: the measure for changes of a few percent on a busy machine).
+``synchronous=NORMAL`` and the file lock; PostgreSQL and MariaDB (``--dbs ...,mysql``) with
+the database lock and a persistent connection. With ``--baseline``, the samples of both trees
+alternate, so that the noise of a shared machine falls on both alike; the ratio is this tree /
+baseline (< 1: cheaper). Both trees are measured by this tree's ``bench_runcrons.py`` and
+benchmark project. CPU is the runcrons process's own (``time.process_time``): less noisy than
+wall time on a shared machine, and on PostgreSQL it leaves out the server's share.
+``--instructions`` counts instead, under valgrind's callgrind, the instructions of runcrons in
+the measured passes (one sample per tree, the same from run to run within 0.1%: the measure
+for changes of a few percent on a busy machine).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def sample(root: Path, db: str, jobs: int, directory: Path, passes: int = 1, ins
         "BENCH_PASSES": str(passes),
         "BENCH_SCHEDULE": "* * * * *",
         "BENCH_LOCK_DIR": str(directory / "locks"),
-        "PYTHONPATH": str(root),
+        "PYTHONPATH": _pythonpath(root, directory),
         "DJANGO_SETTINGS_MODULE": "benchmarks.project.settings",
     }
     if db == "postgresql":
@@ -53,11 +54,14 @@ def sample(root: Path, db: str, jobs: int, directory: Path, passes: int = 1, ins
         with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:  # type: ignore[arg-type]
             conn.execute(f'CREATE DATABASE "{name}"')
         env |= {"BENCH_DB": f"postgresql:{name}", "BENCH_LOCK": "database"}
+    elif db == "mysql":
+        _mysql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        env |= {"BENCH_DB": f"mysql:{name}", "BENCH_LOCK": "database"}
     else:
         env |= {"BENCH_DB": str(directory / f"{name}.sqlite3"), "BENCH_LOCK": "file"}
     try:
-        manage = [sys.executable, str(root / "benchmarks" / "manage.py")]
-        subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, stdout=subprocess.DEVNULL)
+        migrate = [sys.executable, "-m", "django", "migrate", "-v0"]
+        subprocess.run(migrate, env=env, cwd=directory, check=True, stdout=subprocess.DEVNULL)
         script = ROOT / "benchmarks" / "bench_runcrons.py"  # this tree's measure, whichever tree is measured
         command = [sys.executable, str(script), "--child", "due"]
         if instructions:  # counted in the measured passes only (bench_runcrons turns counting on and off)
@@ -70,7 +74,7 @@ def sample(root: Path, db: str, jobs: int, directory: Path, passes: int = 1, ins
                 *command,
             ]
             env["BENCH_CALLGRIND"] = "1"
-        done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+        done = subprocess.run(command, env=env, cwd=directory, check=True, capture_output=True, text=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
         if instructions:
             refs = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
@@ -83,9 +87,32 @@ def sample(root: Path, db: str, jobs: int, directory: Path, passes: int = 1, ins
 
             with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:  # type: ignore[arg-type]
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        elif db == "mysql":
+            _mysql(f"DROP DATABASE IF EXISTS `{name}`")
 
 
-LOCKS = {"sqlite": "WAL, file lock", "postgresql": "database lock"}
+def _pythonpath(root: Path, directory: Path) -> str:
+    """This tree's benchmark project (settings, jobs) with the ``cronjobs`` of ``root``."""
+    if root == ROOT:
+        return str(ROOT)
+    overlay = directory / "overlay"
+    overlay.mkdir(exist_ok=True)
+    if not (overlay / "benchmarks").exists():
+        (overlay / "benchmarks").symlink_to(ROOT / "benchmarks")
+    return f"{overlay}{os.pathsep}{root}"
+
+
+def _mysql(statement: str) -> None:
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+    try:
+        conn.cursor().execute(statement)
+    finally:
+        conn.close()
+
+
+LOCKS = {"sqlite": "WAL, file lock", "postgresql": "database lock", "mysql": "database lock"}
 
 
 def report_instructions(args: argparse.Namespace, found: dict[tuple[str, str], list[dict]]) -> None:

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_tasks.py [--n 2000] [--repeats 3] [--dbs sqlite-wal,postgresql]
                                      [--explain-rows 100000] [--peers] [--workers 1,2]
-                                     [--baseline DIR]
+                                     [--baseline DIR] [--instructions]
 
 For each database: a fresh database, ``migrate``, then per repeat N no-op tasks enqueued
 through ``noop.enqueue(i)`` with one commit each (``loop``: in-process time of the loop; then N
@@ -24,6 +24,11 @@ scaling of one invocation). ``--baseline DIR`` measures another checkout of this
 (e.g. ``git worktree add /tmp/base main``) with the same settings, interleaved with ours
 repeat by repeat, and prints the ratios new / baseline of this one run.
 
+``--instructions`` counts, instead of timing, the instructions the worker executes per task
+while it drains N no-op tasks in-process (valgrind's callgrind, counting from the drain's start
+to its end): the same from run to run within a fraction of a percent, for changes of a few
+percent that a shared machine's noise would hide. The database server's work is not counted.
+
 ``--peers`` also runs the peer harness (/work/shared/peers/queues/run.sh): django-tasks-db's
 ``db_worker --batch``, with and without persistent connections, with the same N and
 repeats, and prints the ratios of this one run.
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -98,6 +104,19 @@ with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + sql, params)
         names = [c[0] for c in cursor.description]
         print("\\n".join(str(dict(zip(names, row))) for row in cursor.fetchall()))
+"""
+
+DRAIN_COUNTED = """
+import json, os, subprocess
+from cronjobs.tasks.worker import Worker
+
+def callgrind(state):
+    subprocess.run(["callgrind_control", "--instr=" + state, str(os.getpid())], check=True, capture_output=True)
+
+callgrind("on")
+drained = Worker().drain()
+callgrind("off")
+print(json.dumps({"succeeded": drained.succeeded}))
 """
 
 STATS = """
@@ -218,6 +237,37 @@ def measure(dbs: dict[str, Database], n: int, repeats: int, workers: list[int]) 
     return found
 
 
+def count_instructions(db: Database, n: int) -> float:
+    """Instructions of the worker per task, draining ``n`` no-op tasks in-process under callgrind
+    (counted from the drain's start to its end only)."""
+    db.reset()
+    db.shell(FILL.format(n=n))
+    out_file = db.directory / f"{uuid.uuid4().hex[:8]}.callgrind"
+    command = [
+        "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out_file}",
+        sys.executable, str(db.root / "tests" / "manage.py"), "shell", "-c", DRAIN_COUNTED,
+    ]  # fmt: skip
+    done = subprocess.run(command, env=db.env() | {"PYTHONHASHSEED": "0"}, cwd=db.root, capture_output=True, text=True)
+    if done.returncode != 0 or last_json(done.stdout)["succeeded"] != n:
+        raise RuntimeError(f"the counted drain failed on {db.vendor}:\n{done.stdout}\n{done.stderr[-3000:]}")
+    refs = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    assert refs is not None, done.stderr[-2000:]
+    return int(refs.group(1).replace(",", "")) / n
+
+
+def report_instructions(trees: dict[str, Database], n: int, baseline: bool) -> None:
+    counts = {key: count_instructions(db, n) for key, db in trees.items()}
+    print(f"N={n} no-op tasks drained in-process: instructions of the worker per task (callgrind)\n")
+    print("| database | instructions per task |\n|---|---:|")
+    for key, count in counts.items():
+        print(f"| {key} | {count:,.0f} |")
+    if baseline:
+        print("\n| database | this tree / baseline |\n|---|---:|")
+        for key in counts:
+            if not key.endswith("(baseline)"):
+                print(f"| {key} | {counts[key] / counts[f'{key} (baseline)']:.3f}x |")
+
+
 def rate(n: int, seconds: list[float]) -> float:
     return n / statistics.median(seconds)
 
@@ -255,6 +305,12 @@ def main() -> int:
     parser.add_argument("--peers", action="store_true", help="also run the peer harness and print ratios")
     parser.add_argument("--workers", default="1", help="comma-separated --workers values, e.g. 1,2")
     parser.add_argument("--baseline", help="another checkout of this project, measured interleaved with this one")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count the worker's instructions per task under valgrind's callgrind instead of timing "
+        "(repeatable on a busy machine; the database server's share is not counted); try --n 300",
+    )
     args = parser.parse_args()
     dbs = [d for d in args.dbs.split(",") if d]
 
@@ -268,6 +324,9 @@ def main() -> int:
             if baseline:
                 trees[f"{vendor} (baseline)"] = Database(vendor, Path(directory), baseline)
         try:
+            if args.instructions:
+                report_instructions(trees, args.n, baseline is not None)
+                return 0
             found = measure(trees, args.n, args.repeats, workers)
             for vendor in dbs:
                 db = trees[vendor]

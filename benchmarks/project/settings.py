@@ -1,4 +1,4 @@
-"""Settings of the benchmark project: BENCH_DB (SQLite file, or 'postgresql:NAME'), BENCH_JOBS jobs."""
+"""Settings of the benchmark project: BENCH_DB (SQLite file, 'postgresql:NAME' or 'mysql:NAME'), BENCH_JOBS jobs."""
 
 import os
 
@@ -23,6 +23,21 @@ if _db.startswith("postgresql:"):
             "HOST": "127.0.0.1",
             "USER": "postgres",
             "CONN_MAX_AGE": None,
+        }
+    }
+elif _db.startswith("mysql:"):  # MariaDB or MySQL, through PyMySQL as the tests use it
+    import pymysql
+
+    pymysql.install_as_MySQLdb()
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": _db.split(":", 1)[1],
+            "HOST": "127.0.0.1",
+            "USER": "root",
+            "PASSWORD": "",
+            "CONN_MAX_AGE": None,
+            "OPTIONS": {"charset": "utf8mb4", "isolation_level": "read committed"},
         }
     }
 else:

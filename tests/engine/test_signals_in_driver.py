@@ -2,7 +2,7 @@
 
 PyMySQL reads the server's replies in Python code, so a signal handler can raise there with a
 reply unread: that connection is out of step with its server (and here, the server has already
-turned autocommit off). Whatever the runner writes after the stop goes through a new connection.
+begun the transaction). Whatever the runner writes after the stop goes through a new connection.
 """
 
 from __future__ import annotations
