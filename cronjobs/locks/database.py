@@ -17,7 +17,7 @@ clock of the host that writes it, so the hosts sharing a database need synchroni
 from __future__ import annotations
 
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import QuerySet
@@ -29,6 +29,16 @@ from cronjobs.locks.models import Lease
 from cronjobs.models.sql import Statements
 
 _statements = Statements(Lease)
+_COLUMNS = ("name", "owner", "acquired_at", "expires_at")
+#: The statements on the path of every run: take (free, or expired), renew and release (by the owner).
+_UPDATES = {
+    "take": (
+        "UPDATE {table} SET {owner} = %s, {acquired_at} = %s, {expires_at} = %s "
+        "WHERE {name} = %s AND ({owner} = '' OR {expires_at} < %s OR {expires_at} IS NULL)"
+    ),
+    "renew": "UPDATE {table} SET {expires_at} = %s WHERE {name} = %s AND {owner} = %s",
+    "release": "UPDATE {table} SET {owner} = '', {expires_at} = NULL WHERE {name} = %s AND {owner} = %s",
+}
 
 
 class DatabaseLock(Lock):
@@ -53,20 +63,7 @@ class DatabaseLock(Lock):
 
     def _take(self) -> bool:
         now = timezone.now()
-        connection = connections[self.db]
-        sql = _statements.sql(
-            connection,
-            "take",
-            lambda q, table: (
-                f"UPDATE {table} SET {q('owner')} = %s, {q('acquired_at')} = %s, {q('expires_at')} = %s "
-                f"WHERE {q('name')} = %s AND ({q('owner')} = '' OR {q('expires_at')} < %s OR {q('expires_at')} IS NULL)"
-            ),
-        )
-        at, until = (
-            _statements.prep(connection, "acquired_at", now),
-            _statements.prep(connection, "expires_at", now + self.ttl),
-        )
-        return _statements.execute(connection, sql, [self.owner, at, until, self.name, at]) == 1
+        return self._update("take", self.owner, now, now + self.ttl, self.name, now) == 1
 
     def _insert(self) -> bool:
         now = timezone.now()
@@ -85,15 +82,8 @@ class DatabaseLock(Lock):
     def renew(self) -> bool:
         if not self.held:
             return False
-        connection = connections[self.db]
-        sql = _statements.sql(
-            connection,
-            "renew",
-            lambda q, table: f"UPDATE {table} SET {q('expires_at')} = %s WHERE {q('name')} = %s AND {q('owner')} = %s",
-        )
-        until = _statements.prep(connection, "expires_at", timezone.now() + self.ttl)
         try:
-            renewed = _statements.execute(connection, sql, [until, self.name, self.owner])
+            renewed = self._update("renew", timezone.now() + self.ttl, self.name, self.owner)
         except DatabaseError as exc:
             raise LockError(f"database lock {self.name!r}: {exc}") from exc
         return renewed == 1
@@ -102,19 +92,19 @@ class DatabaseLock(Lock):
         if not self.held:
             return
         self.held = False
-        connection = connections[self.db]
-        sql = _statements.sql(
-            connection,
-            "release",
-            lambda q, table: (
-                f"UPDATE {table} SET {q('owner')} = '', {q('expires_at')} = NULL "
-                f"WHERE {q('name')} = %s AND {q('owner')} = %s"
-            ),
-        )
         try:
-            _statements.execute(connection, sql, [self.name, self.owner])
+            self._update("release", self.name, self.owner)
         except DatabaseError as exc:
             raise LockError(f"database lock {self.name!r}: {exc}") from exc
+
+    def _update(self, key: str, *params: object) -> int:
+        """Run the lease statement ``key`` of :data:`_UPDATES`; returns the number of rows it changed."""
+        connection = connections[self.db]
+        sql = _statements.sql(
+            connection, key, lambda q, table: _UPDATES[key].format(table=table, **{c: q(c) for c in _COLUMNS})
+        )
+        values = [_statements.prep(connection, "expires_at", p) if isinstance(p, datetime) else p for p in params]
+        return _statements.execute(connection, sql, values)
 
     def holder(self) -> str | None:
         row = self._rows().filter(expires_at__gte=timezone.now()).exclude(owner="").values_list("owner").first()
