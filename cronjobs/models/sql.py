@@ -104,10 +104,10 @@ def cursor(connection: BaseDatabaseWrapper) -> Any:
 
     On PostgreSQL with psycopg 3 its parameters are bound on the server (``server_side_binding``)
     whatever the connection's ``OPTIONS`` say: psycopg then adapts them in C, where client-side
-    binding quotes each one into the statement in Python (about a sixth of a no-op task's time
-    in a drain). Prepared statements follow the connection's ``prepare_threshold`` (Django's
-    default: none, for connection poolers). Everything else is as with ``connection.cursor()``:
-    execute wrappers, query logging, errors as Django's.
+    binding quotes each one into the statement in Python (about 5% of the instructions of a
+    no-op task, 7% of a due job's). Prepared statements follow the connection's
+    ``prepare_threshold`` (Django's default: none, for connection poolers). Everything else is
+    as with ``connection.cursor()``: execute wrappers, query logging, errors as Django's.
     """
     base = _psycopg3_backend(connection)
     if base is None:
