@@ -54,21 +54,10 @@ class RunQuerySet(models.QuerySet["Run"]):
         run = Run.new(code, slot, attempt, forced=forced, lease=lease)
         connection = _statements.connection()
         if connection.vendor in ("sqlite", "postgresql"):
-            fields = _statements.insert_fields(with_pk=False)
-            sql = _statements.sql(
-                connection,
-                "claim",
-                lambda q, table: (
-                    f"INSERT INTO {table} ({', '.join(q(field.column or field.attname) for field in fields)}) "
-                    f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {q('id')}"
-                ),
-            )
-            with _statements.cursor(connection) as cursor:
-                cursor.execute(sql, _statements.insert_params(connection, run, with_pk=False))
-                inserted = cursor.fetchone()
+            inserted = _statements.insert(connection, run, with_pk=False, unless_conflict=True)
             if inserted is None:
                 return None
-            run.pk = inserted[0]
+            run.pk = inserted
             run._state.adding, run._state.db = False, connection.alias
             return run
         database = router.db_for_write(Run)

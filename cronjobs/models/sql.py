@@ -9,14 +9,14 @@ would, and every statement runs on the database the router gives for writing the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 #: Per field class: the values its ``get_db_prep_save`` returns unchanged on every backend, which
-#: :meth:`Statements.insert_params` passes as they are (strings, numbers of exactly the field's
+#: :meth:`Statements.insert` passes as they are (strings, numbers of exactly the field's
 #: type, a datetime column's NULL).
 _PASSED_THROUGH: dict[type, Callable[[Any], bool]] = {
     models.CharField: lambda value: isinstance(value, str),
@@ -57,20 +57,42 @@ class Statements:
         assert isinstance(field, models.Field)
         return field.get_db_prep_value(value, connection, prepared=False)
 
-    def insert_fields(self, *, with_pk: bool) -> Sequence[Any]:
-        """The concrete fields an insert writes, in order (the primary key only with ``with_pk``)."""
-        return [field for field, _ in self._insertable(with_pk)]
+    def insert(
+        self, connection: BaseDatabaseWrapper, obj: models.Model, *, with_pk: bool, unless_conflict: bool = False
+    ) -> Any:
+        """Insert ``obj`` as ``save(force_insert=True)`` would send it, in one plain statement built
+        once per database: its concrete fields (the primary key only ``with_pk``), each value
+        passed as it is where the field's ``get_db_prep_save`` would not change it. None of the
+        fields may have a ``pre_save`` of its own (``auto_now``, say): it is not called.
 
-    def insert_params(self, connection: BaseDatabaseWrapper, obj: models.Model, *, with_pk: bool) -> list[Any]:
-        """The values of ``obj`` for an insert of :meth:`insert_fields`, as ``save()`` would send them.
-
-        None of the fields may have a ``pre_save`` of its own (``auto_now``, say): it is not called.
+        ``unless_conflict`` (SQLite, PostgreSQL): ``ON CONFLICT DO NOTHING RETURNING`` the primary
+        key; returns it, or None when the row conflicted with one that exists.
         """
-        return [
+        insertable = self._insertable(with_pk)
+
+        def build(q: Callable[[str], str], table: str) -> str:
+            sql = (
+                f"INSERT INTO {table} ({', '.join(q(field.column) for field, _ in insertable)}) "
+                f"VALUES ({', '.join(['%s'] * len(insertable))})"
+            )
+            if not unless_conflict:
+                return sql
+            pk = self.model._meta.pk
+            assert pk is not None and pk.column is not None
+            return f"{sql} ON CONFLICT DO NOTHING RETURNING {q(pk.column)}"
+
+        sql = self.sql(connection, f"insert, pk {with_pk}, unless conflict {unless_conflict}", build)
+        params = [
             value if as_it_is(value) else field.get_db_prep_save(value, connection)
-            for field, as_it_is in self._insertable(with_pk)
+            for field, as_it_is in insertable
             for value in (getattr(obj, field.attname),)
         ]
+        with self.cursor(connection) as cursor:
+            cursor.execute(sql, params)
+            if not unless_conflict:
+                return None
+            inserted = cursor.fetchone()
+        return None if inserted is None else inserted[0]
 
     def _insertable(self, with_pk: bool) -> list[tuple[Any, Callable[[Any], bool]]]:
         found = self._inserted.get(with_pk)

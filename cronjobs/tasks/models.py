@@ -72,17 +72,7 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
         Model signals (``pre_save``, ``post_save``) are not sent; ``task_enqueued`` is."""
         database = router.db_for_write(QueuedTask)
         connection = connections[database]
-        fields = _statements.insert_fields(with_pk=True)
-        sql = _statements.sql(
-            connection,
-            "insert",
-            lambda q, table: (
-                f"INSERT INTO {table} ({', '.join(q(field.column) for field in fields)}) "
-                f"VALUES ({', '.join(['%s'] * len(fields))})"
-            ),
-        )
-        with _statements.cursor(connection) as cursor:
-            cursor.execute(sql, _statements.insert_params(connection, row, with_pk=True))
+        _statements.insert(connection, row, with_pk=True)
         row._state.adding, row._state.db = False, database
 
     # -- an attempt ------------------------------------------------------------------------
