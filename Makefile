@@ -5,15 +5,16 @@ NOX_VENV ?= .venv-nox
 NOX = $(NOX_VENV)/bin/nox
 DEMO_PYTHON = $(abspath $(VENV))/bin/python
 PYTEST_ARGS ?=
-# The sessions `make test` runs (noxfile.py tags them "ci"), the two long ones first: the whole
-# suite on Django 5.2 / Python 3.11 and on Django 6.1 / Python 3.13; then lint, the package build
-# and the in-process tests on Django 6.0 / Python 3.12 and Django 5.2 / Python 3.10.
+# The sessions `make test` runs (noxfile.py tags them "ci"), the long one first: the whole suite
+# on Django 5.2 / Python 3.11; then the in-process tests and the smoke set of the process tests on
+# Django 6.1 / Python 3.13, lint, the package build, and the in-process tests on Django 6.0 /
+# Python 3.12 and Django 5.2 / Python 3.10.
 CI_SESSIONS = "tests(django5.2-py3.11)" "tests(django6.1-py3.13)" lint package \
 	"tests-in-process(django6.0-py3.12)" "tests-in-process(django5.2-py3.10)"
-# Sessions run side by side: the two whole suites, and the short ones one after the other beside them.
+# Sessions run side by side: the whole suite, and the short ones one after the other beside it.
 PARALLEL ?= 3
 
-.PHONY: demo test test-fast lint bench clean system-deps
+.PHONY: demo test test-fast test-busy coverage lint bench clean system-deps
 
 # The demo needs the package and its runtime dependencies only (Django pinned as the tests pin it).
 $(VENV)/.installed: pyproject.toml requirements/django-5.2.txt
@@ -41,6 +42,14 @@ test: system-deps $(NOX_VENV)/.installed
 ## test-fast: the in-process tests on Django 5.2 / Python 3.11, no linters
 test-fast: $(NOX_VENV)/.installed
 	$(NOX) -s "tests-in-process(django5.2-py3.11)" -- $(PYTEST_ARGS)
+
+## test-busy: `make test` from a fresh clone, three times, beside two CPU hogs (scripts/test-busy.sh)
+test-busy:
+	bash scripts/test-busy.sh
+
+## coverage: branch coverage of cronjobs/ by the whole suite on Django 5.2, processes included
+coverage: system-deps $(NOX_VENV)/.installed
+	$(NOX) -s coverage -- $(PYTEST_ARGS)
 
 system-deps:
 	bash scripts/system-deps.sh

@@ -1,13 +1,17 @@
 """The test matrix: ``make test`` runs the sessions tagged ``ci``; ``nox -l`` lists them all.
 
-Supported: Django 5.2 on Python 3.10-3.13, Django 6.0 and 6.1 on Python 3.12-3.13. CI runs the
-whole suite on Django 5.2 / Python 3.11 and Django 6.1 / Python 3.13 (each long replay of the
-engine in one of the two: see ``tests()``), and the in-process tests (``-m "not processes and not
-browser"``) on Django 6.0 / Python 3.12 and Django 5.2 / Python 3.10.
+Supported: Django 5.2 on Python 3.10-3.13, Django 6.0 and 6.1 on Python 3.12-3.13. Each test
+runs where it adds something: CI runs the whole suite once, on Django 5.2 / Python 3.11 (real
+processes, test hosts, the browser, the long replays), tests side by side (pytest-xdist); on
+Django 6.1 / Python 3.13 the in-process tests and a smoke set of the process tests (``smoke``:
+see tests/conftest.py); and the in-process tests (``-m "not processes and not browser"``) on
+Django 6.0 / Python 3.12 and Django 5.2 / Python 3.10.
 
 Interpreters come from pyenv when it is there (``$(pyenv root)/versions/3.X.*``), else from PATH;
-a missing one is an error, never a skip. Dependencies are pinned in ``requirements/``: one file
-per Django version, ``dev.txt`` for the test tools, ``lint.txt`` for ruff and mypy.
+a missing one is an error, never a skip. Virtualenvs are made by uv when it is there (nox's
+``uv`` backend; requirements/nox.txt installs it), else by virtualenv. Dependencies are pinned
+in ``requirements/``: one file per Django version, ``dev.txt`` for the test tools, ``lint.txt``
+for ruff and mypy.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ ROOT = Path(__file__).resolve().parent
 REQUIREMENTS = ROOT / "requirements"
 
 #: (Python, Django) pairs we support, each with what CI runs on it: "all" (the whole suite),
-#: "in-process" (no processes, no browser) or None (run only when asked for by name).
+#: "smoke" (the in-process tests and the process tests marked ``smoke``), "in-process" (no
+#: processes, no browser) or None (run only when asked for by name).
 MATRIX: list[tuple[str, str, str | None]] = [
     ("3.10", "5.2", "in-process"),
     ("3.11", "5.2", "all"),
@@ -37,11 +42,15 @@ MATRIX: list[tuple[str, str, str | None]] = [
     ("3.12", "6.0", "in-process"),
     ("3.13", "6.0", None),
     ("3.12", "6.1", None),
-    ("3.13", "6.1", "all"),
+    ("3.13", "6.1", "smoke"),
 ]
 IN_PROCESS = "not processes and not browser"
-#: What the whole-suite sessions leave out (``-m``), per Django version: see ``tests()``.
-ONE_SESSION = {"5.2": "not (slow and processes)", "6.1": "not hosts and not (slow and not processes)"}
+#: What the ``tests`` sessions select (``-m``): the whole suite where CI runs it, else the smoke
+#: set (a session named on the command line runs the whole suite with ``-- -m ""``).
+SELECTION = {"all": "", "smoke": f"({IN_PROCESS} and not slow) or smoke"}
+#: pytest-xdist workers of a ``tests`` session: most process tests wait (on a lease, a child,
+#: the next minute), so more workers than cores; CRONJOBS_TEST_WORKERS overrides it.
+WORKERS = os.environ.get("CRONJOBS_TEST_WORKERS", "4")
 #: What a copy of the checkout leaves out (tests/test_packaging.py builds from such a copy too).
 NOT_SOURCES = (".git", ".venv*", ".nox", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.sqlite3*")
 #: Tests that cannot pass on a Python version, and why.
@@ -51,7 +60,7 @@ KNOWN_LIMITS = {
     "3.10": ["tests/engine/test_stopping.py::TestDeadline::test_it_stops_a_pure_python_loop_that_catches_exceptions"],
 }
 
-nox.options.default_venv_backend = "virtualenv"  # seeds pip from its own copy: faster than venv
+nox.options.default_venv_backend = "uv|virtualenv"  # uv when installed (requirements/nox.txt): fastest
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 nox.options.download_python = "never"
@@ -84,7 +93,10 @@ def _install(session: nox.Session, *names: str, package: bool = True) -> None:
     if package:
         with _checkout_lock():  # setuptools writes cronjobs.egg-info into the checkout
             session.install("--no-deps", "--no-build-isolation", "-e", str(ROOT))
-    session.run("python", "-m", "pip", "check", silent=True)
+    if session.venv_backend == "uv":
+        session.run_install("uv", "pip", "check", "--python", str(session.virtualenv.location), silent=True)
+    else:
+        session.run("python", "-m", "pip", "check", silent=True)
 
 
 @contextlib.contextmanager
@@ -130,24 +142,23 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize(("python", "django"), _params({"all"}))
+@nox.parametrize(("python", "django"), _params({"all", "smoke"}))
 def tests(session: nox.Session, django: str) -> None:
-    """The whole suite (extra arguments go to pytest)."""
+    """The whole suite, tests side by side (extra arguments go to pytest); on Django 6.1 under CI,
+    the in-process tests and the smoke set of the process tests."""
     # RQ (django-tasks-rq) only where it runs: on the django-tasks backport of Django 5.2.
     _install(session, f"django-{django}", "dev", *(["rq"] if django == "5.2" else []))
     _compile(session)
-    # The long replays test the engine, not Django: CI runs each of them in one of its two
-    # whole-suite sessions, to keep within its time (20 minutes on 2 cores): the test hosts
-    # (network namespaces) and the in-process slot replays on Django 5.2, the DST replays in
-    # real processes on Django 6.1. Other sessions of the matrix select as that of their Django
-    # does (6.0 as 6.1).
+    ci = dict((f"{python}-{dj}", what) for python, dj, what in MATRIX).get(f"{session.python}-{django}")
+    selection = SELECTION["smoke"] if ci == "smoke" else SELECTION["all"]
     session.run(
         "python",
         "-m",
         "pytest",
         "--durations=15",
-        "-m",
-        ONE_SESSION.get(django, ONE_SESSION["6.1"]),
+        f"--numprocesses={WORKERS}",
+        "--dist=worksteal",
+        *(["-m", selection] if selection else []),
         *_deselected(session),
         *session.posargs,
     )
@@ -163,6 +174,30 @@ def tests_in_process(session: nox.Session, django: str) -> None:
     # is older, and in the Django 5.2 whole suite, not here on Django 6.0 too.
     marks = IN_PROCESS if session.python == "3.10" else f"{IN_PROCESS} and not slow"
     _beside(session, "python", "-m", "pytest", "-m", marks, *_deselected(session), *session.posargs)
+
+
+@nox.session(python="3.11", default=False)
+def coverage(session: nox.Session) -> None:
+    """Branch coverage of cronjobs/ by the whole suite on Django 5.2, the processes it starts
+    included (each Python started in the session's virtualenv measures itself): ``make coverage``."""
+    _install(session, "django-5.2", "dev", "rq")
+    _compile(session)
+    data = Path(session.create_tmp()) / "coverage"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir()
+    rcfile = data / "coveragerc"
+    rcfile.write_text(
+        f"[run]\nbranch = True\nparallel = True\nsource = cronjobs\ndata_file = {data / '.coverage'}\n"
+        "[report]\nprecision = 1\nskip_empty = True\n"
+    )
+    site = session.run("python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True)
+    startup = "import os; 'COVERAGE_PROCESS_START' in os.environ and __import__('coverage').process_startup()\n"
+    (Path(str(site).strip()) / "cronjobs_coverage.pth").write_text(startup)
+    env = {"COVERAGE_PROCESS_START": str(rcfile)}
+    session.run("python", "-m", "pytest", f"--numprocesses={WORKERS}", "--dist=worksteal", *session.posargs, env=env)
+    session.run("python", "-m", "coverage", "combine", "-q", f"--rcfile={rcfile}", env=env)
+    session.run("python", "-m", "coverage", "report", f"--rcfile={rcfile}", "--format=total", env=env)
+    session.run("python", "-m", "coverage", "report", f"--rcfile={rcfile}", "--sort=cover", env=env)
 
 
 @nox.session(python="3.11", tags=["ci"])

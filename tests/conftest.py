@@ -26,6 +26,36 @@ from tests.support.projects import MACHINE_TMP, VENDORS, Project, Server, create
 
 _RUN_DIR = pytest.StashKey[tuple]()
 
+#: The process tests that also run where the whole suite does not (Django 6.1 / Python 3.13 under
+#: CI, ``-m smoke``): one of each kind of process the suite starts (the demo, concurrent runners,
+#: fencing, SIGTERM with and without workers, tasks, async jobs, the example's own tests). Each
+#: process test runs in full in one session only (noxfile.py).
+SMOKE = (
+    "tests/test_demo.py::test_the_demo_migrates_runs_every_job_and_then_has_nothing_due",
+    "tests/test_example_tests.py::",
+    "tests/engine/test_exactly_once.py::test_concurrent_runcrons_run_each_due_slot_once",
+    "tests/engine/test_fencing.py::test_a_run_declared_crashed_while_it_ran_commits_nothing_and_says_so",
+    "tests/engine/test_crashes.py::test_sigterm_rolls_back_records_interrupted_and_releases_the_lock",
+    "tests/engine/test_crashes.py::test_sigterm_to_a_runner_with_workers_stops_every_worker_cleanly",
+    "tests/engine/test_crashes.py::test_workers_run_due_jobs_in_parallel_and_each_slot_once",
+    "tests/engine/test_isolation.py::",
+    "tests/engine/test_async_jobs.py::test_an_async_job_runs_in_the_jobs_transaction_and_its_output_is_kept",
+    "tests/tasks/test_processes.py::test_rollback_run_after_and_priority",
+    "tests/tasks/test_processes.py::test_a_task_over_its_timeout_is_stopped_and_the_worker_goes_on",
+    "tests/tasks/test_processes.py::test_loop_runs_due_jobs_and_drains_tasks_and_sigterm_puts_the_running_task_back",
+)
+#: Marks of tests that take long (real minutes, test hosts, many processes): they start first,
+#: so that side by side (pytest-xdist) the suite does not end waiting on one of them.
+LONG_FIRST = ("hosts", "slow", "long")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SMOKE):
+            item.add_marker(pytest.mark.smoke)
+    # A stable sort: the same order in every xdist worker, as xdist requires.
+    items.sort(key=lambda item: not any(item.get_closest_marker(mark) for mark in LONG_FIRST))
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # pytest keeps its own tmp_path directories where they would be (and rotates them there).

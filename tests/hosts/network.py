@@ -19,6 +19,7 @@ when the ``with`` block ends, however it ends. Needs root, iproute2, util-linux 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -173,12 +174,13 @@ class Hosts:
         self.count = count
         self.services = services
         self.tag = secrets.token_hex(2)
-        # A /24 per run, chosen at random among 10.214.0.0/16's: runs in parallel do not meet.
-        self.subnet = 16 + int(self.tag, 16) % 200
+        self.subnet = 0
+        self._subnet_lock = -1
         self.hosts: list[Host] = []
 
     def __enter__(self) -> list[Host]:
         try:
+            self.subnet, self._subnet_lock = _reserve_subnet(int(self.tag, 16))
             for index in range(self.count):
                 self.hosts.append(self._create(index))
         except BaseException:
@@ -265,6 +267,29 @@ class Hosts:
             _sh("ip", "link", "del", host.host_link, check=False)
             _sh("ip", "netns", "del", host.netns, check=False)
         self.hosts.clear()
+        if self._subnet_lock >= 0:
+            os.close(self._subnet_lock)  # the subnet is free for another run
+            self._subnet_lock = -1
+
+
+#: Where the runs of this machine (tests side by side, other checkouts) reserve their subnets.
+SUBNET_LOCKS = Path(os.environ.get("TMPDIR", "/tmp")) / f"cronjobs-tests-subnets-{os.getuid()}"
+
+
+def _reserve_subnet(start: int) -> tuple[int, int]:
+    """A /24 of 10.214.0.0/16 that no other run of this machine holds, and the fd of the flock
+    that holds it for this one (released when the fd is closed, or the process dies)."""
+    SUBNET_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for step in range(200):
+        subnet = 16 + (start + step) % 200
+        fd = os.open(SUBNET_LOCKS / str(subnet), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return subnet, fd
+    raise RuntimeError("every test subnet of 10.214.0.0/16 is taken by other runs")
 
 
 def _listening(address: str, port: int) -> bool:

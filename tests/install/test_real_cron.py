@@ -1,7 +1,7 @@
 """End to end with Debian's real cron daemon: installcrons, cron runs runcrons, the job is recorded.
 
-The first test is the one slow test of the suite (up to about 78 s: it waits for cron's next minute). It
-installs the example project's entry into the real crontab of the user running the tests,
+The first test waits for cron's next minute (about a minute; on a busy machine, as long as cron and
+runcrons take to start: it waits for the run, not for a number of seconds). It installs the example project's entry into the real crontab of the user running the tests,
 under an id of its own, starts the daemon when none runs, and removes the entry afterwards,
 leaving the crontab as it found it.
 
@@ -38,7 +38,9 @@ from tests.support.projects import MACHINE_TMP, unavailable
 pytestmark = pytest.mark.processes
 
 ROOT = Path(__file__).resolve().parents[2]
-MARGIN = 15  # seconds after the minute boundary for cron to start runcrons and the job to finish
+#: How long after the minute boundary the test waits for the run cron starts there, at most: cron
+#: and runcrons start when the machine lets them, and the run's slot says which minute it was.
+PATIENCE = 240
 #: Where the test runs on this machine meet: locks and the pid of a cron daemon started by tests.
 SHARED = MACHINE_TMP / f"cronjobs-tests-shared-{os.getuid()}"
 #: The crontab entry of a run of the first test (ours, or another run's).
@@ -148,6 +150,7 @@ def manage(project: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.long
 def test_the_real_cron_daemon_runs_the_example_job_and_remove_restores_the_crontab(
     tmp_path: Path, cron_daemon: None
 ) -> None:
@@ -170,7 +173,7 @@ def test_the_real_cron_daemon_runs_the_example_job_and_remove_restores_the_cront
         boundary = (now // 60 + 1) * 60
         if boundary - now < 3:
             boundary += 60
-        deadline = boundary + MARGIN
+        deadline = boundary + PATIENCE
         slot = datetime.fromtimestamp(boundary, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         runs: list[tuple] = []
         while time.time() < deadline:
@@ -180,7 +183,7 @@ def test_the_real_cron_daemon_runs_the_example_job_and_remove_restores_the_cront
             time.sleep(1)
         log = project / "cronjobs.log"
         assert any(status == "succeeded" and run_slot >= slot for status, run_slot in runs), (
-            f"no succeeded run of shop.heartbeat by {slot} + {MARGIN}s; runs: {runs}; "
+            f"no succeeded run of shop.heartbeat of slot {slot} or later after {PATIENCE}s; runs: {runs}; "
             f"cronjobs.log: {log.read_text() if log.exists() else '(none)'}"
         )
     finally:
