@@ -231,19 +231,20 @@ class Project:
     def count(self, table: str, where: str = "1=1", params: tuple = ()) -> int:
         return self.query(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)[0][0]
 
-    def seed_job(self, code: str, minutes_ago: int) -> None:
-        """Pretend the job was first seen (and last settled) ``minutes_ago`` minutes ago.
+    def seed_job(self, code: str, minutes_ago: int, *, now: datetime | None = None) -> None:
+        """Pretend the job was first seen (and last settled) ``minutes_ago`` minutes before
+        ``now`` (a fake clock's moment), or before the real clock's now.
 
-        The test's first seed waits, if need be, until the next minute of the real clock is ten
+        On the real clock, the test's first seed waits, if need be, until the next minute is ten
         seconds away or more: the steps that follow see the slots they expect, not one more.
         """
-        if not self._seeded:
+        if now is None and not self._seeded:
             clear_of_the_next_minute(10)
             self._seeded = True
         self.query(
             "INSERT INTO cronjobs_job (code, first_seen, watermark, schedule_key, next_slot, paused) "
             "VALUES (?, ?, ?, '', ?, ?)",
-            (code, *([self._moment(minutes_ago)] * 3), False),
+            (code, *([self._moment(minutes_ago, now)] * 3), False),
         )
 
     def runs(self, code: str) -> list[tuple]:
@@ -252,9 +253,9 @@ class Project:
             (code,),
         )
 
-    def _moment(self, minutes_ago: float) -> Any:
+    def _moment(self, minutes_ago: float, now: datetime | None = None) -> Any:
         """A past moment as each driver wants it for a Django DateTimeField (UTC)."""
-        moment = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+        moment = (now or datetime.now(timezone.utc)) - timedelta(minutes=minutes_ago)
         if self.vendor == "postgresql":
             return moment
         if self.vendor == "mysql":
