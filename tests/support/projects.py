@@ -263,6 +263,27 @@ class Project:
         return moment.replace(tzinfo=None).isoformat(sep=" ")
 
 
+#: A ``sitecustomize`` that shifts ``django.utils.timezone.now`` by CRONJOBS_TEST_CLOCK_OFFSET
+#: seconds (the test hosts' fake clock; see its docstring).
+CLOCK_DIR = ROOT / "tests" / "hosts" / "clock"
+
+
+def clock_ahead(seconds: float) -> dict[str, str]:
+    """The environment of a ``manage.py`` process whose clock runs ``seconds`` ahead of the real
+    one (behind, if negative).
+
+    cronjobs reads the wall clock through ``timezone.now()`` alone (slots, claims, leases, lock
+    expiry, records), so the process sees every moment shifted, as a host whose clock is ahead
+    would; monotonic time, sleeps and timeouts stay real. A process ahead by more than a lease's
+    ttl judges the leases of the others at a moment past them: a lease has lapsed for it without
+    the test sleeping it out. The shift is of the process's clock only, never of the database's.
+    """
+    return {
+        "PYTHONPATH": os.pathsep.join([str(CLOCK_DIR), str(ROOT)]),
+        "CRONJOBS_TEST_CLOCK_OFFSET": repr(float(seconds)),
+    }
+
+
 REDIS_URL = os.environ.get("CRONJOBS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
