@@ -6,11 +6,12 @@ import itertools
 import os
 import signal
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 
-from tests.support.projects import REDIS_URL, require_redis, server_queries, stop, wait_for
+from tests.support.leases import LAPSED, renewed_past_the_claim
+from tests.support.projects import REDIS_URL, clock_ahead, require_redis, server_queries, stop, wait_for
 
 pytestmark = pytest.mark.processes
 
@@ -24,10 +25,11 @@ def lock_env(lock: str) -> dict:
     return {"CRONJOBS_TEST_LOCK": lock}
 
 
-def lock_holder(project, lock: str, name: str) -> str | None:
-    """Who holds the lock ``name`` now, read from outside the runcrons processes."""
+def lock_holder(project, lock: str, name: str, at: datetime | None = None) -> str | None:
+    """Who holds the lock ``name`` now (a database lock: at the moment ``at``, if given), read
+    from outside the runcrons processes."""
     if lock == "database":
-        now = datetime.now().astimezone()
+        now = at or datetime.now(timezone.utc)
         rows = project.query("SELECT owner, expires_at FROM cronjobs_lease WHERE name = ?", (name,))
         if not rows or not rows[0][0]:
             return None
@@ -35,7 +37,7 @@ def lock_holder(project, lock: str, name: str) -> str | None:
         if isinstance(expires, str):
             expires = datetime.fromisoformat(expires)
         if expires.tzinfo is None:
-            expires = expires.replace(tzinfo=datetime.now().astimezone().tzinfo.utc)  # type: ignore[union-attr]
+            expires = expires.replace(tzinfo=timezone.utc)
         return rows[0][0] if expires >= now else None
     import redis
 
@@ -87,10 +89,18 @@ def test_a_killed_runner_leaves_no_writes_no_stuck_lock_and_a_crashed_run(projec
     time.sleep(0.5)  # the job has written its row by now, in its open transaction
     stop(process, signal.SIGKILL)
     process.wait(timeout=10)
+    killed = datetime.now(timezone.utc)
+    past_the_lease: dict = {}
     if lock != "file":  # a lease outlives its holder by at most lock_ttl (4 s)
         assert lock_holder(project, lock, "test.hangs") is not None
+    if lock == "database":  # judged past lock_ttl, by the test and by the next runcrons, it has lapsed
+        assert lock_holder(project, lock, "test.hangs", at=killed + LAPSED) is None
+        past_the_lease = clock_ahead(LAPSED.total_seconds())
+    elif lock == "cache":  # the cache server expires the key on its own clock
         wait_for(lambda: lock_holder(project, lock, "test.hangs") is None, timeout=4 + 10)
-    again = project.manage("runcrons", "--force", jobs="WritesThenHangs", env={**env, "CRONJOBS_TEST_SLEEP": "0"})
+    again = project.manage(
+        "runcrons", "--force", jobs="WritesThenHangs", env={**env, "CRONJOBS_TEST_SLEEP": "0", **past_the_lease}
+    )
     assert again.returncode == 1, again.stderr  # it reports the crash it found
     assert "test.hangs: crashed" in again.stdout
     assert "test.hangs: succeeded" in again.stdout
@@ -104,7 +114,8 @@ def test_runs_that_allow_overlap_and_are_alive_are_not_taken_for_crashed(project
     second = project.start("runcrons", "--force", jobs="AllowsOverlap")
     try:
         wait_for(lambda: statuses(project, "test.allows_overlap") == ["running", "running"])
-        time.sleep(4 + 1)  # past the lease taken at the claim: only the heartbeat keeps them alive
+        # Past the lease taken at the claim: only the heartbeat keeps them alive.
+        wait_for(lambda: renewed_past_the_claim(project, "test.allows_overlap", 2), timeout=60)
         third = project.manage("runcrons", "--force", jobs="AllowsOverlap", env={"CRONJOBS_TEST_SLEEP": "0"})
         assert third.returncode == 0, third.stdout + third.stderr
         assert statuses(project, "test.allows_overlap") == ["running", "running", "succeeded"]
