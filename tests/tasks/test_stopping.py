@@ -67,4 +67,4 @@ def test_a_task_in_a_slow_query_is_stopped_at_its_timeout_on_the_server_too(proj
     [(status, errors)] = project.query(f"SELECT status, errors FROM {TABLE} WHERE task_path LIKE ?", ("%slow_query",))
     assert status == "FAILED" and "TaskTimeout" in str(errors)
     sql = {"postgresql": "SELECT pg_sleep(60)", "mysql": "SELECT SLEEP(60)"}.get(project.vendor, "")
-    wait_for(lambda: server_queries(project, sql) == 0, timeout=5)  # cancelled, not left running
+    wait_for(lambda: server_queries(project, sql) == 0, timeout=30)  # cancelled, not left running
