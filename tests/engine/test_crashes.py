@@ -81,12 +81,13 @@ def test_a_job_longer_than_its_interval_never_runs_twice_at_once(project, lock):
 
 
 @pytest.mark.parametrize("lock", LOCKS)
-def test_a_killed_runner_leaves_no_writes_no_stuck_lock_and_a_crashed_run(project, lock):
-    env = lock_env(lock)
+def test_a_killed_runner_leaves_no_writes_no_stuck_lock_and_a_crashed_run(project, lock, tmp_path):
+    written = tmp_path / "written"
+    env = {**lock_env(lock), "CRONJOBS_TEST_MARKER": str(written)}
     project.seed_job("test.hangs", minutes_ago=1)
     process = project.start("runcrons", jobs="WritesThenHangs", env=env)
     wait_running(project, process, "test.hangs")
-    time.sleep(0.5)  # the job has written its row by now, in its open transaction
+    wait_for(written.exists)  # the job has written its row, in its open transaction
     stop(process, signal.SIGKILL)
     process.wait(timeout=10)
     killed = datetime.now(timezone.utc)
@@ -143,11 +144,13 @@ def test_timeouts_stop_loops_sleeps_and_slow_queries_and_the_other_jobs_run(proj
     wait_for(lambda: server_queries(project, sql) == 0, timeout=30)
 
 
-def test_sigterm_rolls_back_records_interrupted_and_releases_the_lock(project):
+def test_sigterm_rolls_back_records_interrupted_and_releases_the_lock(project, tmp_path):
+    written = tmp_path / "written"
     project.seed_job("test.hangs", minutes_ago=1)
-    process = project.start("runcrons", jobs="WritesThenHangs", env={"CRONJOBS_TEST_LOCK": "database"})
+    env = {"CRONJOBS_TEST_LOCK": "database", "CRONJOBS_TEST_MARKER": str(written)}
+    process = project.start("runcrons", jobs="WritesThenHangs", env=env)
     wait_running(project, process, "test.hangs")
-    time.sleep(0.5)  # the job has written its row by now, in its open transaction
+    wait_for(written.exists)  # the job has written its row, in its open transaction
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=45) == 128 + signal.SIGTERM
     assert "stopped" in process.communicate()[1]
@@ -160,12 +163,15 @@ def test_sigterm_stops_a_job_inside_a_slow_query_and_the_query_on_the_server(pro
     project.seed_job("test.slow_query_no_timeout", minutes_ago=1)
     process = project.start("runcrons", jobs="SlowQueryNoTimeout")
     wait_running(project, process, "test.slow_query_no_timeout")
-    time.sleep(1)  # inside the query by now
+    sql = {"postgresql": "SELECT pg_sleep(60)", "mysql": "SELECT SLEEP(60)"}.get(project.vendor, "")
+    if sql:
+        wait_for(lambda: server_queries(project, sql) == 1)  # inside the query
+    else:
+        time.sleep(1)  # inside the query by now (SQLite's runs in the process: nothing to see from outside)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=45) == 128 + signal.SIGTERM
     assert statuses(project, "test.slow_query_no_timeout") == ["interrupted"]
     assert project.count("testapp_effect") == 0
-    sql = {"postgresql": "SELECT pg_sleep(60)", "mysql": "SELECT SLEEP(60)"}.get(project.vendor, "")
     wait_for(lambda: server_queries(project, sql) == 0, timeout=30)
 
 
