@@ -313,3 +313,26 @@ def test_after_an_outage_the_real_runner_settles_debian_crons_slots_by_the_catch
     records = simulated(expression, zone, first, last, django_db_blocker, catchup=catchup, outages=outages, limit=limit)
     slots = debian_runs(expression, zone, first, last)
     assert records == expected_records(slots, first, last, outages, catchup, limit, timedelta(minutes=2))
+
+
+@pytest.mark.parametrize(
+    ("expression", "zone", "first", "last"),
+    [
+        # The repeated hours of tests/test_dst_processes.py, invoked every minute: Berlin's
+        # 2026-10-25 (03:00 CEST becomes 02:00 CET at 01:00 UTC), New York's 2026-11-01 (02:00
+        # EDT becomes 01:00 EST at 06:00 UTC), and Berlin's gap of 2026-03-29.
+        ("*/15 * * * *", "Europe/Berlin", utc(2026, 10, 24, 23, 59), utc(2026, 10, 25, 2, 0)),
+        ("30 2 * * *", "Europe/Berlin", utc(2026, 10, 24, 23, 59), utc(2026, 10, 25, 2, 0)),
+        ("*/10 * * * *", "America/New_York", utc(2026, 11, 1, 4, 59), utc(2026, 11, 1, 7, 0)),
+        ("*/15 * * * *", "Europe/Berlin", utc(2026, 3, 29, 0, 44), utc(2026, 3, 29, 1, 16)),
+        ("30 2 * * *", "Europe/Berlin", utc(2026, 3, 29, 0, 44), utc(2026, 3, 29, 1, 16)),
+    ],
+    ids=lambda value: value if isinstance(value, str) else f"{value:%m-%d}",
+)
+def test_every_minute_through_a_change_the_real_runner_runs_each_real_slot_once(
+    expression, zone, first, last, django_db_blocker
+):
+    expected, records = runs(expression, zone, first, last)
+    assert simulated(expression, zone, first, last, django_db_blocker) == records
+    assert [r for r in records if r.status != "run"] == []
+    assert [r.slot for r in records] == expected

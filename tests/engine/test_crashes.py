@@ -6,11 +6,12 @@ import itertools
 import os
 import signal
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 
-from tests.support.projects import REDIS_URL, require_redis, server_queries, stop, wait_for
+from tests.support.leases import LAPSED, renewed_past_the_claim
+from tests.support.projects import REDIS_URL, clock_ahead, require_redis, server_queries, stop, wait_for
 
 pytestmark = pytest.mark.processes
 
@@ -24,10 +25,11 @@ def lock_env(lock: str) -> dict:
     return {"CRONJOBS_TEST_LOCK": lock}
 
 
-def lock_holder(project, lock: str, name: str) -> str | None:
-    """Who holds the lock ``name`` now, read from outside the runcrons processes."""
+def lock_holder(project, lock: str, name: str, at: datetime | None = None) -> str | None:
+    """Who holds the lock ``name`` now (a database lock: at the moment ``at``, if given), read
+    from outside the runcrons processes."""
     if lock == "database":
-        now = datetime.now().astimezone()
+        now = at or datetime.now(timezone.utc)
         rows = project.query("SELECT owner, expires_at FROM cronjobs_lease WHERE name = ?", (name,))
         if not rows or not rows[0][0]:
             return None
@@ -35,7 +37,7 @@ def lock_holder(project, lock: str, name: str) -> str | None:
         if isinstance(expires, str):
             expires = datetime.fromisoformat(expires)
         if expires.tzinfo is None:
-            expires = expires.replace(tzinfo=datetime.now().astimezone().tzinfo.utc)  # type: ignore[union-attr]
+            expires = expires.replace(tzinfo=timezone.utc)
         return rows[0][0] if expires >= now else None
     import redis
 
@@ -79,18 +81,27 @@ def test_a_job_longer_than_its_interval_never_runs_twice_at_once(project, lock):
 
 
 @pytest.mark.parametrize("lock", LOCKS)
-def test_a_killed_runner_leaves_no_writes_no_stuck_lock_and_a_crashed_run(project, lock):
-    env = lock_env(lock)
+def test_a_killed_runner_leaves_no_writes_no_stuck_lock_and_a_crashed_run(project, lock, tmp_path):
+    written = tmp_path / "written"
+    env = {**lock_env(lock), "CRONJOBS_TEST_MARKER": str(written)}
     project.seed_job("test.hangs", minutes_ago=1)
     process = project.start("runcrons", jobs="WritesThenHangs", env=env)
     wait_running(project, process, "test.hangs")
-    time.sleep(0.5)  # the job has written its row by now, in its open transaction
+    wait_for(written.exists)  # the job has written its row, in its open transaction
     stop(process, signal.SIGKILL)
     process.wait(timeout=10)
+    killed = datetime.now(timezone.utc)
+    past_the_lease: dict = {}
     if lock != "file":  # a lease outlives its holder by at most lock_ttl (4 s)
         assert lock_holder(project, lock, "test.hangs") is not None
+    if lock == "database":  # judged past lock_ttl, by the test and by the next runcrons, it has lapsed
+        assert lock_holder(project, lock, "test.hangs", at=killed + LAPSED) is None
+        past_the_lease = clock_ahead(LAPSED.total_seconds())
+    elif lock == "cache":  # the cache server expires the key on its own clock
         wait_for(lambda: lock_holder(project, lock, "test.hangs") is None, timeout=4 + 10)
-    again = project.manage("runcrons", "--force", jobs="WritesThenHangs", env={**env, "CRONJOBS_TEST_SLEEP": "0"})
+    again = project.manage(
+        "runcrons", "--force", jobs="WritesThenHangs", env={**env, "CRONJOBS_TEST_SLEEP": "0", **past_the_lease}
+    )
     assert again.returncode == 1, again.stderr  # it reports the crash it found
     assert "test.hangs: crashed" in again.stdout
     assert "test.hangs: succeeded" in again.stdout
@@ -104,7 +115,8 @@ def test_runs_that_allow_overlap_and_are_alive_are_not_taken_for_crashed(project
     second = project.start("runcrons", "--force", jobs="AllowsOverlap")
     try:
         wait_for(lambda: statuses(project, "test.allows_overlap") == ["running", "running"])
-        time.sleep(4 + 1)  # past the lease taken at the claim: only the heartbeat keeps them alive
+        # Past the lease taken at the claim: only the heartbeat keeps them alive.
+        wait_for(lambda: renewed_past_the_claim(project, "test.allows_overlap", 2), timeout=60)
         third = project.manage("runcrons", "--force", jobs="AllowsOverlap", env={"CRONJOBS_TEST_SLEEP": "0"})
         assert third.returncode == 0, third.stdout + third.stderr
         assert statuses(project, "test.allows_overlap") == ["running", "running", "succeeded"]
@@ -129,16 +141,18 @@ def test_timeouts_stop_loops_sleeps_and_slow_queries_and_the_other_jobs_run(proj
     assert project.count("testapp_effect", "job = 'test.every_minute'") == 1
     # The query was cancelled on the server, not left running after the client gave up.
     sql = {"postgresql": "SELECT pg_sleep(60)", "mysql": "SELECT SLEEP(60)"}.get(project.vendor, "")
-    wait_for(lambda: server_queries(project, sql) == 0, timeout=5)
+    wait_for(lambda: server_queries(project, sql) == 0, timeout=30)
 
 
-def test_sigterm_rolls_back_records_interrupted_and_releases_the_lock(project):
+def test_sigterm_rolls_back_records_interrupted_and_releases_the_lock(project, tmp_path):
+    written = tmp_path / "written"
     project.seed_job("test.hangs", minutes_ago=1)
-    process = project.start("runcrons", jobs="WritesThenHangs", env={"CRONJOBS_TEST_LOCK": "database"})
+    env = {"CRONJOBS_TEST_LOCK": "database", "CRONJOBS_TEST_MARKER": str(written)}
+    process = project.start("runcrons", jobs="WritesThenHangs", env=env)
     wait_running(project, process, "test.hangs")
-    time.sleep(0.5)  # the job has written its row by now, in its open transaction
+    wait_for(written.exists)  # the job has written its row, in its open transaction
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=15) == 128 + signal.SIGTERM
+    assert process.wait(timeout=45) == 128 + signal.SIGTERM
     assert "stopped" in process.communicate()[1]
     assert statuses(project, "test.hangs") == ["interrupted"]
     assert project.count("testapp_effect") == 0
@@ -149,13 +163,16 @@ def test_sigterm_stops_a_job_inside_a_slow_query_and_the_query_on_the_server(pro
     project.seed_job("test.slow_query_no_timeout", minutes_ago=1)
     process = project.start("runcrons", jobs="SlowQueryNoTimeout")
     wait_running(project, process, "test.slow_query_no_timeout")
-    time.sleep(1)  # inside the query by now
+    sql = {"postgresql": "SELECT pg_sleep(60)", "mysql": "SELECT SLEEP(60)"}.get(project.vendor, "")
+    if sql:
+        wait_for(lambda: server_queries(project, sql) == 1)  # inside the query
+    else:
+        time.sleep(1)  # inside the query by now (SQLite's runs in the process: nothing to see from outside)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=15) == 128 + signal.SIGTERM
+    assert process.wait(timeout=45) == 128 + signal.SIGTERM
     assert statuses(project, "test.slow_query_no_timeout") == ["interrupted"]
     assert project.count("testapp_effect") == 0
-    sql = {"postgresql": "SELECT pg_sleep(60)", "mysql": "SELECT SLEEP(60)"}.get(project.vendor, "")
-    wait_for(lambda: server_queries(project, sql) == 0, timeout=5)
+    wait_for(lambda: server_queries(project, sql) == 0, timeout=30)
 
 
 def test_sigterm_to_a_runner_with_workers_stops_every_worker_cleanly(project):
@@ -167,7 +184,7 @@ def test_sigterm_to_a_runner_with_workers_stops_every_worker_cleanly(project):
     wait_running(project, process, *codes)
     time.sleep(0.5)
     process.send_signal(signal.SIGTERM)  # the runner only: it passes the signal on to its workers
-    assert process.wait(timeout=15) == 128 + signal.SIGTERM
+    assert process.wait(timeout=45) == 128 + signal.SIGTERM
     for code in codes:
         assert statuses(project, code) == ["interrupted"]
         assert lock_holder(project, "database", code) is None

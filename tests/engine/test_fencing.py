@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.support.projects import stop, wait_for
+from tests.support.projects import clock_ahead, stop, wait_for
 
 pytestmark = pytest.mark.processes
 
@@ -36,9 +36,9 @@ def effects(project, code: str, slot: object = None) -> list[tuple]:
     return [row for row in rows if slot is None or row[0] == slot]
 
 
-def recover(project, jobs: str) -> None:
+def recover(project, jobs: str, env: dict | None = None) -> None:
     """Have another runcrons with these jobs look for crashed runs (a pass with something to do does)."""
-    result = project.manage("runcrons", "--force", "test.every_minute", jobs=f"EveryMinute,{jobs}")
+    result = project.manage("runcrons", "--force", "test.every_minute", jobs=f"EveryMinute,{jobs}", env=env)
     assert result.returncode in (0, 1), result.stdout + result.stderr
 
 
@@ -71,10 +71,13 @@ def test_a_runner_frozen_past_its_lease_cannot_commit_and_the_retry_runs_the_slo
         wait_for(lambda: [r[1] for r in runs(project, "test.freezes")] == ["running"])
         time.sleep(0.5)
         stop(frozen, signal.SIGSTOP)
-        time.sleep(2 + 2)  # past lock_ttl: its lock and its run's lease have lapsed
-        recover(project, "Freezes")  # another runner records the run as crashed; its retry is due at once
+        # The other runners' clock is past lock_ttl (2 s): for them its lock and its run's lease have lapsed.
+        later = clock_ahead(2 + 2)
+        recover(project, "Freezes", later)  # another runner records the run as crashed; its retry is due at once
         assert [r[:2] for r in runs(project, "test.freezes")] == [(1, "crashed")]
-        retry = project.manage("runcrons", "test.freezes", jobs="Freezes,EveryMinute", env={"CRONJOBS_TEST_SLEEP": "0"})
+        retry = project.manage(
+            "runcrons", "test.freezes", jobs="Freezes,EveryMinute", env={"CRONJOBS_TEST_SLEEP": "0", **later}
+        )
         assert retry.returncode == 0, retry.stdout + retry.stderr
         assert "test.freezes: succeeded in" in retry.stdout and "(attempt 2)" in retry.stdout
     finally:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 
 import pytest
 
-from tests.support.projects import stop, unavailable, wait_for
+from tests.support.leases import LAPSED, renewed_past_the_claim
+from tests.support.projects import clock_ahead, stop, unavailable, wait_for
 
 pytestmark = pytest.mark.processes
 
@@ -59,7 +59,8 @@ def test_a_live_run_in_another_pid_namespace_with_this_hostname_is_not_taken_for
             "SELECT pid, pid_namespace, hostname FROM cronjobs_run WHERE job_code = ? AND status = 'running'", (CODE,)
         )
         assert recorded == pid  # a pid of its own namespace: here no process has it
-        time.sleep(4 + 1)  # past the lease of its claim: its heartbeat keeps it alive
+        # Past the lease of its claim: its heartbeat keeps it alive.
+        wait_for(lambda: renewed_past_the_claim(project, CODE, 1), timeout=60)
         outside = project.manage("runcrons", "--force", "test.every_minute", jobs=JOBS)
         assert outside.returncode == 0, outside.stdout + outside.stderr
         assert statuses(project) == ["running"]  # not "process N on host is gone"
@@ -68,9 +69,11 @@ def test_a_live_run_in_another_pid_namespace_with_this_hostname_is_not_taken_for
     finally:
         stop(contained, signal.SIGKILL)
         contained.wait(timeout=10)
-    # Once its process is really gone, its lease lapses and it crashes by the lease.
-    time.sleep(4 + 1)
-    later = project.manage("runcrons", "--force", "test.every_minute", jobs=JOBS)
+    # Once its process is really gone, its lease lapses and it crashes by the lease: a runcrons
+    # whose clock is past the lease judges it.
+    later = project.manage(
+        "runcrons", "--force", "test.every_minute", jobs=JOBS, env=clock_ahead(LAPSED.total_seconds())
+    )
     assert later.returncode == 1, later.stdout + later.stderr
     assert f"{CODE}: crashed" in later.stdout and "stopped renewing its lease" in later.stdout
     assert host in later.stdout and namespace is not None

@@ -188,16 +188,16 @@ class TestSwallowedByAFinalizer:
         started = time.monotonic()
         with pytest.raises(Interrupted), handling_signals():
             _Signalled(signal.SIGTERM)  # gone at once: its __del__ runs here
-            time.sleep(5)
-        assert time.monotonic() - started < 2
+            time.sleep(60)
+        assert time.monotonic() - started < 30  # the sleep was cut short, not slept out
 
     def test_a_timeout_whose_exception_a_finalizer_swallowed_is_delivered_again(self):
         started = time.monotonic()
         stopper = Stopper()
         with pytest.raises(JobTimeout), stopper, deadline(0.1, stopper):
             _Signalled(signal.SIGALRM)
-            time.sleep(5)
-        assert time.monotonic() - started < 2
+            time.sleep(60)
+        assert time.monotonic() - started < 30  # the sleep was cut short, not slept out
 
     def test_other_unraisable_exceptions_still_reach_the_hook_that_was_there(self, monkeypatch):
         seen = []

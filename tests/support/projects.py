@@ -231,19 +231,20 @@ class Project:
     def count(self, table: str, where: str = "1=1", params: tuple = ()) -> int:
         return self.query(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)[0][0]
 
-    def seed_job(self, code: str, minutes_ago: int) -> None:
-        """Pretend the job was first seen (and last settled) ``minutes_ago`` minutes ago.
+    def seed_job(self, code: str, minutes_ago: int, *, now: datetime | None = None) -> None:
+        """Pretend the job was first seen (and last settled) ``minutes_ago`` minutes before
+        ``now`` (a fake clock's moment), or before the real clock's now.
 
-        The test's first seed waits, if need be, until the next minute of the real clock is ten
+        On the real clock, the test's first seed waits, if need be, until the next minute is ten
         seconds away or more: the steps that follow see the slots they expect, not one more.
         """
-        if not self._seeded:
+        if now is None and not self._seeded:
             clear_of_the_next_minute(10)
             self._seeded = True
         self.query(
             "INSERT INTO cronjobs_job (code, first_seen, watermark, schedule_key, next_slot, paused) "
             "VALUES (?, ?, ?, '', ?, ?)",
-            (code, *([self._moment(minutes_ago)] * 3), False),
+            (code, *([self._moment(minutes_ago, now)] * 3), False),
         )
 
     def runs(self, code: str) -> list[tuple]:
@@ -252,14 +253,35 @@ class Project:
             (code,),
         )
 
-    def _moment(self, minutes_ago: float) -> Any:
+    def _moment(self, minutes_ago: float, now: datetime | None = None) -> Any:
         """A past moment as each driver wants it for a Django DateTimeField (UTC)."""
-        moment = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+        moment = (now or datetime.now(timezone.utc)) - timedelta(minutes=minutes_ago)
         if self.vendor == "postgresql":
             return moment
         if self.vendor == "mysql":
             return moment.replace(tzinfo=None)
         return moment.replace(tzinfo=None).isoformat(sep=" ")
+
+
+#: A ``sitecustomize`` that shifts ``django.utils.timezone.now`` by CRONJOBS_TEST_CLOCK_OFFSET
+#: seconds (the test hosts' fake clock; see its docstring).
+CLOCK_DIR = ROOT / "tests" / "hosts" / "clock"
+
+
+def clock_ahead(seconds: float) -> dict[str, str]:
+    """The environment of a ``manage.py`` process whose clock runs ``seconds`` ahead of the real
+    one (behind, if negative).
+
+    cronjobs reads the wall clock through ``timezone.now()`` alone (slots, claims, leases, lock
+    expiry, records), so the process sees every moment shifted, as a host whose clock is ahead
+    would; monotonic time, sleeps and timeouts stay real. A process ahead by more than a lease's
+    ttl judges the leases of the others at a moment past them: a lease has lapsed for it without
+    the test sleeping it out. The shift is of the process's clock only, never of the database's.
+    """
+    return {
+        "PYTHONPATH": os.pathsep.join([str(CLOCK_DIR), str(ROOT)]),
+        "CRONJOBS_TEST_CLOCK_OFFSET": repr(float(seconds)),
+    }
 
 
 REDIS_URL = os.environ.get("CRONJOBS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

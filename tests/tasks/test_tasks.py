@@ -140,9 +140,11 @@ def test_a_failed_attempt_is_retried_after_the_backoff_with_its_traceback_kept()
     result = tasks.fails_once.enqueue("flaky")
     before = timezone.now()
     assert (drain().retried, drain().ran) == (1, 0)  # the retry waits RETRY_DELAY (10 s by default)
+    after = timezone.now()
     row = QueuedTask.objects.get()
     assert row.status == Status.READY
-    assert timedelta(seconds=9) < row.run_after - before < timedelta(seconds=12)
+    # RETRY_DELAY after the attempt failed, which was between ``before`` and ``after``.
+    assert before + timedelta(seconds=10) <= row.run_after <= after + timedelta(seconds=10)
     QueuedTask.objects.update(run_after=timezone.now())
     assert drain().succeeded == 1
     result.refresh()

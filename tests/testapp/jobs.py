@@ -105,7 +105,8 @@ class Overlapping(BaseCronJob):
 
 
 class WritesThenHangs(BaseCronJob):
-    """Writes a row in its transaction, then sleeps (CRONJOBS_TEST_SLEEP, default 60 s)."""
+    """Writes a row in its transaction, touches CRONJOBS_TEST_MARKER (if set), then sleeps
+    (CRONJOBS_TEST_SLEEP, default 60 s)."""
 
     schedule = "* * * * *"
     code = "test.hangs"
@@ -113,6 +114,9 @@ class WritesThenHangs(BaseCronJob):
 
     def run(self):
         Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        marker = os.environ.get("CRONJOBS_TEST_MARKER")
+        if marker:
+            open(marker, "w").close()
         time.sleep(_sleep_seconds(60))
         return "woke up"
 
