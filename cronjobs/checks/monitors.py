@@ -37,6 +37,8 @@ def check_monitors(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
             continue
         for name, options in monitors.configured(job).items():
+            if name == "ping_url" and job.ping_url:
+                continue  # checked as the job's ping_url (cronjobs.E044)
             where = f"CRONJOBS['MONITORS'][{name!r}]" if name in setting else f"{job.get_code()}.monitors[{name!r}]"
             if isinstance(own, dict) and name in own and name in setting:
                 where = f"{where} of {job.get_code()}"

@@ -15,6 +15,7 @@ from cronjobs.checks.base import TAG, error, where
 def check_operations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from django.core.checks import Warning
 
+    from cronjobs.monitors.base import is_http_url
     from cronjobs.ops import retention
 
     errors: list[CheckMessage] = []
@@ -57,7 +58,7 @@ def check_operations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         url = job.ping_url
         if url is None:
             continue
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or "://" == url[-3:]:
+        if not is_http_url(url):
             errors.append(
                 error(
                     f"{where(job)}: ping_url {url!r} is not an http(s) URL.",

@@ -6,6 +6,13 @@ SIGTERM (or Ctrl-C) on to the children, which stop cleanly (their work rolls bac
 recorded as interrupted), waits for them at most :data:`STOP_GRACE` (then kills them), and reports children
 that died (a SIGKILL, the OOM killer) with their exit status, so that the caller can tell
 whose work was lost.
+
+Children die with their parent: a parent that is killed (SIGKILL, the OOM killer) leaves no
+orphan draining on. On Linux the kernel sends each child SIGTERM when its parent dies
+(``PR_SET_PDEATHSIG``); everywhere, a thread in each child sees its parent pid change within
+:data:`PARENT_POLL` seconds and does the same. A child that does not stop within
+:data:`STOP_GRACE` after that kills itself. Its runs and tasks are recorded, or given back,
+as on any SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +38,12 @@ logger = logging.getLogger("cronjobs")
 
 #: How long the parent waits for its children after passing a signal on (seconds).
 STOP_GRACE = 30.0
+
+#: How often a child looks whether its parent is still there (seconds), where the kernel does
+#: not tell it.
+PARENT_POLL = 1.0
+#: ``prctl(2)`` option: the signal a process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
 
 _context = multiprocessing.get_context("fork")
 
@@ -71,8 +85,9 @@ def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
     """
     results: Any = _context.Queue()
     connections.close_all()  # each child opens its own
+    parent = os.getpid()
     processes = [
-        _context.Process(target=_child, args=(index, work, results), name=f"cronjobs-worker-{index}")
+        _context.Process(target=_child, args=(index, work, results, parent), name=f"cronjobs-worker-{index}")
         for index in range(count)
     ]
     with stopping.critical():  # a child stopped before it can stop cleanly stops right after
@@ -118,10 +133,11 @@ def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
     return children
 
 
-def _child(index: int, work: Callable[[Channel], Any], results: Any) -> None:
+def _child(index: int, work: Callable[[Channel], Any], results: Any, parent: int) -> None:
     status = 0
     try:
         stopping.reset_after_fork()
+        die_with_parent(parent)
         stopping.raise_if_pending()
         # The parent's signal watcher thread did not fork with it: this process has its own.
         with stopping.queries_stopped_on(signal.SIGTERM, signal.SIGINT):
@@ -136,3 +152,26 @@ def _child(index: int, work: Callable[[Channel], Any], results: Any) -> None:
         results.close()
         results.join_thread()
     sys.exit(status)
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this (forked) process stop when ``parent`` dies: SIGTERM, then SIGKILL after
+    :data:`STOP_GRACE` (see the module's doc). Call it first thing in the child."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl here: the thread below still watches
+            pass
+    threading.Thread(target=_watch_parent, args=(parent,), name="cronjobs-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:  # the parent died before the prctl too: seen on the first look
+        time.sleep(PARENT_POLL)
+    logger.error("worker process %s: its parent %s is gone; stopping", os.getpid(), parent)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(STOP_GRACE)
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connections, router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -39,6 +39,17 @@ _UPDATES = {
     "renew": "UPDATE {table} SET {expires_at} = %s WHERE {name} = %s AND {owner} = %s",
     "release": "UPDATE {table} SET {owner} = '', {expires_at} = NULL WHERE {name} = %s AND {owner} = %s",
 }
+#: Taking an expired lease never waits for a holder frozen inside its transaction (its job's
+#: transaction releases the lock before its COMMIT): PostgreSQL skips a row another transaction
+#: holds; MariaDB waits at most a second. Either way the lock counts as held, as it is
+#: (:mod:`cronjobs.models.nowait`). MySQL waits ``innodb_lock_wait_timeout``, then the same.
+_TAKE_UNHELD = {
+    "postgresql": _UPDATES["take"]
+    + " AND {name} IN (SELECT {name} FROM {table} WHERE {name} = %s FOR UPDATE SKIP LOCKED)",
+    "mariadb": "SET STATEMENT innodb_lock_wait_timeout = 1 FOR " + _UPDATES["take"],
+}
+#: The error MySQL and MariaDB raise when a lock wait times out.
+_LOCK_WAIT_TIMEOUT = 1205
 
 
 class DatabaseLock(Lock):
@@ -56,14 +67,28 @@ class DatabaseLock(Lock):
         if self.held:
             raise LockError(f"lock {self.name!r} is already held by this object")
         try:
-            self.held = self._take() or self._insert() or self._take()
+            # The row is inserted only where there is none: an insert beside a row that another
+            # transaction holds would wait for that transaction (for a unique key's sake).
+            self.held = self._take() or (not self._rows().exists() and (self._insert() or self._take()))
         except DatabaseError as exc:
             raise LockError(f"database lock {self.name!r}: {exc}") from exc
         return self.held
 
     def _take(self) -> bool:
         now = timezone.now()
-        return self._update("take", self.owner, now, now + self.ttl, self.name, now) == 1
+        connection = connections[self.db]
+        mariadb = connection.vendor == "mysql" and getattr(connection, "mysql_is_mariadb", False)
+        flavour = "mariadb" if mariadb else connection.vendor
+        key = f"take, {flavour}" if flavour in _TAKE_UNHELD else "take"
+        params: list[object] = [self.owner, now, now + self.ttl, self.name, now]
+        if flavour == "postgresql":
+            params.append(self.name)
+        try:
+            return self._update(key, *params) == 1
+        except OperationalError as exc:
+            if exc.args and exc.args[0] == _LOCK_WAIT_TIMEOUT:
+                return False  # its holder is committing, or frozen before its COMMIT: held
+            raise
 
     def _insert(self) -> bool:
         now = timezone.now()
@@ -100,8 +125,9 @@ class DatabaseLock(Lock):
     def _update(self, key: str, *params: object) -> int:
         """Run the lease statement ``key`` of :data:`_UPDATES`; returns the number of rows it changed."""
         connection = connections[self.db]
+        template = _UPDATES.get(key) or _TAKE_UNHELD[key.split(", ")[1]]
         sql = _statements.sql(
-            connection, key, lambda q, table: _UPDATES[key].format(table=table, **{c: q(c) for c in _COLUMNS})
+            connection, key, lambda q, table: template.format(table=table, **{c: q(c) for c in _COLUMNS})
         )
         values = [_statements.prep(connection, "expires_at", p) if isinstance(p, datetime) else p for p in params]
         return _statements.execute(connection, sql, values)

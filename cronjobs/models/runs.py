@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cronjobs import identity
 from cronjobs.models.jobs import Job
+from cronjobs.models.nowait import lock_unheld
 from cronjobs.models.sql import Statements
 
 if TYPE_CHECKING:
@@ -235,7 +236,9 @@ class RunQuerySet(models.QuerySet["Run"]):
 
         A run crashed when its lease (renewed while its process lives) has passed, whatever
         host it ran on; or, at once, when its process is visibly gone: same host, same boot,
-        same PID namespace, and no process with its pid. Returns the runs recorded now.
+        same PID namespace, and no process with its pid. A run whose row another transaction
+        holds (its process froze before committing) is left for a later call, never waited for
+        (:mod:`cronjobs.models.nowait`). Returns the runs recorded now.
         """
         me = me or identity.current()
         expired = Q(lease_until__lt=now)
@@ -264,7 +267,14 @@ class RunQuerySet(models.QuerySet["Run"]):
             rows = self.writable().filter(pk=run.pk, status=Run.Status.RUNNING, token=run.token)
             if not gone:
                 rows = rows.filter(expired)  # unless its process renewed the lease meanwhile
-            if rows.update(status=Run.Status.CRASHED, finished_at=now, duration=duration, message=reason):
+            with transaction.atomic(using=rows.db):
+                # Never wait for the row: a holder frozen inside its transaction (after its
+                # record's UPDATE, before COMMIT) would stall this runner with it. Skipped, it
+                # is judged by a later pass once that transaction (or its session) has ended.
+                if not lock_unheld(rows):
+                    continue
+                recorded = rows.update(status=Run.Status.CRASHED, finished_at=now, duration=duration, message=reason)
+            if recorded:
                 run.status, run.finished_at, run.duration, run.message = Run.Status.CRASHED, now, duration, reason
                 crashed.append(run)
         return crashed

@@ -34,6 +34,25 @@ EXIT_STATUS = {
 }
 
 
+#: The longest ``TIMEOUT`` a monitor may have (seconds), as ``CRONJOBS["PING_TIMEOUT"]``: every
+#: event of every run may wait this long.
+MAX_TIMEOUT = 60
+
+
+def is_http_url(value: Any) -> bool:
+    """Whether ``value`` is an ``http://`` or ``https://`` URL with a host (no ``file:``,
+    ``gopher:`` or other scheme urllib would also open)."""
+    import urllib.parse
+
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 class Monitor:
     """One configured monitor. Subclasses implement the hooks they need and :meth:`problems`."""
 
@@ -63,8 +82,14 @@ class Monitor:
             if not any(options.get(name) for name in names):
                 found.append(f"set {' or '.join(repr(name) for name in names)}")
         timeout = options.get("TIMEOUT")
-        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-            found.append(f"TIMEOUT must be a positive number of seconds, not {timeout!r}")
+        if timeout is not None and (
+            not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= MAX_TIMEOUT
+        ):
+            found.append(f"TIMEOUT must be a number of seconds above 0, at most {MAX_TIMEOUT}, not {timeout!r}")
+        for key in sorted(known):
+            value = options.get(key)
+            if (key == "URL" or key.endswith("_URL")) and value is not None and not is_http_url(value):
+                found.append(f"{key} must be an http:// or https:// URL with a host, not {value!r}")
         retries = options.get("RETRIES", 1)
         if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 5:
             found.append(f"RETRIES must be a whole number from 0 to 5, not {retries!r}")

@@ -32,6 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cronjobs.models.nowait import lock_unheld
 from cronjobs.models.sql import Statements
 
 logger = logging.getLogger("cronjobs")
@@ -212,13 +213,15 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
                 values.update(status=QueuedTask.Status.READY, run_after=now)
             else:
                 values.update(status=QueuedTask.Status.FAILED, finished_at=now)
-            taken = (
-                self.writable()
-                .filter(
-                    pk=first.pk, status=QueuedTask.Status.RUNNING, worker_id=first.worker_id, attempts=first.attempts
-                )
-                .update(**values)
+            rows = self.writable().filter(
+                pk=first.pk, status=QueuedTask.Status.RUNNING, worker_id=first.worker_id, attempts=first.attempts
             )
+            with transaction.atomic(using=rows.db):
+                # Never wait for a worker frozen inside the task's transaction: a later pass
+                # recovers it once that transaction (or its session) has ended.
+                if not lock_unheld(rows):
+                    continue
+                taken = rows.update(**values)
             if taken:
                 first.status = values["status"]
                 recovered.append(first)

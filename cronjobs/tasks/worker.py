@@ -65,6 +65,8 @@ logger = logging.getLogger("cronjobs")
 
 Status = QueuedTask.Status
 
+#: Why a drain gives back tasks it claimed and did not start when its time (or count) is up.
+OUT_OF_BUDGET = "not started: the drain ran out of its budget"
 #: A batch grows while its tasks take less than this each (seconds, claim to commit).
 FAST_TASK = 0.05
 
@@ -180,6 +182,7 @@ class Worker:
         def more() -> bool:
             return (until is None or time.monotonic() < until) and (limit is None or drained.ran < limit)
 
+        stopped = False
         try:
             while more():
                 stopping.raise_if_pending()
@@ -203,10 +206,13 @@ class Worker:
                 setattr(drained, outcome, getattr(drained, outcome) + 1)
                 if claim_next and not self._held and outcome != "lost":
                     break  # the claim made with the outcome found the queue empty
+        except BaseException:
+            stopped = True
+            raise
         finally:
             if self._held:  # claimed and not run (stopped, or out of time): back to the queue
                 with stopping.critical():
-                    self._release(self._held)
+                    self._release(self._held, "interrupted" if stopped else OUT_OF_BUDGET)
                     self._held = []
         return drained
 
@@ -470,9 +476,10 @@ class Worker:
         except BaseException:
             task_finished.send(type(backend), task_result=result)
 
-    def _release(self, rows: list[QueuedTask]) -> None:
-        """Stopped by a signal: put the tasks back as they were before this attempt, in one statement
-        (never raises: the worker is stopping; a task it could not give back is recovered after its lease)."""
+    def _release(self, rows: list[QueuedTask], why: str = "interrupted") -> None:
+        """Stopped by a signal (or out of budget: ``why`` says which): put the tasks back as they
+        were before this attempt, in one statement (never raises: the worker is stopping; a task
+        it could not give back is recovered after its lease)."""
         for attempt in (1, 2):
             try:
                 released = QueuedTask.objects.release(rows, self.worker_id)
@@ -482,10 +489,11 @@ class Worker:
                     return
                 connections[self.database].close()  # a connection broken by the stop: try a new one
                 continue
+            level = logging.INFO if why == OUT_OF_BUDGET else logging.WARNING  # a budget running out is routine
             if released == 1 and len(rows) == 1:
-                logger.warning("task %s: interrupted, back in the queue", rows[0].pk)
+                logger.log(level, "task %s: %s, back in the queue", rows[0].pk, why)
             elif released:
-                logger.warning("%d claimed task(s) not run: back in the queue", released)
+                logger.log(level, "%d claimed task(s) not run (%s): back in the queue", released, why)
             return
 
     # -- recovering tasks of dead workers ----------------------------------------------

@@ -132,3 +132,19 @@ def test_an_abstract_base_class_is_not_a_job():
             id="cronjobs.E011",
         )
     ]
+
+
+@pytest.mark.parametrize("bound", [10**12, 10_001, True, 0])
+def test_a_catchup_bound_that_would_plan_millions_of_slots_is_e016(bound):
+    assert errors_for(MAX_CATCHUP=bound) == [
+        checks.Error(
+            f"CRONJOBS['MAX_CATCHUP'] must be a whole number from 1 to 10,000, not {bound!r}.",
+            hint="The default is 100. Each missed slot up to this bound is planned and recorded (or run) "
+            "one by one, per job, after an outage.",
+            id="cronjobs.E016",
+        )
+    ]
+
+
+def test_a_catchup_bound_of_a_week_of_minutes_passes():
+    assert errors_for(MAX_CATCHUP=10_000) == []

@@ -106,3 +106,55 @@ def test_a_sentry_monitor_without_sentry_sdk_is_w150(monkeypatch):
             id="cronjobs.W150",
         )
     ]
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 1e9, 0, -1, True, "2"])
+def test_a_timeout_that_is_not_finite_positive_and_at_most_a_minute_is_e152(timeout):
+    assert run_checks([JOB], hc={"BACKEND": "healthchecks", "PING_KEY": "k", "TIMEOUT": timeout}) == [
+        Error(
+            f"CRONJOBS['MONITORS']['hc']: TIMEOUT must be a number of seconds above 0, at most 60, not {timeout!r}.",
+            hint="See the options of Healthchecks.",
+            id="cronjobs.E152",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "url"),
+    [
+        ("URL", "file:///etc/passwd"),
+        ("URL", "gopher://example.com/1"),
+        ("BASE_URL", "ftp://example.com"),
+        ("URL", "https://"),
+        ("URL", "hc-ping.com/uuid"),
+    ],
+)
+def test_a_url_that_is_not_http_or_https_with_a_host_is_e152(option, url):
+    assert run_checks([JOB], hc={"BACKEND": "healthchecks", "PING_KEY": "k", option: url}) == [
+        Error(
+            f"CRONJOBS['MONITORS']['hc']: {option} must be an http:// or https:// URL with a host, not {url!r}.",
+            hint="See the options of Healthchecks.",
+            id="cronjobs.E152",
+        )
+    ]
+
+
+def test_a_cronitor_base_url_is_checked_too():
+    errors = run_checks([JOB], cr={"BACKEND": "cronitor", "API_KEY": "a", "BASE_URL": "file:///tmp/x"})
+    assert [(e.id, e.msg) for e in errors] == [
+        (
+            "cronjobs.E152",
+            "CRONJOBS['MONITORS']['cr']: BASE_URL must be an http:// or https:// URL with a host, not 'file:///tmp/x'.",
+        )
+    ]
+
+
+def test_http_and_https_urls_pass():
+    assert (
+        run_checks(
+            [JOB],
+            hc={"BACKEND": "healthchecks", "URL": "https://hc.example.com/ping/u", "TIMEOUT": 60},
+            cr={"BACKEND": "cronitor", "API_KEY": "a", "BASE_URL": "HTTP://127.0.0.1:8000"},
+        )
+        == []
+    )

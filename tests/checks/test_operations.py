@@ -55,12 +55,14 @@ def test_mail_admins_must_be_a_bool_and_warns_without_admins():
         assert run_checks(MAIL_ADMINS=True) == []
 
 
-@pytest.mark.parametrize("timeout", [0, -1, 61, "5", True])
+@pytest.mark.parametrize("timeout", [0, -1, 61, "5", True, float("nan"), float("inf"), 1e9])
 def test_a_bad_ping_timeout_is_e043(timeout):
     assert [e.id for e in run_checks(PING_TIMEOUT=timeout)] == ["cronjobs.E043"]
 
 
-@pytest.mark.parametrize("url", ["hc-ping.com/abc", "ftp://example.com/x", "https://", 42])
+@pytest.mark.parametrize(
+    "url", ["hc-ping.com/abc", "ftp://example.com/x", "https://", 42, "file:///etc/passwd", "gopher://example.com/1"]
+)
 def test_a_ping_url_that_is_not_http_is_e044(url):
     class Pinged(EveryMinute):
         code = "test.pinged"

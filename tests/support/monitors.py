@@ -95,3 +95,49 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class DrippingServer:
+    """Answers every request with a status line and headers sent one byte every ``every``
+    seconds (``length`` bytes in all): a socket timeout never fires against it. Records, per
+    connection, how many bytes it got out before the client closed the connection."""
+
+    def __init__(self, every: float = 0.5, length: int = 400) -> None:
+        import socket
+
+        self.every, self.length = every, length
+        self.sent: list[int] = []
+        """Bytes sent on each connection the client closed before the drip ended."""
+        self.finished = 0
+        """Connections that got the whole drip."""
+        self.closed = threading.Event()
+        self.connected = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: Any) -> None:
+        header = b"HTTP/1.1 200 OK\r\nX-Pad: " + b"x" * self.length
+        with conn:
+            conn.recv(65536)  # the request (small enough for one read here)
+            self.connected.set()
+            for index in range(self.length):
+                try:
+                    conn.sendall(header[index : index + 1])
+                except OSError:  # the client shut the connection: what the tests want to see
+                    self.sent.append(index)
+                    self.closed.set()
+                    return
+                time.sleep(self.every)
+            self.finished += 1
+
+    def close(self) -> None:
+        self._listener.close()

@@ -569,3 +569,19 @@ def test_a_task_that_fails_for_good_is_logged_with_its_traceback_not_nonetype_no
     text = logging.Formatter().format(logged[0])
     assert "NoneType: None" not in text
     assert "Traceback (most recent call last)" in text
+
+
+def test_a_drain_that_runs_out_of_its_budget_says_so_not_interrupted(caplog):
+    tasks.sleeps.enqueue("first", 0.3)
+    tasks.record.enqueue("second")
+    import time
+
+    with caplog.at_level("INFO", logger="cronjobs"):
+        drained = drain(until=time.monotonic() + 0.1)  # over while the first sleeps, the second claimed with it
+    assert drained.succeeded == 1
+    second = QueuedTask.objects.get(args=["second"])
+    assert (second.status, second.attempts) == (Status.READY, 0)
+    released = [r for r in caplog.records if "back in the queue" in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in released] == [
+        ("INFO", f"task {second.pk}: not started: the drain ran out of its budget, back in the queue")
+    ]

@@ -444,3 +444,34 @@ class CatchesUpSlowly(EveryMinuteSlow):
 
     code = "test.catches_up_slowly"
     catchup = "all"
+
+
+class FreezesBeforeCommit(BaseCronJob):
+    """Writes its row and returns; its process then stops itself (SIGSTOP) after the last
+    statement of the job's transaction (its run's record, then the release of its database
+    lock), before the COMMIT: a runner frozen while it holds the row locks of its record and of
+    its lease, as a paused VM or a host cut off without a TCP reset would."""
+
+    schedule = "* * * * *"
+    code = "test.freezes_before_commit"
+    lock = "database"
+    lock_ttl = timedelta(seconds=2)
+
+    def run(self):
+        import signal
+
+        from django.db import connections
+
+        from cronjobs.locks.database import DatabaseLock
+
+        original = DatabaseLock.release
+
+        def release(lock):
+            original(lock)
+            if connections[lock.db].in_atomic_block:  # released in the job's transaction, with the record
+                DatabaseLock.release = original
+                os.kill(os.getpid(), signal.SIGSTOP)
+
+        DatabaseLock.release = release
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        return "wrote its row"
