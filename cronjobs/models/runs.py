@@ -24,7 +24,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cronjobs import conf, identity, text
+from cronjobs import identity, text
 from cronjobs.models.jobs import Job
 from cronjobs.models.sql import Statements
 
@@ -47,9 +47,10 @@ class RunTexts:
 
     :meth:`write` stores them whatever their characters (see :mod:`cronjobs.text`): NUL and lone
     surrogates escaped, the message and the traceback cut past :data:`~cronjobs.text.TEXT_LIMIT`
-    characters, the output past ``CRONJOBS["OUTPUT_LIMIT"]``. Should the database still refuse
-    them (a MySQL table in ``utf8mb3`` and a character beyond the BMP, say), they are written
-    again in ASCII, shortened, with a note: the record is written, never left ``running``.
+    characters (the output is cut where it is captured, past ``CRONJOBS["OUTPUT_LIMIT"]``).
+    Should the database still refuse them (a MySQL table in ``utf8mb3`` and a character beyond
+    the BMP, say), they are written again in ASCII, shortened, with a note: the record is
+    written, never left ``running``.
     """
 
     message: str
@@ -60,7 +61,7 @@ class RunTexts:
         return RunTexts(
             text.storable(self.message),
             text.storable(self.traceback),
-            text.storable(self.output, conf.get("OUTPUT_LIMIT"), text.CUT_MARKER),
+            text.storable(self.output, None),  # bounded where it is captured (OUTPUT_LIMIT)
         )
 
     def in_ascii(self, refused: Exception) -> RunTexts:
