@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -326,7 +327,7 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("job"), ordering="job_id")
     def job_link(self, obj: Run) -> str:
-        url = reverse("admin:cronjobs_job_change", args=[obj.job_id])
+        url = reverse("admin:cronjobs_job_change", args=[quote(obj.job_id)])
         return format_html('<a class="cronjobs-job" href="{}">{}</a>', url, obj.job_id)
 
     finished = display.date_field("finished_at", _("finished"))

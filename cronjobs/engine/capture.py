@@ -14,8 +14,7 @@ import logging
 import sys
 from types import TracebackType
 
-#: Put where the output was cut; formatted with the number of characters left out.
-CUT_MARKER = "\n[... {count} characters cut here by CRONJOBS['OUTPUT_LIMIT'] ...]\n"
+from cronjobs.text import CUT_MARKER
 
 
 class BoundedText:

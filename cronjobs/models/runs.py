@@ -11,28 +11,87 @@ the fence that keeps the job's work from committing (see :mod:`cronjobs.engine.e
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db import IntegrityError, models, router, transaction
+from django.db import DataError, IntegrityError, connections, models, router, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cronjobs import identity
+from cronjobs import identity, text
 from cronjobs.models.jobs import Job
 from cronjobs.models.nowait import lock_unheld
 from cronjobs.models.sql import Statements
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
     from cronjobs.identity import ProcessIdentity
+
+logger = logging.getLogger("cronjobs")
+T = TypeVar("T")
 
 
 #: The columns :meth:`RunQuerySet.finish` writes.
 _FINISH = ("status", "finished_at", "duration", "message", "traceback", "output")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunTexts:
+    """The texts of a run's record: what its job returned, raised, printed and logged.
+
+    :meth:`write` stores them whatever their characters (see :mod:`cronjobs.text`): NUL and lone
+    surrogates escaped, the message and the traceback cut past :data:`~cronjobs.text.TEXT_LIMIT`
+    characters (the output is cut where it is captured, past ``CRONJOBS["OUTPUT_LIMIT"]``).
+    Should the database still refuse them (a MySQL table in ``utf8mb3`` and a character beyond
+    the BMP, say), they are written again in ASCII, shortened, with a note: the record is
+    written, never left ``running``.
+    """
+
+    message: str
+    traceback: str
+    output: str
+
+    def storable(self) -> RunTexts:
+        return RunTexts(
+            text.storable(self.message),
+            text.storable(self.traceback),
+            text.storable(self.output, None),  # bounded where it is captured (OUTPUT_LIMIT)
+        )
+
+    def in_ascii(self, refused: Exception) -> RunTexts:
+        reason = text.ascii_only(" ".join(str(refused).split()), 300)
+        note = f"[stored in ASCII and shortened: the database refused the text as it was ({reason})]"
+        message = text.ascii_only(self.message, ASCII_LIMIT)
+        return RunTexts(
+            f"{message} {note}" if message else note,
+            text.ascii_only(self.traceback, ASCII_LIMIT),
+            text.ascii_only(self.output, ASCII_LIMIT),
+        )
+
+    def write(self, write: Callable[[RunTexts], T], database: str | BaseDatabaseWrapper) -> T:
+        """``write(texts)`` with these texts made storable; again in ASCII if the database
+        refuses them, unless that cannot be tried (PostgreSQL inside a transaction, which the
+        error aborted: the caller's failure path records the run after the rollback)."""
+        texts = self.storable()
+        try:
+            return write(texts)
+        except DataError as exc:
+            connection = connections[database] if isinstance(database, str) else database
+            if connection.vendor == "postgresql" and connection.in_atomic_block:
+                raise
+            logger.warning("the database refused the text of a run's record; writing it in ASCII: %s", exc)
+            return write(texts.in_ascii(exc))
+
+
+#: Characters of each text of a record written again in ASCII (:meth:`RunTexts.in_ascii`).
+ASCII_LIMIT = 10_000
 
 
 class RunQuerySet(models.QuerySet["Run"]):
@@ -73,7 +132,7 @@ class RunQuerySet(models.QuerySet["Run"]):
         """Records of slots that were not run (catch-up policy); ``note`` goes on the oldest."""
         missed = [Run.new(code, slot, 1, status=Run.Status.MISSED) for slot in slots]
         if missed:
-            missed[0].message = note
+            missed[0].message = text.storable(note)
             self.writable().bulk_create(missed, ignore_conflicts=True)
         return missed
 
@@ -103,10 +162,10 @@ class RunQuerySet(models.QuerySet["Run"]):
         Conditional on the run being ``running`` with this claim's token: after another process
         declared it crashed, nothing is written. Inside the job's transaction, as its last
         statement, a False here means the job's work must not commit. Plain SQL: it is on the
-        path of every run. Sets the fields on ``run`` too.
+        path of every run. The texts are stored as :class:`RunTexts` says, whatever their
+        characters. Sets the fields on ``run`` too, as stored.
         """
         run.status, run.finished_at, run.duration = status, timezone.now(), duration
-        run.message, run.traceback, run.output = message, traceback, output
         connection = _statements.connection()
         sql = _statements.sql(
             connection,
@@ -116,35 +175,48 @@ class RunQuerySet(models.QuerySet["Run"]):
                 f"WHERE {q('id')} = %s AND {q('status')} = %s AND {q('token')} = %s"
             ),
         )
-        params = [
-            status,
-            _statements.prep(connection, "finished_at", run.finished_at),
-            duration,
-            message,
-            traceback,
-            output,
-            run.pk,
-            Run.Status.RUNNING,
-            run.token,
-        ]
-        return _statements.execute(connection, sql, params) == 1
+
+        def write(texts: RunTexts) -> bool:
+            run.message, run.traceback, run.output = texts.message, texts.traceback, texts.output
+            params = [
+                status,
+                _statements.prep(connection, "finished_at", run.finished_at),
+                duration,
+                texts.message,
+                texts.traceback,
+                texts.output,
+                run.pk,
+                Run.Status.RUNNING,
+                run.token,
+            ]
+            return _statements.execute(connection, sql, params) == 1
+
+        return RunTexts(message, traceback, output).write(write, connection)
 
     def record_late_end(self, run: Run, note: str, *, duration: float, traceback: str = "", output: str = "") -> str:
         """``run`` ended here after another process had recorded a verdict (crashed): keep that
         verdict, add ``note`` to its message, and fill in what it lacks. Returns the run's status."""
         rows = self.writable().filter(pk=run.pk, token=run.token).exclude(status=Run.Status.RUNNING)
-        rows.update(
-            message=Concat(F("message"), Value(f"; {note}"), output_field=models.TextField()),
-            duration=Case(
-                When(duration__isnull=True, then=Value(duration)),
-                default=F("duration"),
-                output_field=models.FloatField(),
-            ),
-            traceback=Case(
-                When(traceback="", then=Value(traceback)), default=F("traceback"), output_field=models.TextField()
-            ),
-            output=Case(When(output="", then=Value(output)), default=F("output"), output_field=models.TextField()),
-        )
+
+        def write(texts: RunTexts) -> int:
+            return rows.update(
+                message=Concat(F("message"), Value(f"; {texts.message}"), output_field=models.TextField()),
+                duration=Case(
+                    When(duration__isnull=True, then=Value(duration)),
+                    default=F("duration"),
+                    output_field=models.FloatField(),
+                ),
+                traceback=Case(
+                    When(traceback="", then=Value(texts.traceback)),
+                    default=F("traceback"),
+                    output_field=models.TextField(),
+                ),
+                output=Case(
+                    When(output="", then=Value(texts.output)), default=F("output"), output_field=models.TextField()
+                ),
+            )
+
+        RunTexts(note, traceback, output).write(write, rows.db)
         found = self.writable().filter(pk=run.pk).values_list("status", "message").first()
         if found is not None:
             run.status, run.message = found
@@ -155,6 +227,7 @@ class RunQuerySet(models.QuerySet["Run"]):
         its status is left as it is. True when it was written."""
         if not note:
             return False
+        note = text.storable(note)
         joined = f"; {note}" if run.message else note
         written = (
             self.writable()
@@ -179,13 +252,13 @@ class RunQuerySet(models.QuerySet["Run"]):
                 task_backend=backend,
                 task_id=task_id,
                 duration=duration,
-                message=message,
+                message=text.storable(message),
                 lease_until=None,
             )
         )
         if recorded:
             run.status, run.task_backend, run.task_id = Run.Status.HANDED_OFF, backend, task_id
-            run.duration, run.message, run.lease_until = duration, message, None
+            run.duration, run.message, run.lease_until = duration, text.storable(message), None
         return bool(recorded)
 
     def handed_off(self) -> RunQuerySet:
@@ -196,14 +269,24 @@ class RunQuerySet(models.QuerySet["Run"]):
         """The task of a handed-off run has its final result: record it; True for the one caller
         that did (whoever polls, each verdict is recorded, and announced, once)."""
         duration = (finished_at - run.started_at).total_seconds() if run.started_at else run.duration
-        recorded = (
-            self.writable()
-            .filter(pk=run.pk, status=Run.Status.HANDED_OFF, token=run.token)
-            .update(status=status, finished_at=finished_at, duration=duration, message=message, traceback=traceback)
-        )
+        rows = self.writable().filter(pk=run.pk, status=Run.Status.HANDED_OFF, token=run.token)
+        stored = RunTexts(message, traceback, "")
+
+        def write(texts: RunTexts) -> int:
+            nonlocal stored
+            stored = texts
+            return rows.update(
+                status=status,
+                finished_at=finished_at,
+                duration=duration,
+                message=texts.message,
+                traceback=texts.traceback,
+            )
+
+        recorded = stored.write(write, rows.db)
         if recorded:
             run.status, run.finished_at, run.duration = status, finished_at, duration
-            run.message, run.traceback = message, traceback
+            run.message, run.traceback = stored.message, stored.traceback
         return bool(recorded)
 
     def abandon(self, ids: Iterable[int], message: str) -> int:
@@ -214,7 +297,7 @@ class RunQuerySet(models.QuerySet["Run"]):
         return (
             self.writable()
             .filter(pk__in=ids, status=Run.Status.RUNNING)
-            .update(status=Run.Status.INTERRUPTED, finished_at=timezone.now(), message=message)
+            .update(status=Run.Status.INTERRUPTED, finished_at=timezone.now(), message=text.storable(message))
         )
 
     # -- leases ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from cronjobs.tasks_api import (
     TaskResultStatus,
     task_enqueued,
 )
+from cronjobs.text import unstorable
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -94,6 +95,13 @@ def json_arguments(task: Task, args: Any, kwargs: Any) -> tuple[list, dict]:
 
 
 def _json_value(task: Task, what: str, value: Any) -> Any:
+    where = unstorable(value)
+    if where is not None:
+        raise InvalidTaskError(
+            f"{task.module_path}: {what} cannot be stored: it holds {where}, which PostgreSQL or MySQL cannot "
+            "store in JSON. Pass text without NUL characters and lone surrogates (bytes that are not UTF-8, "
+            "as os.listdir gives them): decode such bytes, or pass them encoded (base64, os.fsencode(name).hex())."
+        )
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:

@@ -32,6 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cronjobs import text
 from cronjobs.models.nowait import lock_unheld
 from cronjobs.models.sql import Statements
 
@@ -132,6 +133,7 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
         so that a task that wrote nothing costs no extra round trip."""
         database = router.db_for_write(QueuedTask)
         connection = connections[database]
+        row.return_value, row.errors = storable_outcome(row.return_value, row.errors)
         fields: list[Any] = [QueuedTask._meta.get_field(name) for name in OUTCOME_FIELDS]
         relax = relax_if_untouched and connection.vendor == "postgresql"
         sql = _statements.sql(
@@ -257,6 +259,21 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
         deleted, _ = self.writable().filter(pk__in=ids).delete()
         logger.info("pruned %d finished task(s) older than %s", deleted, keep)
         return deleted
+
+
+def storable_outcome(return_value: Any, errors: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
+    """An attempt's return value and errors as every database stores them (see :mod:`cronjobs.text`):
+    NUL and lone surrogates in their strings escaped, each traceback cut past
+    :data:`~cronjobs.text.TEXT_LIMIT` characters. Unchanged objects when nothing needed a change."""
+    stored = [
+        error
+        if (safe := text.storable(error.get("traceback", ""))) is error.get("traceback", "")
+        else {**error, "traceback": safe}
+        for error in errors
+    ]
+    if all(a is b for a, b in zip(stored, errors, strict=True)):
+        stored = errors
+    return text.storable_json(return_value), text.storable_json(stored)
 
 
 #: PostgreSQL: a one-time filter that turns synchronous_commit off for a transaction that has no id yet.

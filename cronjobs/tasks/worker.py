@@ -441,7 +441,7 @@ class Worker:
             "exception_class_path": f"{type(exc).__module__}.{type(exc).__qualname__}",
             "traceback": "".join(traceback.format_exception(exc)),
         }
-        row.errors = [*row.errors, error]
+        row.errors, row.return_value = [*row.errors, error], None  # a failed attempt returned nothing
         if retry_in is not None:
             row.status, row.run_after = Status.READY, now + retry_in
         else:

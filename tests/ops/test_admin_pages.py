@@ -82,6 +82,19 @@ def test_job_names_on_the_runs_page_link_to_the_job(admin_client, ran):
     assert f'<a class="cronjobs-job" href="{url}">test.flaky</a>' in page
 
 
+class ImportFeed(EveryMinute):
+    code = "app.Import_2Feed"  # "_2F" is how the admin quotes "/" in a URL
+
+
+def test_a_job_code_the_admin_would_read_as_quoted_links_to_its_own_page(admin_client, tmp_path):
+    Runner({ImportFeed.code: ImportFeed}, now=datetime.now(timezone.utc), force=True).run()
+    page = admin_client.get(RUN_LIST).content.decode()
+    (href,) = re.findall(r'<a class="cronjobs-job" href="([^"]+)">app.Import_2Feed</a>', page)
+    assert href == "/admin/cronjobs/job/app.Import_5F2Feed/change/"
+    response = admin_client.get(href)
+    assert response.status_code == 200 and response.context["original"].code == "app.Import_2Feed"
+
+
 def test_a_next_run_long_past_is_flagged_as_cron_not_running(admin_client, ran):
     assert "is cron running?" not in admin_client.get(JOB_LIST).content.decode()
     Job.objects.filter(code="test.hourly").update(next_slot=datetime.now(timezone.utc) - timedelta(minutes=10))

@@ -14,7 +14,7 @@ from django.core.management import BaseCommand, CommandError
 from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
-from cronjobs import registry
+from cronjobs import registry, text
 from cronjobs.engine import clock, following, loop, wakeups
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
@@ -279,8 +279,10 @@ def _lines(messages: list[Any]) -> str:
 
 
 def _one_line(value: object) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= 300 else text[:297] + "..."
+    """``value`` on one line for a person: whitespace collapsed, control characters escaped (see
+    :func:`cronjobs.text.printable`), at most 300 characters."""
+    line = text.printable(" ".join(str(value).split()))
+    return line if len(line) <= 300 else line[:297] + "..."
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -289,7 +291,14 @@ def _configure_logging(verbosity: int) -> None:
     logger = logging.getLogger("cronjobs")
     if not any(getattr(h, "_cronjobs", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler._cronjobs = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbosity >= 3 else logging.INFO)
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Log lines with the control characters of a job's text escaped (a message, an error)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return text.printable(super().format(record), lines=True)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cronjobs.jobs import BaseCronJob
+from cronjobs.text import printable
 
 if TYPE_CHECKING:
     from django.core.management.base import OutputWrapper
@@ -61,8 +62,10 @@ def actor() -> str:
 
 
 def one_line(value: str, limit: int = 120) -> str:
-    text = " ".join(value.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """``value`` on one line for a person: whitespace collapsed, control characters escaped (see
+    :func:`cronjobs.text.printable`), at most ``limit`` characters."""
+    line = printable(" ".join(value.split()))
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def as_json(data: Any) -> str:

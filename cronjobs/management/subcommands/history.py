@@ -12,6 +12,7 @@ from cronjobs.management.arguments import positive_int
 from cronjobs.management.subcommands.base import EXIT_USAGE, Context, Subcommand, one_line
 from cronjobs.models import FAILURES, Run
 from cronjobs.ops import overview
+from cronjobs.text import printable
 
 
 class History(Subcommand):
@@ -79,9 +80,9 @@ def _whole(context: Context, run: Run) -> str:
         ("finished", overview.when(run.finished_at, now, zone)),
         ("duration", "-" if run.duration is None else f"{run.duration:.3f} s"),
         ("host", f"{run.hostname} (pid {run.pid})" if run.hostname else "-"),
-        ("message", run.message or "-"),
+        ("message", printable(run.message, lines=True) or "-"),
     ]
     text = "\n".join(f"{name:<9} {value}" for name, value in rows)
-    text += "\n\ntraceback:\n" + (run.traceback.rstrip() or "(none)")
-    text += "\n\noutput:\n" + (run.output.rstrip() or "(none)")
+    text += "\n\ntraceback:\n" + (printable(run.traceback.rstrip(), lines=True) or "(none)")
+    text += "\n\noutput:\n" + (printable(run.output.rstrip(), lines=True) or "(none)")
     return text + "\n"
