@@ -68,18 +68,23 @@ def unlock(job: type[BaseCronJob], actor: str, now: datetime) -> str | None:
     return holder
 
 
-def forget(codes: list[str], registered: dict[str, type[BaseCronJob]], actor: str, now: datetime) -> list[str]:
-    """Delete the state and runs of jobs no longer in code; returns the codes forgotten.
-
-    Refuses (:class:`~cronjobs.exceptions.CronJobsError`) a code that is still registered:
-    runcrons would only see it again. Codes without a row are left out of the result.
-    """
+def refuse_registered(codes: list[str], registered: dict[str, type[BaseCronJob]]) -> None:
+    """:class:`~cronjobs.exceptions.CronJobsError` when any of ``codes`` is still registered."""
     still = sorted(code for code in codes if code in registered)
     if still:
         raise CronJobsError(
             f"{', '.join(still)}: still registered; remove the job from code first "
             "(to stop it for now, pause it instead)"
         )
+
+
+def forget(codes: list[str], registered: dict[str, type[BaseCronJob]], actor: str, now: datetime) -> list[str]:
+    """Delete the state and runs of jobs no longer in code; returns the codes forgotten.
+
+    Refuses (:class:`~cronjobs.exceptions.CronJobsError`) a code that is still registered:
+    runcrons would only see it again. Codes without a row are left out of the result.
+    """
+    refuse_registered(codes, registered)
     with _atomic():
         known = sorted(Job.objects.filter(code__in=codes).values_list("code", flat=True))
         Job.objects.forget(known)
