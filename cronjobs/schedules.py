@@ -274,8 +274,29 @@ def _gap_end(tz: ZoneInfo, before: datetime, after: datetime) -> datetime:
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin'") from None
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        close = closest_zone(name)
+        use = f"did you mean {close!r}?" if close else "use an IANA name such as 'Europe/Berlin'"
+        raise ScheduleError(f"unknown time zone {name!r}; {use}") from None
+
+
+def closest_zone(name: object) -> str | None:
+    """The IANA zone name closest to a misspelt ``name`` (``'Europe/Berln'``: ``'Europe/Berlin'``), if any."""
+    import difflib
+    from zoneinfo import available_timezones
+
+    if not isinstance(name, str):
+        return None
+    zones = sorted(available_timezones())
+    by_case = {zone.lower(): zone for zone in zones}
+    if name.lower() in by_case:  # 'europe/berlin': the zone database is case-sensitive on Linux
+        return by_case[name.lower()]
+    close = difflib.get_close_matches(name, zones, n=1, cutoff=0.8)
+    if close:
+        return close[0]
+    cities = {zone.rsplit("/", 1)[-1].lower(): zone for zone in zones if "/" in zone}  # 'Berlin'
+    close = difflib.get_close_matches(name.lower(), sorted(cities), n=1, cutoff=0.8)
+    return cities[close[0]] if close else None
 
 
 def _words(interval: timedelta) -> str:

@@ -15,6 +15,7 @@ from cronjobs import locks, registry
 from cronjobs.checks.base import TAG, error, where
 from cronjobs.exceptions import ScheduleError
 from cronjobs.jobs import CATCHUP_CHOICES, OVERLAP_CHOICES, BaseCronJob, CommandJob
+from cronjobs.schedules import closest_zone
 
 
 @register(TAG)
@@ -59,9 +60,11 @@ def _check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
     else:
         zone_ok = _zone_ok(job.get_timezone())
         if not zone_ok:
+            close = closest_zone(job.get_timezone())
             add(
                 f"unknown time zone {job.get_timezone()!r}.",
-                "Use an IANA zone name such as 'Europe/Berlin' (see zoneinfo.available_timezones()).",
+                (f"Did you mean {close!r}? " if close else "")
+                + "Use an IANA zone name such as 'Europe/Berlin' (see zoneinfo.available_timezones()).",
                 4,
             )
         else:

@@ -75,6 +75,36 @@ def test_each_mistake_in_a_job_class_is_an_error_with_its_id(attrs, expected_id,
     assert messages[0].obj is globals()["Broken"]
 
 
+def test_a_misspelt_time_zone_is_an_error_that_suggests_the_closest_zone():
+    from cronjobs.checks.base import where
+
+    messages = errors_for(job("Berln", schedule="0 3 * * *", timezone="Europe/Berln"))
+    assert messages == [
+        checks.Error(
+            f"{where(globals()['Berln'])}: unknown time zone 'Europe/Berln'.",
+            hint="Did you mean 'Europe/Berlin'? Use an IANA zone name such as 'Europe/Berlin' "
+            "(see zoneinfo.available_timezones()).",
+            obj=globals()["Berln"],
+            id="cronjobs.E004",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "suggested"),
+    [
+        ("Europe/Berln", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("Berlin", "Europe/Berlin"),
+        ("Mars/Base", None),
+    ],
+)
+def test_the_closest_zone_is_found_by_spelling_case_or_city(name, suggested):
+    from cronjobs.schedules import closest_zone
+
+    assert closest_zone(name) == suggested
+
+
 def test_duplicate_codes_are_an_error():
     first = job("First", schedule="@daily", code="same.code")
     second = job("Second", schedule="@hourly", code="same.code")
