@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from cronjobs import words
+
 if TYPE_CHECKING:
     from django.core.management.base import OutputWrapper
 
 
 def stamp() -> str:
     """``2026-12-02 21:55:01 CET``: now, in the project's time zone."""
-    return f"{timezone.localtime():%Y-%m-%d %H:%M:%S %Z}"
+    return words.moment(timezone.now())
 
 
 def prepare(stdout: OutputWrapper) -> Callable[[str], str]:

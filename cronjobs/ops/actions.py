@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.db import router, transaction
 
+from cronjobs import words
 from cronjobs.exceptions import CronJobsError, LockError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Action, Job
@@ -40,7 +41,7 @@ def resume(job: type[BaseCronJob], actor: str, now: datetime) -> bool:
         Job.objects.ensure({code: job}, now)
         changed = Job.objects.resume(job, now)
         if changed:
-            Action.objects.record(code, Action.Kind.RESUME, actor, now, f"slots up to {now.isoformat()} skipped")
+            Action.objects.record(code, Action.Kind.RESUME, actor, now, f"slots up to {words.moment(now)} skipped")
     return changed
 
 

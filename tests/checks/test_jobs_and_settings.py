@@ -162,3 +162,38 @@ def test_an_abstract_base_class_is_not_a_job():
             id="cronjobs.E011",
         )
     ]
+
+
+def test_a_weekday_with_hash_warns_that_debian_cron_reads_it_as_every_such_weekday():
+    from cronjobs.checks.base import where
+
+    messages = errors_for(job("SecondFriday", schedule="0 3 * * 5#2", timezone="UTC"))
+    assert messages == [
+        checks.Warning(
+            f"{where(globals()['SecondFriday'])}: schedule '0 3 * * 5#2' runs at 03:00 on the 2nd Friday of the "
+            "month (UTC); '5#2' uses '#', which Debian's cron ignores: it runs on every such weekday.",
+            hint="cronjobs reads the expression itself, so the job runs as said here (see `cronjobs list`). "
+            "If you copied it from a crontab, check that this is what you want; then silence cronjobs.W023.",
+            obj=globals()["SecondFriday"],
+            id="cronjobs.W023",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "said"),
+    [
+        ("0 0 L * *", "'L' uses 'L', which Debian's cron rejects: it does not run such a line at all"),
+        ("0 0 LW * *", "'LW' uses 'L', which Debian's cron rejects"),
+        ("0 0 * * 5L", "'5L' uses 'L', which Debian's cron rejects"),
+    ],
+)
+def test_an_expression_with_l_warns_that_debian_cron_rejects_it(schedule, said):
+    (message,) = errors_for(job("Last", schedule=schedule, timezone="UTC"))
+    assert (message.id, message.level) == ("cronjobs.W023", checks.WARNING)
+    assert said in message.msg
+
+
+@pytest.mark.parametrize("schedule", ["0 3 * * 5", "0 3 * JUL FRI", "@daily", "*/5 * * * *", "0 0 1-7 * *"])
+def test_expressions_both_crons_read_alike_do_not_warn(schedule):
+    assert errors_for(job("Alike", schedule=schedule, timezone="UTC")) == []

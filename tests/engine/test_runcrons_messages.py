@@ -96,3 +96,14 @@ def test_a_failed_run_is_written_at_once_and_the_summary_still_counts_it():
         call_command("runcrons", "--force", stdout=out)
     assert out.finished_then == {"test.fails": {"test.fails"}, "test.hourly": {"test.fails", "test.hourly"}}
     assert len(re.findall(r" (succeeded|failed) in ", out.getvalue())) == 2
+
+
+def test_a_timed_out_run_reads_timed_out_as_list_says_it():
+    out = io.StringIO()
+    jobs = {"AUTODISCOVER": False, "JOBS": ["tests.testapp.jobs.LongSleep"]}
+    with override_settings(CRONJOBS=jobs), pytest.raises(CommandError):
+        call_command("runcrons", "--force", stdout=out)
+    lines = [line.split(" ", 3)[3] for line in out.getvalue().splitlines() if "registered" not in line]
+    assert len(lines) == 1 and re.fullmatch(
+        r"test\.long_sleep: timed out in \d+\.\d\ds \(forced\): stopped after 0:00:01", lines[0]
+    ), lines

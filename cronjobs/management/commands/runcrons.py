@@ -14,7 +14,7 @@ from django.core.management import BaseCommand, CommandError
 from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
-from cronjobs import registry
+from cronjobs import registry, words
 from cronjobs.engine import clock, following, loop, wakeups
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
@@ -216,7 +216,7 @@ class Command(BaseCommand):
             self.stdout.write(self._line(line))
 
     def _preview(self, preview: Preview) -> None:
-        slot = timezone.localtime(preview.slot).isoformat(timespec="seconds")
+        slot = words.moment(preview.slot)
         what = "run" if preview.intent is Intent.RUN else "record as missed"
         extra = f" (attempt {preview.attempt})" if preview.attempt > 1 else ""
         extra += f" ({preview.reason})" if preview.reason in ("forced", "requested") else ""
@@ -227,7 +227,7 @@ class Command(BaseCommand):
             return
         if verbosity < 1 and not outcome.failed:
             return
-        line = f"{outcome.code}: {outcome.status} in {outcome.duration:.2f}s"
+        line = f"{outcome.code}: {words.status(outcome.status)} in {outcome.duration:.2f}s"
         if outcome.forced:
             line += " (forced)"
         if outcome.attempt > 1:
