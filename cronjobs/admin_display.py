@@ -12,10 +12,10 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from cronjobs import words
 from cronjobs.models import FAILURES, Run
 
 #: A next run this far in the past means nothing ran it: cron (or runcrons --loop) is not running.
@@ -26,10 +26,7 @@ def when(moment: datetime | None, zone: Any = None) -> str:
     """``2026-12-02 21:55:01 CET``, never broken across lines; ``-`` for none."""
     if moment is None:
         return "-"
-    local = timezone.localtime(moment, zone)
-    return format_html(
-        '<span class="cronjobs-when" style="white-space:nowrap">{}</span>', f"{local:%Y-%m-%d %H:%M:%S %Z}"
-    )
+    return format_html('<span class="cronjobs-when" style="white-space:nowrap">{}</span>', words.moment(moment, zone))
 
 
 def stale(moment: datetime | None, now: datetime) -> bool:

@@ -174,8 +174,10 @@ class CronSchedule(Schedule):
         return (_gap_end(self.tz, (wall - after).replace(tzinfo=UTC), (wall - before).replace(tzinfo=UTC)),)
 
     def describe(self) -> str:
+        from cronjobs.words import ordinals
+
         words = CronSim(self.fields, datetime(2000, 1, 1, tzinfo=self.tz)).explain()
-        return f"{words} ({self.zone})"
+        return f"{ordinals(words)} ({self.zone})"
 
 
 #: The longest interval: its slots, counted from the epoch, stay well inside ``datetime``'s range.
@@ -274,8 +276,50 @@ def _gap_end(tz: ZoneInfo, before: datetime, after: datetime) -> datetime:
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin'") from None
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        close = closest_zone(name)
+        use = f"did you mean {close!r}?" if close else "use an IANA name such as 'Europe/Berlin'"
+        raise ScheduleError(f"unknown time zone {name!r}; {use}") from None
+
+
+def unlike_debian_cron(fields: str) -> str | None:
+    """What a five-field expression means here and not in Debian's cron, or None when both agree.
+
+    cronsim (and so cronjobs) reads ``#`` (``5#2``: the second Friday of the month) and ``L``
+    (``L``: the last day of the month, ``LW`` its last weekday, ``5L`` its last Friday). Debian's
+    cron has neither: it reads ``5#2`` as ``5`` (every Friday: what follows a number up to the
+    next blank is skipped) and rejects a line with ``L`` (so such a line never runs there).
+    """
+    parts = fields.split()
+    if len(parts) != 5:
+        return None
+    day, weekday = parts[2].upper(), parts[4].upper()
+    said = []
+    if "#" in weekday:
+        said.append(f"'{parts[4]}' uses '#', which Debian's cron ignores: it runs on every such weekday")
+    if "L" in day or "L" in weekday:
+        field = parts[2] if "L" in day else parts[4]
+        said.append(f"'{field}' uses 'L', which Debian's cron rejects: it does not run such a line at all")
+    return "; ".join(said) or None
+
+
+def closest_zone(name: object) -> str | None:
+    """The IANA zone name closest to a misspelt ``name`` (``'Europe/Berln'``: ``'Europe/Berlin'``), if any."""
+    import difflib
+    from zoneinfo import available_timezones
+
+    if not isinstance(name, str):
+        return None
+    zones = sorted(available_timezones())
+    by_case = {zone.lower(): zone for zone in zones}
+    if name.lower() in by_case:  # 'europe/berlin': the zone database is case-sensitive on Linux
+        return by_case[name.lower()]
+    close = difflib.get_close_matches(name, zones, n=1, cutoff=0.8)
+    if close:
+        return close[0]
+    cities = {zone.rsplit("/", 1)[-1].lower(): zone for zone in zones if "/" in zone}  # 'Berlin'
+    close = difflib.get_close_matches(name.lower(), sorted(cities), n=1, cutoff=0.8)
+    return cities[close[0]] if close else None
 
 
 def _words(interval: timedelta) -> str:

@@ -181,7 +181,11 @@ def test_schedule_keys_change_with_the_schedule():
 
 
 def test_describe_says_it_in_words():
-    assert CronSchedule("*/5 * * * *", "UTC").describe() == "Every fifth minute of every hour (UTC)"
+    # Ordinals as figures, whatever cronsim spells out: "5th" beside "10th", never "fifth".
+    assert CronSchedule("*/5 * * * *", "UTC").describe() == "Every 5th minute of every hour (UTC)"
+    assert CronSchedule("*/10 * * * *", "UTC").describe() == "Every 10th minute of every hour (UTC)"
+    assert CronSchedule("0 0 * * 5#2", "UTC").describe() == "At 00:00 on the 2nd Friday of the month (UTC)"
+    assert CronSchedule("0 0 1 */3 *", "UTC").describe() == "At 00:00 on the 1st day of every 3rd month (UTC)"
     assert IntervalSchedule(timedelta(minutes=5)).describe() == "every 5 minutes"
     assert IntervalSchedule(timedelta(hours=1)).describe() == "every hour"
 

@@ -11,6 +11,7 @@ from cronjobs.checks.job_api import check_job_api
 from cronjobs.checks.jobs import check_jobs, check_task_backends
 from cronjobs.checks.lockdir import check_lock_dir
 from cronjobs.checks.locks import check_lock_cache
+from cronjobs.checks.metrics import check_metrics_view
 from cronjobs.checks.modules import check_modules
 from cronjobs.checks.monitors import check_monitors
 from cronjobs.checks.operations import check_operations
@@ -24,6 +25,7 @@ __all__ = [
     "check_jobs",
     "check_lock_cache",
     "check_lock_dir",
+    "check_metrics_view",
     "check_modules",
     "check_monitors",
     "check_operations",

@@ -15,6 +15,7 @@ from cronjobs import locks, registry
 from cronjobs.checks.base import TAG, error, where
 from cronjobs.exceptions import ScheduleError
 from cronjobs.jobs import CATCHUP_CHOICES, OVERLAP_CHOICES, BaseCronJob, CommandJob
+from cronjobs.schedules import closest_zone, unlike_debian_cron
 
 
 @register(TAG)
@@ -59,14 +60,16 @@ def _check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
     else:
         zone_ok = _zone_ok(job.get_timezone())
         if not zone_ok:
+            close = closest_zone(job.get_timezone())
             add(
                 f"unknown time zone {job.get_timezone()!r}.",
-                "Use an IANA zone name such as 'Europe/Berlin' (see zoneinfo.available_timezones()).",
+                (f"Did you mean {close!r}? " if close else "")
+                + "Use an IANA zone name such as 'Europe/Berlin' (see zoneinfo.available_timezones()).",
                 4,
             )
         else:
             try:
-                job.get_schedule()
+                schedule = job.get_schedule()
             except ScheduleError as exc:
                 add(
                     f"bad schedule: {exc}.",
@@ -74,6 +77,8 @@ def _check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
                     "@weekly, @monthly, @yearly.",
                     1,
                 )
+            else:
+                errors.extend(_unlike_debian_cron(job, schedule))
     # An unknown CRONJOBS['LOCK'] is one settings error (E005), not one per job using it.
     if job.lock is not None and job.get_lock_name() not in locks.BACKENDS:
         add(
@@ -99,6 +104,25 @@ def _check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
     if issubclass(job, CommandJob):
         errors.extend(_check_command(job))
     return errors
+
+
+def _unlike_debian_cron(job: type[BaseCronJob], schedule: Any) -> list[CheckMessage]:
+    """W023: ``#`` and ``L``, which cronjobs reads (cronsim) and Debian's cron does not."""
+    from django.core.checks import Warning
+
+    difference = unlike_debian_cron(getattr(schedule, "fields", ""))
+    if difference is None:
+        return []
+    words = schedule.describe()
+    return [
+        Warning(
+            f"{where(job)}: schedule {job.schedule!r} runs {words[:1].lower() + words[1:]}; {difference}.",
+            hint="cronjobs reads the expression itself, so the job runs as said here (see `cronjobs list`). "
+            "If you copied it from a crontab, check that this is what you want; then silence cronjobs.W023.",
+            obj=job,
+            id="cronjobs.W023",
+        )
+    ]
 
 
 def _check_database(job: type[BaseCronJob]) -> list[CheckMessage]:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.db import router, transaction
 
-from cronjobs import conf
+from cronjobs import conf, words
 from cronjobs.engine import jitter, leases, processes, retrying, stopping
 from cronjobs.engine.execution import execute
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
@@ -214,7 +214,7 @@ class Runner:
         return [], []
 
     def _record_missed(self, item: Planned, slots: DueSlots) -> list[Outcome]:
-        note = f"earlier slots since {item.state.watermark.isoformat()} were missed too" if slots.more_missed else ""
+        note = f"earlier slots since {words.moment(item.state.watermark)} were missed too" if slots.more_missed else ""
         missed = Run.objects.record_missed(item.code, slots.missed, note=note)
         if missed:
             logger.warning("%s: %d slot(s) missed (catchup=%s)", item.code, len(missed), item.job.catchup)

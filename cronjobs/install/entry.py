@@ -37,6 +37,10 @@ class InstallError(CronJobsError):
     """The entry cannot be built or written; the message says what to change."""
 
 
+class BadUsage(InstallError):
+    """What the command line names cannot work (such as a cron.d file name cron ignores): exit 2."""
+
+
 class UnparseableCrontab(InstallError):
     """The crontab holds lines python-crontab cannot parse; nothing was written."""
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from cronjobs.install import pycrontab
 from cronjobs.install.entry import (
+    BadUsage,
     InstallError,
     Project,
     Sync,
@@ -276,7 +277,7 @@ class FileCrontab(Target):
         self.system = system
         self.name = str(self.path)
         if system and not CRON_D_NAME_RE.match(self.path.name):
-            raise InstallError(
+            raise BadUsage(
                 f"cron ignores files in cron.d named {self.path.name!r}: use only letters, digits, '_' and '-' "
                 "(no dots), e.g. --cron-d /etc/cron.d/myproject"
             )

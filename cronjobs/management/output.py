@@ -8,6 +8,7 @@ each line starts with the time it was written, in ``TIME_ZONE``.
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -15,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from cronjobs import words
+
 if TYPE_CHECKING:
     from django.core.management.base import OutputWrapper
 
 
 def stamp() -> str:
     """``2026-12-02 21:55:01 CET``: now, in the project's time zone."""
-    return f"{timezone.localtime():%Y-%m-%d %H:%M:%S %Z}"
+    return words.moment(timezone.now())
 
 
 def prepare(stdout: OutputWrapper) -> Callable[[str], str]:
@@ -53,3 +56,48 @@ def nothing_due(jobs: dict[str, Any], now: datetime, unsaved: dict[str, Any]) ->
         return "nothing due: every job is paused"
     moment, code = min(upcoming)
     return f"nothing due; next: {code} at {overview.when(moment, now, jobs[code].get_timezone())}"
+
+
+class Live:
+    """Write each run's line as the run ends (``run_finished``), so its time is its own.
+
+    Inside ``with Live(write):``, every run recorded in this process is handed to ``write`` at
+    once; :meth:`rest` gives back the outcomes of the invocation that were not (runs recorded
+    in other processes: ``--workers``; missed slots; runs that never started here).
+    """
+
+    def __init__(self, write: Callable[[Any], None]) -> None:
+        self._write = write
+        self._pid = os.getpid()
+        self._written: set[tuple[int, str]] = set()
+
+    def __enter__(self) -> Live:
+        from cronjobs import signals
+
+        signals.run_finished.connect(self._finished, weak=False, dispatch_uid=self._uid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from cronjobs import signals
+
+        signals.run_finished.disconnect(dispatch_uid=self._uid)
+
+    @property
+    def _uid(self) -> str:
+        return f"cronjobs.management.output.Live.{id(self)}"
+
+    def _finished(self, sender: Any, outcome: Any = None, **kwargs: Any) -> None:
+        # A forked --workers process inherits the receiver: its runs are written by this one.
+        if outcome is None or os.getpid() != self._pid or (outcome.run_id, outcome.status) in self._written:
+            return
+        if outcome.run_id is not None:
+            self._written.add((outcome.run_id, outcome.status))
+        self._write(outcome)
+
+    def rest(self, outcomes: list[Any]) -> list[Any]:
+        """The outcomes not written yet (and marks them written).
+
+        A run is written once per status: a handed-off run's line, then its final one."""
+        left = [o for o in outcomes if o.run_id is None or (o.run_id, o.status) not in self._written]
+        self._written.update((o.run_id, o.status) for o in left if o.run_id is not None)
+        return left

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, models, router, transaction
 from django.utils.translation import gettext_lazy as _
 
+from cronjobs import words
+
 if TYPE_CHECKING:
     from cronjobs.jobs import BaseCronJob
 
@@ -72,4 +74,4 @@ class Maintenance(models.Model):
         verbose_name_plural = _("maintenance mode")
 
     def __str__(self) -> str:
-        return f"maintenance mode since {self.since:%Y-%m-%d %H:%M} by {self.actor or '?'}"
+        return f"maintenance mode since {words.moment(self.since)} by {self.actor or '?'}"

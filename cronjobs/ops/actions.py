@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.db import router, transaction
 
+from cronjobs import words
 from cronjobs.exceptions import CronJobsError, LockError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Action, Job
@@ -40,7 +41,7 @@ def resume(job: type[BaseCronJob], actor: str, now: datetime) -> bool:
         Job.objects.ensure({code: job}, now)
         changed = Job.objects.resume(job, now)
         if changed:
-            Action.objects.record(code, Action.Kind.RESUME, actor, now, f"slots up to {now.isoformat()} skipped")
+            Action.objects.record(code, Action.Kind.RESUME, actor, now, f"slots up to {words.moment(now)} skipped")
     return changed
 
 
@@ -68,18 +69,23 @@ def unlock(job: type[BaseCronJob], actor: str, now: datetime) -> str | None:
     return holder
 
 
-def forget(codes: list[str], registered: dict[str, type[BaseCronJob]], actor: str, now: datetime) -> list[str]:
-    """Delete the state and runs of jobs no longer in code; returns the codes forgotten.
-
-    Refuses (:class:`~cronjobs.exceptions.CronJobsError`) a code that is still registered:
-    runcrons would only see it again. Codes without a row are left out of the result.
-    """
+def refuse_registered(codes: list[str], registered: dict[str, type[BaseCronJob]]) -> None:
+    """:class:`~cronjobs.exceptions.CronJobsError` when any of ``codes`` is still registered."""
     still = sorted(code for code in codes if code in registered)
     if still:
         raise CronJobsError(
             f"{', '.join(still)}: still registered; remove the job from code first "
             "(to stop it for now, pause it instead)"
         )
+
+
+def forget(codes: list[str], registered: dict[str, type[BaseCronJob]], actor: str, now: datetime) -> list[str]:
+    """Delete the state and runs of jobs no longer in code; returns the codes forgotten.
+
+    Refuses (:class:`~cronjobs.exceptions.CronJobsError`) a code that is still registered:
+    runcrons would only see it again. Codes without a row are left out of the result.
+    """
+    refuse_registered(codes, registered)
     with _atomic():
         known = sorted(Job.objects.filter(code__in=codes).values_list("code", flat=True))
         Job.objects.forget(known)

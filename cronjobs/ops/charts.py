@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from cronjobs import words
 from cronjobs.exceptions import ScheduleError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job, Run
@@ -40,7 +41,9 @@ COLOURS: dict[str, str] = {
 }
 NO_RECORD = "no record"
 _MARK, _GAP, _HEIGHT = 12, 3, 26
-_CHART_HEIGHT, _AXIS = 90, 56
+_CHART_HEIGHT, _AXIS = 90, 84
+#: A timeout more than this many times the longest run is named, not drawn: bars would be flat.
+_TIMEOUT_SCALE = 4
 
 
 def recent_slots(
@@ -70,7 +73,7 @@ def timeline_svg(slots: list[tuple[datetime, Run | None]], zone: ZoneInfo) -> Sa
     for index, (slot, run) in enumerate(slots):
         x = index * (_MARK + _GAP)
         status = run.status if run else NO_RECORD
-        title = f"{slot.astimezone(zone):%Y-%m-%d %H:%M:%S}: {_status_words(run)}"
+        title = f"{words.moment(slot, zone)}: {_status_words(run)}"
         if run is None:
             marks.append(
                 format_html(
@@ -104,14 +107,20 @@ def timeline_svg(slots: list[tuple[datetime, Run | None]], zone: ZoneInfo) -> Sa
 
 
 def durations_svg(runs: list[Run], timeout: timedelta | None, zone: ZoneInfo) -> SafeString:
-    """One bar per finished run (oldest first), scaled to the longest (or the timeout)."""
+    """One bar per finished run (oldest first), scaled to the longest, with the timeout as a
+    labelled line when it is on that scale (up to ``_TIMEOUT_SCALE`` times the longest run)."""
     finished = [run for run in runs if run.duration is not None]
-    top = max([run.duration or 0.0 for run in finished] + [timeout.total_seconds() if timeout else 0.0, 0.001])
+    longest = max([run.duration or 0.0 for run in finished] + [0.001])
+    if timeout and timeout.total_seconds() > longest * _TIMEOUT_SCALE:
+        timeout = None  # named under the chart's title instead (job_charts)
+    top = max(longest, timeout.total_seconds() if timeout else 0.0)
     width = _AXIS + max(1, len(finished)) * (_MARK + _GAP)
     parts = [
         format_html(
-            '<text x="{}" y="10" font-size="10" text-anchor="end" fill="#666">{}</text>', _AXIS - 6, _secs(top)
-        ),
+            '<text x="{}" y="10" font-size="10" text-anchor="end" fill="#666">{}</text>', _AXIS - 6, words.duration(top)
+        )
+        if timeout is None or timeout.total_seconds() < top
+        else "",  # the timeout's label says it
         format_html(
             '<text x="{}" y="{}" font-size="10" text-anchor="end" fill="#666">0 s</text>', _AXIS - 6, _CHART_HEIGHT
         ),
@@ -131,27 +140,33 @@ def durations_svg(runs: list[Run], timeout: timedelta | None, zone: ZoneInfo) ->
                 _MARK,
                 f"{height:.1f}",
                 COLOURS.get(run.status, "#666"),
-                f"{run.slot.astimezone(zone):%Y-%m-%d %H:%M:%S}",
+                words.moment(run.slot, zone),
                 _status_words(run),
             )
         )
     if timeout:
         y = _CHART_HEIGHT - timeout.total_seconds() / top * (_CHART_HEIGHT - 4)
+        label = f"timeout {words.duration(timeout.total_seconds())}"
         parts.append(
             format_html(
                 '<line class="cronjobs-timeout" x1="{}" y1="{}" x2="{}" y2="{}" stroke="#ba2121" '
-                'stroke-dasharray="4 3"><title>timeout {}</title></line>',
+                'stroke-dasharray="4 3"><title>{}</title></line>'
+                '<text class="cronjobs-timeout-label" x="{}" y="{}" font-size="10" text-anchor="end" '
+                'fill="#ba2121">{}</text>',
                 _AXIS - 2,
                 f"{y:.1f}",
                 width,
                 f"{y:.1f}",
-                _secs(timeout.total_seconds()),
+                label,
+                _AXIS - 6,
+                f"{min(max(y + 3.5, 10.0 if timeout.total_seconds() >= top else 20.0), _CHART_HEIGHT - 12):.1f}",
+                label,
             )
         )
     return mark_safe(
         f'<svg class="cronjobs-durations" xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{_CHART_HEIGHT + 2}" viewBox="0 0 {width} {_CHART_HEIGHT + 2}" role="img" '
-        f'aria-label="durations of the last {len(finished)} runs">' + "".join(parts) + "</svg>"
+        f'aria-label="durations of the last {words.count(len(finished), "run")}">' + "".join(parts) + "</svg>"
     )
 
 
@@ -163,7 +178,7 @@ def legend() -> SafeString:
             'background:{};{}"></span>{}',
             colour or "none",
             "" if colour else "border:1px dashed #999;",
-            str(status).replace("_", " "),
+            words.status(status) if colour else NO_RECORD,
         )
         for status, colour in keys
     ]
@@ -180,7 +195,8 @@ def job_charts(row: Job, job: type[BaseCronJob] | None, now: datetime, zone: Zon
         '<div style="margin:12px 0 4px">{}</div>{}</div>',
         f"Last {_label(slots, zone)} ({zone.key}), oldest first",
         timeline_svg(slots, zone) + legend(),
-        f"Durations of the last {sum(run.duration is not None for run in runs)} runs",
+        f"Durations of the last {words.count(sum(run.duration is not None for run in runs), 'run')}"
+        + (f" (timeout {words.duration(timeout.total_seconds())})" if timeout else ""),
         durations_svg(runs, timeout, zone),
     )
 
@@ -188,24 +204,18 @@ def job_charts(row: Job, job: type[BaseCronJob] | None, now: datetime, zone: Zon
 def _status_words(run: Run | None) -> str:
     if run is None:
         return NO_RECORD
-    words = run.get_status_display()
+    text = words.status(run.status)
     if run.attempt > 1:
-        words += f" (attempt {run.attempt})"
+        text += f" (attempt {run.attempt})"
     if run.duration is not None:
-        words += f", {_secs(run.duration)}"
-    return words
-
-
-def _secs(seconds: float) -> str:
-    if seconds < 10:
-        return f"{seconds:.2f} s"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.1f} min"
+        text += f", {words.duration(run.duration)}"
+    return text
 
 
 def _label(slots: list[tuple[datetime, Run | None]], zone: ZoneInfo) -> str:
     if not slots:
         return "no slots yet"
     first, last = slots[0][0].astimezone(zone), slots[-1][0].astimezone(zone)
-    return f"{len(slots)} slots from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"
+    if len(slots) == 1:
+        return f"1 slot, {first:%Y-%m-%d %H:%M}"
+    return f"{words.count(len(slots), 'slot')} from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"

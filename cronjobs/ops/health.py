@@ -8,6 +8,11 @@ never late, nor is a job held by maintenance mode (``cronjobs pause --all``). A 
 **stuck** when it is still recorded as running past its lease (its process stopped renewing it
 and nobody has declared it crashed yet), or past its job's ``timeout`` by more than ``max_lag``
 (it hangs while something keeps renewing its lease).
+
+With ``failing=True`` (``cronjobs health --failing``), a job is also **failing** when its last
+slot failed for good: failed, timed out, crashed or was interrupted with no retry left (the
+streak that failure mail announces, ``failing_since`` on the job row, ended by its next
+success). A paused job, or one held by maintenance mode, is not reported as failing.
 """
 
 from __future__ import annotations
@@ -30,10 +35,16 @@ class JobHealth:
     next_slot: datetime | None
     lag: timedelta | None
     """How long ago the next slot came due (None when it has not)."""
+    failing_since: datetime | None = None
+    """When its streak of slots that failed for good began (None while its last slot did not fail)."""
 
     @property
     def healthy(self) -> bool:
         return self.state in ("ok", "paused", "held")
+
+    @property
+    def failing(self) -> bool:
+        return self.failing_since is not None and self.state in ("ok", "late")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,14 +67,21 @@ class Report:
     stuck: list[StuckRun]
     maintenance: Maintenance | None = None
     """The switch when maintenance mode is on."""
+    failing_counts: bool = False
+    """Whether jobs whose last slot failed for good make the report unhealthy (``--failing``)."""
 
     @property
     def late(self) -> list[JobHealth]:
         return [job for job in self.jobs if not job.healthy]
 
     @property
+    def failing(self) -> list[JobHealth]:
+        """The jobs whose last slot failed for good (only with ``failing_counts``)."""
+        return [job for job in self.jobs if job.failing] if self.failing_counts else []
+
+    @property
     def healthy(self) -> bool:
-        return not self.late and not self.stuck
+        return not self.late and not self.stuck and not self.failing
 
     def as_dict(self) -> dict[str, Any]:
         def when(value: datetime | None) -> str | None:
@@ -73,6 +91,8 @@ class Report:
             "healthy": self.healthy,
             "now": self.now.isoformat(),
             "max_lag_seconds": self.max_lag.total_seconds(),
+            "failing_counts": self.failing_counts,
+            "failing": [job.code for job in self.failing],
             "maintenance": (
                 {"since": self.maintenance.since.isoformat(), "by": self.maintenance.actor}
                 if self.maintenance is not None
@@ -84,6 +104,7 @@ class Report:
                     "state": job.state,
                     "next_slot": when(job.next_slot),
                     "lag_seconds": job.lag.total_seconds() if job.lag is not None else None,
+                    "failing_since": when(job.failing_since),
                 }
                 for job in self.jobs
             ],
@@ -103,8 +124,10 @@ class Report:
         }
 
 
-def check(jobs: Mapping[str, type[BaseCronJob]], now: datetime, max_lag: timedelta) -> Report:
-    """The health of ``jobs`` at ``now``: three queries, whatever the number of jobs."""
+def check(jobs: Mapping[str, type[BaseCronJob]], now: datetime, max_lag: timedelta, *, failing: bool = False) -> Report:
+    """The health of ``jobs`` at ``now``: three queries, whatever the number of jobs.
+
+    ``failing``: jobs whose last slot failed for good make it unhealthy too."""
     rows = {row.code: row for row in Job.objects.filter(code__in=list(jobs))}
     switch = maintenance.current()
     found = []
@@ -121,7 +144,8 @@ def check(jobs: Mapping[str, type[BaseCronJob]], now: datetime, max_lag: timedel
             found.append(JobHealth(code, "paused", None, None))
             continue
         lag = now - when if when < now else None
-        found.append(JobHealth(code, "late" if lag is not None and lag > max_lag else "ok", when, lag))
+        state = "late" if lag is not None and lag > max_lag else "ok"
+        found.append(JobHealth(code, state, when, lag, row.failing_since))
     stuck = []
     running = Run.objects.filter(status=Run.Status.RUNNING, job_id__in=list(jobs)).order_by("started_at")
     for run in running:
@@ -135,7 +159,7 @@ def check(jobs: Mapping[str, type[BaseCronJob]], now: datetime, max_lag: timedel
         stuck.append(
             StuckRun(run.pk, run.job_id, run.slot, run.started_at, run.lease_until, run.hostname, run.pid, reason)
         )
-    return Report(now, max_lag, found, stuck, switch)
+    return Report(now, max_lag, found, stuck, switch, failing)
 
 
 def words(span: timedelta) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from cronjobs import words
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Action, Job, Maintenance
 
@@ -37,7 +38,9 @@ def turn_off(jobs: Iterable[type[BaseCronJob]], actor: str, now: datetime) -> Ma
     """Run every job again from ``now`` on (slots during maintenance skipped); None when it was off."""
     switch = Maintenance.objects.turn_off(jobs, now)
     if switch is not None:
-        detail = f"maintenance mode off (on since {switch.since.isoformat()}); slots up to {now.isoformat()} skipped"
+        detail = (
+            f"maintenance mode off (on since {words.moment(switch.since)}); slots up to {words.moment(now)} skipped"
+        )
         Action.objects.record(EVERY_JOB, Action.Kind.RESUME, actor, now, detail)
     return switch
 
@@ -50,6 +53,6 @@ def held(job: type[BaseCronJob] | None, switch: Maintenance | None) -> bool:
 def banner(switch: Maintenance) -> str:
     """One line saying that maintenance mode is on, since when and by whom."""
     return (
-        f"Maintenance mode since {switch.since:%Y-%m-%d %H:%M} UTC by {switch.actor or '?'}: only jobs with "
+        f"Maintenance mode since {words.moment(switch.since)} by {switch.actor or '?'}: only jobs with "
         "run_in_maintenance = True run. Turn it off with `manage.py cronjobs resume --all`."
     )

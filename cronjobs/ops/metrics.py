@@ -28,6 +28,7 @@ Three queries per scrape, whatever the number of jobs and runs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from prometheus_client.core import Metric
 
 Status = Run.Status
+logger = logging.getLogger("cronjobs")
 
 
 class CronJobsCollector:
@@ -155,8 +157,21 @@ def exposition(jobs: Mapping[str, type[BaseCronJob]] | None = None, now: datetim
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
+#: What the view answers (503) when prometheus-client is not installed (system check cronjobs.E160).
+MISSING = (
+    "cronjobs metrics need prometheus-client, which is not installed.\n"
+    "Install the extra: pip install 'cronjobs[prometheus]' (or pip install prometheus-client).\n"
+)
+
+
 @require_GET
 def metrics_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """The Prometheus scrape endpoint (see the module's docs)."""
-    body, content_type = exposition()
+    try:
+        body, content_type = exposition()
+    except ModuleNotFoundError as exc:
+        if exc.name != "prometheus_client" and not (exc.name or "").startswith("prometheus_client."):
+            raise
+        logger.error("the metrics view was scraped, but prometheus-client is not installed (cronjobs.E160)")
+        return HttpResponse(MISSING, status=503, content_type="text/plain; charset=utf-8")
     return HttpResponse(body, content_type=content_type)

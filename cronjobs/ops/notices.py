@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import timezone
 
-from cronjobs import conf, monitors
+from cronjobs import conf, monitors, words
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import FAILURES, Job, Run
 from cronjobs.monitors import http
@@ -94,7 +94,7 @@ def failure_mail(run: Run) -> str:
     lines = [
         f"The cron job {run.job_id} failed: {run.message or run.get_status_display()}",
         "",
-        f"Slot:     {run.slot.isoformat()}",
+        f"Slot:     {words.moment(run.slot)}",
         f"Attempt:  {run.attempt}",
         f"Status:   {run.get_status_display()}",
         f"Host/pid: {run.hostname}/{run.pid}",
@@ -111,8 +111,8 @@ def failure_mail(run: Run) -> str:
 
 def recovered_mail(run: Run, since: Any) -> str:
     return (
-        f"The cron job {run.job_id} succeeded again at {run.slot.isoformat()} "
-        f"(failing since {since.isoformat()}).\n" + (f"\nMessage: {run.message}\n" if run.message else "")
+        f"The cron job {run.job_id} succeeded again at {words.moment(run.slot)} "
+        f"(failing since {words.moment(since)}).\n" + (f"\nMessage: {run.message}\n" if run.message else "")
     )
 
 

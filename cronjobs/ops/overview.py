@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import OuterRef, Subquery
 
-from cronjobs import locks
+from cronjobs import locks, words
 from cronjobs.exceptions import CronJobsError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import NOT_RUNS, Job, Run
@@ -203,7 +203,7 @@ def when(moment: datetime | None, now: datetime, zone: str) -> str:
     if moment is None:
         return "-"
     local = moment.astimezone(ZoneInfo(zone))
-    text = f"{local:%Y-%m-%d %H:%M:%S %Z}"
+    text = words.moment(moment, local.tzinfo)
     if local.utcoffset() != timedelta(0) or zone not in ("UTC", "Etc/UTC"):
         utc = moment.astimezone(UTC)
         text += f" ({utc:%Y-%m-%d %H:%M:%S} UTC)" if utc.date() != local.date() else f" ({utc:%H:%M:%S} UTC)"

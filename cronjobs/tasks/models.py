@@ -32,7 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cronjobs import text
+from cronjobs import text, words
 from cronjobs.models.nowait import lock_unheld
 from cronjobs.models.sql import Statements
 
@@ -203,7 +203,7 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
                 "traceback": (
                     f"{WorkerLost.__module__}.{WorkerLost.__qualname__}: worker {first.worker_id} did not finish "
                     f"attempt {first.attempts} within its timeout ({first.timeout:g}s) and the lease grace ({grace}); "
-                    f"it died or hung. Recovered by {by} at {now.isoformat()}.\n"
+                    f"it died or hung. Recovered by {by} at {words.moment(now)}.\n"
                 ),
             }
             values: dict[str, Any] = {

@@ -75,6 +75,36 @@ def test_each_mistake_in_a_job_class_is_an_error_with_its_id(attrs, expected_id,
     assert messages[0].obj is globals()["Broken"]
 
 
+def test_a_misspelt_time_zone_is_an_error_that_suggests_the_closest_zone():
+    from cronjobs.checks.base import where
+
+    messages = errors_for(job("Berln", schedule="0 3 * * *", timezone="Europe/Berln"))
+    assert messages == [
+        checks.Error(
+            f"{where(globals()['Berln'])}: unknown time zone 'Europe/Berln'.",
+            hint="Did you mean 'Europe/Berlin'? Use an IANA zone name such as 'Europe/Berlin' "
+            "(see zoneinfo.available_timezones()).",
+            obj=globals()["Berln"],
+            id="cronjobs.E004",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "suggested"),
+    [
+        ("Europe/Berln", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("Berlin", "Europe/Berlin"),
+        ("Mars/Base", None),
+    ],
+)
+def test_the_closest_zone_is_found_by_spelling_case_or_city(name, suggested):
+    from cronjobs.schedules import closest_zone
+
+    assert closest_zone(name) == suggested
+
+
 def test_duplicate_codes_are_an_error():
     first = job("First", schedule="@daily", code="same.code")
     second = job("Second", schedule="@hourly", code="same.code")
@@ -146,5 +176,40 @@ def test_a_catchup_bound_that_would_plan_millions_of_slots_is_e016(bound):
     ]
 
 
+def test_a_weekday_with_hash_warns_that_debian_cron_reads_it_as_every_such_weekday():
+    from cronjobs.checks.base import where
+
+    messages = errors_for(job("SecondFriday", schedule="0 3 * * 5#2", timezone="UTC"))
+    assert messages == [
+        checks.Warning(
+            f"{where(globals()['SecondFriday'])}: schedule '0 3 * * 5#2' runs at 03:00 on the 2nd Friday of the "
+            "month (UTC); '5#2' uses '#', which Debian's cron ignores: it runs on every such weekday.",
+            hint="cronjobs reads the expression itself, so the job runs as said here (see `cronjobs list`). "
+            "If you copied it from a crontab, check that this is what you want; then silence cronjobs.W023.",
+            obj=globals()["SecondFriday"],
+            id="cronjobs.W023",
+        )
+    ]
+
+
 def test_a_catchup_bound_of_a_week_of_minutes_passes():
     assert errors_for(MAX_CATCHUP=10_000) == []
+
+
+@pytest.mark.parametrize(
+    ("schedule", "said"),
+    [
+        ("0 0 L * *", "'L' uses 'L', which Debian's cron rejects: it does not run such a line at all"),
+        ("0 0 LW * *", "'LW' uses 'L', which Debian's cron rejects"),
+        ("0 0 * * 5L", "'5L' uses 'L', which Debian's cron rejects"),
+    ],
+)
+def test_an_expression_with_l_warns_that_debian_cron_rejects_it(schedule, said):
+    (message,) = errors_for(job("Last", schedule=schedule, timezone="UTC"))
+    assert (message.id, message.level) == ("cronjobs.W023", checks.WARNING)
+    assert said in message.msg
+
+
+@pytest.mark.parametrize("schedule", ["0 3 * * 5", "0 3 * JUL FRI", "@daily", "*/5 * * * *", "0 0 1-7 * *"])
+def test_expressions_both_crons_read_alike_do_not_warn(schedule):
+    assert errors_for(job("Alike", schedule=schedule, timezone="UTC")) == []

@@ -135,7 +135,7 @@ def test_timeouts_stop_loops_sleeps_and_slow_queries_and_the_other_jobs_run(proj
     assert result.returncode == 1, result.stderr
     for code in codes[:3]:
         assert statuses(project, code) == ["timed_out"]
-        assert f"{code}: timed_out" in result.stdout
+        assert f"{code}: timed out" in result.stdout
         assert project.count("testapp_effect", "job = ?", (code,)) == 0  # rolled back
     assert statuses(project, "test.every_minute") == ["succeeded"]
     assert project.count("testapp_effect", "job = 'test.every_minute'") == 1

@@ -372,9 +372,11 @@ def test_cron_d_gets_the_system_format_written_atomically_with_mode_0644(tmp_pat
     assert "Unchanged" in installcrons("--cron-d", str(path), "--run-as", "root", tmp_path=tmp_path)
 
 
-def test_cron_d_file_names_follow_cron_rules(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match=r"cron ignores files in cron\.d named 'shop\.cron'"):
+def test_cron_d_file_names_follow_cron_rules_and_a_bad_one_is_bad_usage(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match=r"cron ignores files in cron\.d named 'shop\.cron'") as info:
         installcrons("--cron-d", str(tmp_path / "shop.cron"), "--run-as", "root", tmp_path=tmp_path)
+    assert info.value.returncode == 2
+    assert not (tmp_path / "shop.cron").exists()
 
 
 def test_cron_d_needs_run_as(tmp_path: Path) -> None:

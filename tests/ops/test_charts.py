@@ -60,7 +60,7 @@ def test_the_timeline_has_one_mark_per_slot_coloured_by_status_missed_ones_inclu
         "cronjobs-slot-succeeded",
         "cronjobs-slot-succeeded",
     ]
-    assert found[1][1].startswith("2026-03-01 12:02:00: failed, ")
+    assert found[1][1].startswith("2026-03-01 12:02:00 UTC: failed, ")
 
 
 def test_slots_without_a_record_are_drawn_hollow(history):
@@ -68,7 +68,7 @@ def test_slots_without_a_record_are_drawn_hollow(history):
     slots = charts.recent_slots(history, Sometimes, at(7.5))
     found = marks(charts.timeline_svg(slots, UTC))
     assert [cls for cls, _ in found][2:5] == ["cronjobs-slot-none"] * 3
-    assert found[2][1] == "2026-03-01 12:03:00: no record"
+    assert found[2][1] == "2026-03-01 12:03:00 UTC: no record"
 
 
 def test_the_timeline_keeps_the_newest_slots_only(history):
@@ -86,7 +86,32 @@ def test_the_duration_chart_has_a_bar_per_finished_run_and_the_timeout_line(hist
         "cronjobs-bar-succeeded",
         "cronjobs-bar-succeeded",
     ]
-    assert marks(svg, "line")[-1] == ("cronjobs-timeout", "timeout 30 s")
+    # Runs of milliseconds: a 30 s timeout line would flatten every bar; the caption names it.
+    assert marks(svg, "line") == []
+    page = charts.job_charts(history, Sometimes, at(7.5), UTC)
+    assert "Durations of the last 4 runs (timeout 30 s)" in page
+
+
+def texts(svg: str) -> list[str | None]:
+    return [el.text for el in ET.fromstring(svg).iter(f"{SVG}text")]
+
+
+def test_a_timeout_on_the_scale_of_the_runs_is_a_labelled_line():
+    runs = [Run(job_id="x", slot=T0, status="succeeded", attempt=1, duration=d) for d in (12.0, 20.0, 31.0)]
+    svg = charts.durations_svg(runs, timedelta(seconds=30), UTC)
+    assert marks(svg, "line") == [("cronjobs-timeout", "timeout 30 s")]
+    assert texts(svg) == ["31 s", "0 s", "timeout 30 s"]
+
+
+def test_sub_millisecond_runs_read_in_milliseconds_on_the_axis():
+    runs = [Run(job_id="x", slot=T0, status="succeeded", attempt=1, duration=d) for d in (0.0002, 0.0004)]
+    assert texts(charts.durations_svg(runs, None, UTC)) == ["1.0 ms", "0 s"]
+    (bar,) = marks(charts.durations_svg(runs[1:], None, UTC))
+    assert bar == ("cronjobs-bar-succeeded", "2026-03-01 12:00:30 UTC: succeeded, 0.40 ms")
+
+
+def test_one_slot_is_one_slot():
+    assert charts._label([(T0, None)], UTC) == "1 slot, 2026-03-01 12:00"
 
 
 def test_titles_are_escaped():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import signal
 from datetime import datetime, timedelta, timezone
 
@@ -147,13 +148,28 @@ def test_run_marks_the_job_for_the_next_runcrons_which_runs_it_once():
     with job_settings():
         jobs = {"test.hourly": Hourly}
         cronjobs("pause", "test.hourly")
-        cronjobs("run", "test.hourly")
+        assert cronjobs("run", "test.hourly").strip() == (
+            "test.hourly: requested; the next runcrons runs it once, as a forced run (under cron: within a "
+            "minute). To run it here and now instead: `manage.py cronjobs run test.hourly --now`."
+        )
         assert "run requested" in cronjobs("list")
         first = Runner(jobs, now=datetime.now(timezone.utc)).run()
         second = Runner(jobs, now=datetime.now(timezone.utc)).run()
     assert [(o.status, o.code) for o in first] == [("succeeded", "test.hourly")]
     assert second == []
     assert Run.objects.get().forced is True
+
+
+@pytest.mark.django_db
+def test_run_now_runs_the_job_here_at_once_and_fails_as_runcrons_does():
+    with job_settings():
+        out = cronjobs("run", "test.hourly", "--now")
+        assert re.search(r"test\.hourly: succeeded in \d+\.\d\ds \(forced\)", out), out
+        assert list(Run.objects.values_list("job_id", "forced", "status")) == [("test.hourly", True, "succeeded")]
+        assert not Job.objects.get(code="test.hourly").run_requested
+        with pytest.raises(CommandError, match="1 of 1 run") as raised:
+            cronjobs("run", "test.flaky", "--now")
+    assert raised.value.returncode == 1
 
 
 @pytest.mark.django_db

@@ -34,7 +34,7 @@ def removed():
 
 def test_a_removed_job_is_listed_until_forgotten_then_gone_with_its_runs(removed):
     assert "NOT REGISTERED" in cronjobs("list")
-    assert cronjobs("forget", "test.every_minute").strip() == "Forgotten: test.every_minute."
+    assert cronjobs("forget", "test.every_minute", "--yes").strip() == "Forgotten: test.every_minute."
     assert "test.every_minute" not in cronjobs("list")
     codes = [job["code"] for job in json.loads(cronjobs("list", "--json"))["jobs"]]
     assert codes == ["test.hourly"]
@@ -54,3 +54,23 @@ def test_forget_suggests_the_closest_code_for_a_typo(removed):
     with pytest.raises(CommandError, match=r"did you mean 'test.every_minute'\?") as raised:
         cronjobs("forget", "test.every_minut")
     assert raised.value.returncode == 2
+
+
+def test_forget_without_a_terminal_and_without_yes_deletes_nothing_and_exits_2(removed):
+    with pytest.raises(CommandError) as raised:
+        cronjobs("forget", "test.every_minute")
+    assert raised.value.returncode == 2
+    assert str(raised.value) == "test.every_minute: add --yes to delete their state and runs without a prompt"
+    assert Run.objects.filter(job_id="test.every_minute").exists()
+
+
+@pytest.mark.parametrize(
+    ("answer", "said", "kept"), [("n", "Left as it is.", True), ("y", "Forgotten: test.every_minute.", False)]
+)
+def test_forget_on_a_terminal_asks_first_as_unlock_does(removed, monkeypatch, answer, said, kept):
+    asked = []
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: asked.append(question) or answer)
+    assert cronjobs("forget", "test.every_minute").strip() == said
+    assert asked == ["Delete the state and every run of test.every_minute? [y/N] "]
+    assert Job.objects.filter(code="test.every_minute").exists() is kept

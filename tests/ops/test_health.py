@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -141,3 +143,57 @@ def test_an_unreadable_database_is_unhealthy_in_one_line(monkeypatch):
     with pytest.raises(CommandError, match="unhealthy: the database cannot be read: connection refused") as raised:
         call_command("cronjobs", "health")
     assert raised.value.returncode == 1
+
+
+@pytest.mark.django_db
+def test_with_failing_a_job_whose_last_slot_failed_for_good_is_unhealthy_until_it_succeeds():
+    from tests.testapp.jobs import Flaky
+
+    jobs = {"test.every_minute": EveryMinute, "test.flaky": Flaky}
+    Runner(jobs, now=at(0)).run()
+    Runner(jobs, now=at(1)).run()  # Flaky fails (no retries): failed for good
+    assert health.check(jobs, at(1.5), LAG).healthy  # without --failing, as before
+    report = health.check(jobs, at(1.5), LAG, failing=True)
+    assert not report.healthy
+    assert [(job.code, job.failing) for job in report.failing] == [("test.flaky", True)]
+    assert report.as_dict()["failing"] == ["test.flaky"]
+    Flaky.failing = False
+    try:
+        Runner(jobs, now=at(2)).run()
+    finally:
+        Flaky.failing = True
+    assert health.check(jobs, at(2.5), LAG, failing=True).healthy
+
+
+@pytest.mark.django_db
+def test_a_failing_job_that_is_paused_is_not_reported_as_failing():
+    from tests.testapp.jobs import Flaky
+
+    jobs = {"test.flaky": Flaky}
+    Runner(jobs, now=at(0)).run()
+    Runner(jobs, now=at(1)).run()
+    Job.objects.pause("test.flaky")
+    assert health.check(jobs, at(1.5), LAG, failing=True).healthy
+
+
+@pytest.mark.django_db
+def test_health_failing_exits_1_naming_the_failing_job():
+    from django.core.management import CommandError, call_command
+    from django.test.utils import override_settings
+
+    paths = ["tests.testapp.jobs.EveryMinute", "tests.testapp.jobs.Flaky"]
+    with override_settings(CRONJOBS={"AUTODISCOVER": False, "JOBS": paths}):
+        with pytest.raises(CommandError):
+            call_command("runcrons", "--force", stdout=io.StringIO())
+        out = io.StringIO()
+        call_command("cronjobs", "health", stdout=out)
+        assert "healthy: 2 active job(s) within 5m" in out.getvalue()
+        out = io.StringIO()
+        with pytest.raises(CommandError) as raised:
+            call_command("cronjobs", "health", "--failing", stdout=out)
+    assert raised.value.returncode == 1
+    assert str(raised.value) == "unhealthy: test.flaky (failing)"
+    assert re.fullmatch(
+        r"test\.flaky: failing since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(its last slot failed, no retry left\)\n",
+        out.getvalue(),
+    )

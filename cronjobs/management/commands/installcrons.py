@@ -11,7 +11,7 @@ from django.core.management import BaseCommand, CommandError
 from django.core.management.base import SystemCheckError
 
 from cronjobs.install import entry, pycrontab, systemd, targets
-from cronjobs.install.entry import InstallError
+from cronjobs.install.entry import BadUsage, InstallError
 
 EXIT_DIFFERS = 1
 EXIT_FAILED = 1
@@ -82,6 +82,8 @@ class Command(BaseCommand):
                 self._systemd(project, Path(options["systemd"]), options, write)
             else:
                 self._crontab(project, options, write)
+        except BadUsage as exc:  # nothing was written
+            raise CommandError(str(exc), returncode=EXIT_USAGE) from None
         except InstallError as exc:  # UnparseableCrontab included: nothing was written
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
         except pycrontab.PythonCrontabUnavailable as exc:

@@ -14,7 +14,7 @@ from django.core.management import BaseCommand, CommandError
 from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
-from cronjobs import registry, text
+from cronjobs import registry, text, words
 from cronjobs.engine import clock, following, loop, wakeups
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
@@ -67,8 +67,9 @@ class Command(BaseCommand):
         _ensure_database()
         runner = Runner(jobs, now=clock.now(), force=force)
         drained = None
+        self._live = output.Live(lambda outcome: self._report(outcome, verbosity))
         try:
-            with handling_signals():
+            with handling_signals(), self._live:
                 if dry_run:
                     previews = runner.preview()
                     self._first_seen(runner, verbosity, dry_run=True)
@@ -111,7 +112,7 @@ class Command(BaseCommand):
             raise CommandError(f"database error: {_one_line(exc)}{hint}", returncode=EXIT_FAILED) from None
         except CronJobsError as exc:
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
-        for outcome in outcomes:
+        for outcome in self._live.rest(outcomes):  # the others were written as each run ended
             self._report(outcome, verbosity)
         self._report_tasks(drained, verbosity)
         failed = [o for o in outcomes if o.failed]
@@ -155,6 +156,7 @@ class Command(BaseCommand):
         return broken
 
     _drained: Any = None
+    _live: output.Live
 
     def _stay(
         self,
@@ -186,7 +188,7 @@ class Command(BaseCommand):
             return Runner(jobs, now=now).run(workers=workers)
 
         def report(outcomes: list[Outcome], drained: Any) -> None:
-            for outcome in outcomes:
+            for outcome in self._live.rest(outcomes):
                 self._report(outcome, verbosity)
             self._report_tasks(drained, verbosity)
 
@@ -214,7 +216,7 @@ class Command(BaseCommand):
             self.stdout.write(self._line(line))
 
     def _preview(self, preview: Preview) -> None:
-        slot = timezone.localtime(preview.slot).isoformat(timespec="seconds")
+        slot = words.moment(preview.slot)
         what = "run" if preview.intent is Intent.RUN else "record as missed"
         extra = f" (attempt {preview.attempt})" if preview.attempt > 1 else ""
         extra += f" ({preview.reason})" if preview.reason in ("forced", "requested") else ""
@@ -225,15 +227,16 @@ class Command(BaseCommand):
             return
         if verbosity < 1 and not outcome.failed:
             return
-        line = f"{outcome.code}: {outcome.status} in {outcome.duration:.2f}s"
+        line = f"{outcome.code}: {words.status(outcome.status)} in {outcome.duration:.2f}s"
         if outcome.forced:
             line += " (forced)"
         if outcome.attempt > 1:
             line += f" (attempt {outcome.attempt})"
         if outcome.message:
             line += f": {_one_line(outcome.message)}"
-        line = self._line(line)
+        line = self._line(line)  # stamped now: as each run ends (see output.Live)
         self.stdout.write(self.style.ERROR(line) if outcome.failed else line)
+        self.stdout.flush()
 
 
 def _select(jobs: dict[str, Any], codes: tuple[str, ...]) -> dict[str, Any]:

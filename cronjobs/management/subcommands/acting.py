@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from django.core.management import CommandError
-
-from cronjobs.management.subcommands.base import EXIT_USAGE, Context, Subcommand, actor
+from cronjobs.management.subcommands.base import Context, Subcommand, actor, confirm
 from cronjobs.management.subcommands.maintenance import every_job, maintenance_arguments, pause_all, resume_all
 from cronjobs.ops import actions, overview
 
@@ -58,13 +55,33 @@ class Resume(Subcommand):
 
 
 class RunNow(_OnOneJob):
-    name = "run"
-    help = "Have the next runcrons run the job once, as a forced run."
+    """``run CODE`` asks the next runcrons (where cron runs the jobs: its host, user, environment
+    and lock directory), as the admin's "run now" does; ``run CODE --now`` runs it here, at once,
+    as ``runcrons CODE --force`` does (locked, recorded, exit 1 when it fails)."""
 
-    def handle(self, context: Context, *, code: str, **options: Any) -> None:
+    name = "run"
+    help = "Ask the next runcrons to run the job once, as a forced run; --now: run it here, now, and wait."
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--now",
+            action="store_true",
+            help="Run it in this process now (as `runcrons CODE --force`) instead of asking the next runcrons.",
+        )
+
+    def handle(self, context: Context, *, code: str, now: bool, verbosity: int = 1, **options: Any) -> None:
         job = context.job(code)
+        if now:
+            from django.core.management import call_command
+
+            call_command("runcrons", job.get_code(), "--force", stdout=context.stdout, verbosity=verbosity)
+            return
         actions.request_run(job, actor(), context.now)
-        context.stdout.write(f"{job.get_code()}: the next runcrons runs it once, as a forced run.")
+        context.stdout.write(
+            f"{job.get_code()}: requested; the next runcrons runs it once, as a forced run (under cron: within "
+            f"a minute). To run it here and now instead: `manage.py cronjobs run {job.get_code()} --now`."
+        )
 
 
 class Unlock(_OnOneJob):
@@ -82,16 +99,11 @@ class Unlock(_OnOneJob):
         if holder is None:
             out.write(f"{job.get_code()}: its lock is free.")
             return
-        if not yes:
-            if not sys.stdin.isatty():
-                raise CommandError(
-                    f"{job.get_code()}: lock held by {holder}; add --yes to break it without a prompt",
-                    returncode=EXIT_USAGE,
-                )
-            answer = input(f"{job.get_code()}: lock held by {holder}. Break it? [y/N] ")
-            if answer.strip().lower() not in ("y", "yes"):
-                out.write("Left as it is.")
-                return
+        question = f"{job.get_code()}: lock held by {holder}. Break it?"
+        refusal = f"{job.get_code()}: lock held by {holder}; add --yes to break it without a prompt"
+        if not confirm(question, refusal=refusal, yes=yes):
+            out.write("Left as it is.")
+            return
         broken = actions.unlock(job, actor(), context.now)
         if broken is None:
             out.write(f"{job.get_code()}: its lock was released meanwhile.")

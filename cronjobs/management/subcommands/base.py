@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,20 @@ class Subcommand:
 
     #: ``handle(context, **options)``: act, with the parsed options as keywords.
     handle: Callable[..., None]
+
+
+def confirm(question: str, *, refusal: str, yes: bool) -> bool:
+    """Whether to go on: ``--yes``, or "y" to ``question`` on a terminal (``[y/N]`` is added).
+
+    Without a terminal and without ``--yes``, nothing is asked and nothing done: exit 2 with
+    ``refusal`` (say what --yes would do)."""
+    from django.core.management import CommandError
+
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise CommandError(refusal, returncode=EXIT_USAGE)
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def actor() -> str:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.core.management import CommandError
 from django.utils import timezone
 
+from cronjobs import words
 from cronjobs.management.arguments import positive_int
 from cronjobs.management.subcommands.base import EXIT_USAGE, Context, Subcommand, one_line
 from cronjobs.models import FAILURES, Run
@@ -59,7 +60,7 @@ class History(Subcommand):
             notes = "; ".join(filter(None, ["forced" if record.forced else "", one_line(record.message)]))
             line = columns(
                 str(record.pk),
-                f"{moment:%Y-%m-%d %H:%M:%S %Z}",
+                words.moment(moment),
                 record.job_id,
                 state,
                 "" if record.duration is None else f"{record.duration:.2f} s",

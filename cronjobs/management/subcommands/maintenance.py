@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management import CommandError
 
+from cronjobs import words
 from cronjobs.management.subcommands.base import EXIT_USAGE, Context, actor
 from cronjobs.ops import maintenance
 
@@ -50,6 +51,6 @@ def resume_all(context: Context) -> None:
         context.stdout.write("Maintenance mode is not on.")
     else:
         context.stdout.write(
-            f"Maintenance mode off (on since {switch.since:%Y-%m-%d %H:%M} UTC); every job runs again from now on, "
+            f"Maintenance mode off (on since {words.moment(switch.since)}); every job runs again from now on, "
             "the slots in between skipped. Jobs paused one by one stay paused."
         )

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management import CommandError
 from django.utils import timezone as django_timezone
 
+from cronjobs import words
 from cronjobs.management.subcommands.base import EXIT_USAGE, Context, Subcommand, as_json
 from cronjobs.ops import simulation
 
@@ -103,8 +104,7 @@ def _utc(moment: datetime) -> str:
 def _local(moment: datetime, zone: str) -> str:
     from zoneinfo import ZoneInfo
 
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%Y-%m-%d %H:%M:%S} {local:%Z}"
+    return words.moment(moment, ZoneInfo(zone))
 
 
 def _data(result: simulation.Simulation, jobs: dict[str, Any]) -> dict[str, Any]:
