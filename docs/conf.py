@@ -13,7 +13,7 @@ import cronjobs  # noqa: E402
 
 project = "cronjobs"
 author = "the cronjobs authors"
-copyright = "the cronjobs authors"  # noqa: A001
+copyright = "the cronjobs authors"
 release = version = cronjobs.__version__
 
 extensions = ["myst_parser", "cronjobs_docs"]

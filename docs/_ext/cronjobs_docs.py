@@ -16,13 +16,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import reference_data
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
-
-import reference_data
 
 logger = logging.getLogger(__name__)
 
@@ -150,10 +149,7 @@ class JobAttributes(SphinxDirective):
 
 class Metrics(SphinxDirective):
     def run(self) -> list[nodes.Node]:
-        rows: list[list[Cell]] = [
-            [code(m.name), _joined(m.labels), m.description]
-            for m in reference_data.metrics()
-        ]
+        rows: list[list[Cell]] = [[code(m.name), _joined(m.labels), m.description] for m in reference_data.metrics()]
         return [table(["metric", "labels", "what"], rows, [45, 15, 40])]
 
 

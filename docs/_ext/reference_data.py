@@ -59,20 +59,54 @@ _HELPERS = {"error": "E", "add": "E", "warning": "W"}
 _CLASSES = {"Error": "E", "Warning": "W", "Info": "I", "Critical": "C", "Debug": "D"}
 
 
-def _check_call(call: ast.Call) -> tuple[str, ast.expr | None, ast.expr | None] | None:
-    """(id, message node, hint node) of a call that builds a check message, else None."""
+def _check_calls(call: ast.Call, loops: dict[str, list[int]]) -> list[tuple[str, ast.expr | None, ast.expr | None]]:
+    """(id, message node, hint node) for each id a call that builds a check message can report:
+    one, or one per value of a loop variable (``for name, id in (("between", 191), ...)``)."""
     name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", None)
     keywords = {k.arg: k.value for k in call.keywords}
     if name in _CLASSES and "id" in keywords:
         ident = keywords["id"]
         if isinstance(ident, ast.Constant) and isinstance(ident.value, str):
-            return ident.value, call.args[0] if call.args else keywords.get("msg"), keywords.get("hint")
-        return None
+            return [(ident.value, call.args[0] if call.args else keywords.get("msg"), keywords.get("hint"))]
+        return []
     if name in _HELPERS and len(call.args) >= 3:
         number = call.args[2]
         if isinstance(number, ast.Constant) and isinstance(number.value, int):
-            return f"cronjobs.{_HELPERS[name]}{number.value:03d}", call.args[0], call.args[1]
-    return None
+            return [(f"cronjobs.{_HELPERS[name]}{number.value:03d}", call.args[0], call.args[1])]
+        if isinstance(number, ast.Name) and number.id in loops:
+            return [(f"cronjobs.{_HELPERS[name]}{n:03d}", call.args[0], call.args[1]) for n in loops[number.id]]
+    return []
+
+
+def _loop_values(loop: ast.For) -> dict[str, list[int]]:
+    """The int values each variable of ``for a, b in ((x, 1), (y, 2))`` takes."""
+    found: dict[str, list[int]] = {}
+    if isinstance(loop.target, ast.Tuple) and isinstance(loop.iter, (ast.Tuple, ast.List)):
+        for position, variable in enumerate(loop.target.elts):
+            values = [
+                item.elts[position].value
+                for item in loop.iter.elts
+                if isinstance(item, ast.Tuple)
+                and len(item.elts) > position
+                and isinstance(item.elts[position], ast.Constant)
+                and isinstance(item.elts[position].value, int)
+            ]
+            if isinstance(variable, ast.Name) and values and len(values) == len(loop.iter.elts):
+                found[variable.id] = values
+    return found
+
+
+def check_calls(tree: ast.AST) -> list[tuple[ast.Call, list[tuple[str, ast.expr | None, ast.expr | None]]]]:
+    """Every call of a module that may build a check message, with what it reports."""
+    loops: dict[int, dict[str, list[int]]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For):
+            values = _loop_values(node)
+            for inner in ast.walk(node):
+                loops.setdefault(id(inner), {}).update(values)
+    return [
+        (node, _check_calls(node, loops.get(id(node), {}))) for node in ast.walk(tree) if isinstance(node, ast.Call)
+    ]
 
 
 def checks() -> dict[str, Check]:
@@ -80,13 +114,8 @@ def checks() -> dict[str, Check]:
     found: dict[str, Check] = {}
     for path in CHECK_SOURCES:
         module = path.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".")
-        for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.Call):
-                continue
-            built = _check_call(node)
-            if built is None:
-                continue
-            ident, message, hint = built
+        reported = [r for _call, each in check_calls(ast.parse(path.read_text())) for r in each]
+        for ident, message, hint in reported:
             check = found.setdefault(ident, Check(ident))
             for values, text in ((check.messages, _text(message)), (check.hints, _text(hint))):
                 if text and text not in values:

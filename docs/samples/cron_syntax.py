@@ -1,9 +1,9 @@
 # What a few expressions mean, checked against cronjobs' own schedule arithmetic.
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from cronjobs.schedules import CronSchedule
 
-new_year = datetime(2026, 1, 1, tzinfo=UTC)  # a Thursday
+new_year = datetime(2026, 1, 1, tzinfo=timezone.utc)  # a Thursday
 
 
 def first_three(expression):
