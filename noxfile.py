@@ -7,7 +7,8 @@ browser"``) on Django 6.0 / Python 3.12 and Django 5.2 / Python 3.10.
 
 Interpreters come from pyenv when it is there (``$(pyenv root)/versions/3.X.*``), else from PATH;
 a missing one is an error, never a skip. Dependencies are pinned in ``requirements/``: one file
-per Django version, ``dev.txt`` for the test tools, ``lint.txt`` for ruff and mypy.
+per Django version, ``dev.txt`` for the test tools, ``lint.txt`` for ruff and mypy, ``docs.txt`` for
+the docs site.
 """
 
 from __future__ import annotations
@@ -181,6 +182,32 @@ def package(session: nox.Session) -> None:
         if len(built) != 2:
             session.error(f"expected an sdist and a wheel, got {built}")
         session.run("twine", "check", "--strict", *(str(out / name) for name in built))
+
+
+@nox.session(python="3.13", tags=["ci"])
+def docs(session: nox.Session) -> None:
+    """The docs site (docs/): Sphinx, warnings as errors, every link between pages checked;
+    the reference tables are generated from this checkout's code. Output: docs/_build/html."""
+    _install(session, "django-6.1", "docs", package=False)  # docs/conf.py imports cronjobs from the checkout
+    out = ROOT / "docs" / "_build"
+    # -n: every reference must resolve; -E: read every page again, so no warning hides in a cache.
+    _beside(
+        session,
+        "python",
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-E",
+        "-q",
+        "-b",
+        "html",
+        "-d",
+        str(out / "doctrees"),
+        "docs",
+        str(out / "html"),
+    )
 
 
 @nox.session(python="3.11", default=False)
