@@ -217,6 +217,57 @@ def _parse(block: Block, argv: list[str]) -> None:
         pytest.fail(f"{block.where}: manage.py {' '.join(argv)}: {error}")
 
 
+# ----- Output shown in the docs
+
+
+def _sample_module(path: Path, name: str, monkeypatch) -> types.ModuleType:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+SIMULATIONS = [
+    b
+    for p in PAGES
+    for b in blocks(p)
+    if b.language in ("", "text") and b.text.startswith("$ python manage.py cronjobs simulate")
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("block", SIMULATIONS, ids=lambda b: b.where)
+def test_each_simulation_the_docs_show_is_what_the_command_prints(block, monkeypatch, django_db_blocker):
+    """The examples of the Time page, run against the jobs of docs/samples/time_jobs.py."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    module = _sample_module(DOCS / "samples" / "time_jobs.py", "docs_samples_time_jobs", monkeypatch)
+    jobs = [
+        f"{module.__name__}.{name}"
+        for name, value in vars(module).items()
+        if isinstance(value, type) and issubclass(value, BaseCronJob) and value.__module__ == module.__name__
+    ]
+    command, _, shown = block.text.partition("\n")
+    out = StringIO()
+    # unblock: the simulation runs the real runner on a throwaway SQLite database of its own
+    with (
+        django_db_blocker.unblock(),
+        override_settings(CRONJOBS={"AUTODISCOVER": False, "JOBS": jobs}, TIME_ZONE="UTC"),
+    ):
+        call_command(*shlex.split(command)[3:], stdout=out, no_color=True)
+    assert out.getvalue().rstrip() == shown.rstrip(), block.where
+
+
+def test_the_docs_show_simulations():
+    assert len(SIMULATIONS) >= 6
+
+
 # ----- The reference against the code
 
 
