@@ -99,17 +99,13 @@ class Checks(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         rows: list[list[Cell]] = []
         for check in reference_data.checks().values():
-            modules = ", ".join(check.modules)
-            rows.append(
-                [
-                    code(check.id, ids=[_anchor(check.id)]),
-                    check.level,
-                    nodes.container("", *lines(check.messages)),
-                    nodes.container("", *lines(check.hints)),
-                    [nodes.literal(text=modules)],
-                ]
-            )
-        return [table(["id", "level", "message", "hint", "checked in"], rows, [14, 8, 40, 30, 16])]
+            ident = nodes.container("", code(check.id, ids=[_anchor(check.id)]), nodes.paragraph(text=check.level))
+            said = nodes.container("", *lines(check.messages))
+            for hint in check.hints:
+                said += nodes.paragraph("", "", nodes.emphasis(text="Hint: "), *inline(hint))
+            said += nodes.paragraph("", "", nodes.Text("in "), *_joined(check.modules))
+            rows.append([ident, said])
+        return [table(["id", "message, hint, and where it is checked"], rows, [18, 82])]
 
 
 class Settings(SphinxDirective):
@@ -154,6 +150,7 @@ class Metrics(SphinxDirective):
 
 
 def _joined(labels: list[str]) -> list[nodes.Node]:
+    """``a``, ``b``: literals separated by commas."""
     found: list[nodes.Node] = []
     for index, label in enumerate(labels):
         if index:

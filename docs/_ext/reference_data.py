@@ -32,14 +32,21 @@ def _text(node: ast.expr | None) -> str | None:
             if isinstance(value, ast.Constant):
                 parts.append(str(value.value))
             elif isinstance(value, ast.FormattedValue):
-                parts.append("{" + ast.unparse(value.value) + "}")
+                parts.append(_placeholder(value.value))
         return "".join(parts)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = _text(node.left), _text(node.right)
         return None if left is None or right is None else left + right
     if node is not None:
-        return "{" + ast.unparse(node) + "}"
+        return _placeholder(node)
     return None
+
+
+def _placeholder(node: ast.expr) -> str:
+    """``{name}`` for what a message fills in: the expression when it is a plain name or
+    attribute (``{job.catchup}``), else ``{...}`` (a computed list of choices, say)."""
+    text = ast.unparse(node)
+    return "{" + text + "}" if re.fullmatch(r"[\w.]+(\(\))?", text) else "{...}"
 
 
 @dataclass
@@ -292,8 +299,21 @@ def _command(name: str, help: str, parser, skip: set[str] = frozenset()) -> Comm
         shown = "" if default in (None, False, [], argparse.SUPPRESS) or action.nargs == 0 else repr(default)
         choices = ", ".join(str(c) for c in action.choices) if action.choices else ""
         options.append(Option(names, " ".join((action.help or "").split()), shown, choices))
-    usage = " ".join(parser.format_usage().split())
-    usage = usage.removeprefix("usage: ")
+    # The usage line without Django's common options (named once on the page), wrapped at 88.
+    for action in parser._actions:
+        if action.dest in DJANGO_OPTIONS or isinstance(action, argparse._HelpAction):
+            action.help = argparse.SUPPRESS
+    import os
+
+    columns = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "90"
+    try:
+        usage = parser.format_usage().removeprefix("usage: ").rstrip()
+    finally:
+        if columns is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = columns
     return Command(name, " ".join(help.split()), usage, options)
 
 
