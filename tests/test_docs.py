@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 import sys
 import types
 from dataclasses import dataclass
@@ -370,3 +371,40 @@ def test_the_readme_is_a_short_page_whose_links_lead_into_the_docs():
 def test_pyproject_names_the_docs():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["urls"]["Documentation"].startswith("https://cronjobs.readthedocs.io/")
+
+
+# ----- The tutorial, as a reader follows it
+
+
+@pytest.mark.processes
+def test_the_tutorial_s_commands_run_in_a_new_project(tmp_path):
+    """The tutorial's shell block, line by line, in a project made by ``startproject``: each
+    command exits 0 and says what the page says it says. installcrons writes to a crontab file
+    (``--tabfile``) instead of the machine's crontab."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path), "HOME": str(tmp_path)}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+        )
+        assert done.returncode == 0, f"{' '.join(args)}: {done.stdout}{done.stderr}"
+        return done
+
+    run("-m", "django", "startproject", "mysite", ".")
+    run("manage.py", "startapp", "myapp")
+    settings = tmp_path / "mysite" / "settings.py"
+    # The tutorial's settings block: cronjobs (and the app of the job) installed.
+    settings.write_text(settings.read_text() + '\nINSTALLED_APPS += ["cronjobs", "myapp"]\n')
+    tutorial = DOCS / "tutorial.md"
+    commands = next(b for b in blocks(tutorial) if b.language == "sh" and "manage.py runcrons" in b.text)
+    said = {}
+    for words in _lines(commands):
+        assert words[:2] == ["python", "manage.py"], f"{commands.where}: {words}"
+        args = words[1:]
+        if args[1] == "installcrons":
+            args += ["--tabfile", str(tmp_path / "crontab")]
+        said[args[1]] = run(*args).stdout
+    assert "class RefreshPrices(BaseCronJob)" in (tmp_path / "myapp" / "cron.py").read_text()
+    assert "myapp.RefreshPrices: registered (" in said["runcrons"]  # a new job starts from now
+    assert "runcrons" in (tmp_path / "crontab").read_text()
+    assert said["cronjobs"].startswith("myapp.RefreshPrices")
