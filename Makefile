@@ -7,14 +7,14 @@ DEMO_PYTHON = $(abspath $(VENV))/bin/python
 PYTEST_ARGS ?=
 # The sessions `make test` runs (noxfile.py tags them "ci"), the long one first: the whole suite
 # on Django 5.2 / Python 3.11; then the in-process tests and the smoke set of the process tests on
-# Django 6.1 / Python 3.13, lint, the package build, and the in-process tests on Django 6.0 /
-# Python 3.12 and Django 5.2 / Python 3.10.
-CI_SESSIONS = "tests(django5.2-py3.11)" "tests(django6.1-py3.13)" lint package \
+# Django 6.1 / Python 3.13, lint, the package build, the docs, and the in-process tests on Django
+# 6.0 / Python 3.12 and Django 5.2 / Python 3.10.
+CI_SESSIONS = "tests(django5.2-py3.11)" "tests(django6.1-py3.13)" lint package docs \
 	"tests-in-process(django6.0-py3.12)" "tests-in-process(django5.2-py3.10)"
 # Sessions run side by side: the whole suite, and the short ones one after the other beside it.
 PARALLEL ?= 3
 
-.PHONY: demo test test-fast test-busy coverage lint bench clean system-deps
+.PHONY: demo test test-fast test-busy coverage lint docs bench clean system-deps
 
 # The demo needs the package and its runtime dependencies only (Django pinned as the tests pin it).
 $(VENV)/.installed: pyproject.toml requirements/django-5.2.txt
@@ -57,8 +57,12 @@ system-deps:
 lint: $(NOX_VENV)/.installed
 	$(NOX) -s lint
 
+## docs: the docs site into docs/_build/html (warnings are errors, links between pages checked)
+docs: $(NOX_VENV)/.installed
+	$(NOX) -s docs
+
 bench: $(NOX_VENV)/.installed
 	$(NOX) -s bench
 
 clean:
-	rm -rf $(VENV) $(NOX_VENV) .nox build dist *.egg-info example/db.sqlite3* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NOX_VENV) .nox build dist docs/_build *.egg-info example/db.sqlite3* .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ Interpreters come from pyenv when it is there (``$(pyenv root)/versions/3.X.*``)
 a missing one is an error, never a skip. Virtualenvs are made by uv when it is there (nox's
 ``uv`` backend; requirements/nox.txt installs it), else by virtualenv. Dependencies are pinned
 in ``requirements/``: one file per Django version, ``dev.txt`` for the test tools, ``lint.txt``
-for ruff and mypy.
+for ruff and mypy, ``docs.txt`` for the docs site.
 """
 
 from __future__ import annotations
@@ -216,6 +216,32 @@ def package(session: nox.Session) -> None:
         if len(built) != 2:
             session.error(f"expected an sdist and a wheel, got {built}")
         session.run("twine", "check", "--strict", *(str(out / name) for name in built))
+
+
+@nox.session(python="3.13", tags=["ci"])
+def docs(session: nox.Session) -> None:
+    """The docs site (docs/): Sphinx, warnings as errors, every link between pages checked;
+    the reference tables are generated from this checkout's code. Output: docs/_build/html."""
+    _install(session, "django-6.1", "docs", package=False)  # docs/conf.py imports cronjobs from the checkout
+    out = ROOT / "docs" / "_build"
+    # -n: every reference must resolve; -E: read every page again, so no warning hides in a cache.
+    _beside(
+        session,
+        "python",
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-E",
+        "-q",
+        "-b",
+        "html",
+        "-d",
+        str(out / "doctrees"),
+        "docs",
+        str(out / "html"),
+    )
 
 
 @nox.session(python="3.11", default=False)

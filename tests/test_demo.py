@@ -1,4 +1,4 @@
-"""The example project works as the README's demo command runs it."""
+"""The example project works as the README's demo command (`make demo`) runs it."""
 
 from __future__ import annotations
 

@@ -94,7 +94,7 @@ def check_tasks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             errors.append(
                 Error(
                     f"TASKS[{alias!r}]['OPTIONS']: {problem}.",
-                    hint="See the README, 'One-off background tasks'.",
+                    hint="See https://cronjobs.readthedocs.io/en/latest/howto/tasks.html (Options).",
                     id="cronjobs.E050",
                 )
             )

@@ -11,7 +11,7 @@ def test_concurrent_runcrons_run_each_due_slot_once(project):
     processes = 20
     project.seed_job("test.every_minute", minutes_ago=3)
     project.seed_job("test.five_minutes", minutes_ago=12)
-    env = {"CRONJOBS_TEST_SQLITE_IMMEDIATE": "1"}  # the SQLite settings the README recommends
+    env = {"CRONJOBS_TEST_SQLITE_IMMEDIATE": "1"}  # the SQLite settings the docs recommend (howto/sqlite.md)
     started = [project.start("runcrons", jobs="EveryMinute,FiveMinutes", env=env) for _ in range(processes)]
     results = [(p.wait(timeout=120), *p.communicate()) for p in started]
     assert [r for r in results if r[0] != 0] == []

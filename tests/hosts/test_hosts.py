@@ -100,7 +100,7 @@ def test_three_hosts_run_fifty_jobs_each_slot_once(
 
     The jobs are first seen the minute before, as in a deployment that has been running: when
     skewed hosts first see a job at once, the one behind may run its first slot a minute late,
-    and the next slot is then skipped as overlapping (recorded so; see README "Clocks").
+    and the next slot is then skipped as overlapping (recorded so; see docs/howto/deploy.md, "Clocks").
     """
     env = base_env(server, tmp_path)
     with network.Hosts(3, services=(server.vendor,)) as hosts:
