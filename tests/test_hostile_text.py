@@ -125,6 +125,37 @@ def test_whatever_text_jobs_and_tasks_emit_every_run_and_task_ends_recorded_as_i
         emitted()
 
 
+@pytest.mark.parametrize("project", ["mysql"], indirect=True)
+def test_a_record_the_database_refuses_is_written_again_in_ascii_and_never_left_running(
+    project, monkeypatch, django_db_blocker
+):
+    # An output column in utf8mb3 (tables of older MySQL setups): no room for characters beyond the BMP.
+    ((collation,),) = project.query(
+        "SELECT collation_name FROM information_schema.columns WHERE table_schema = ? AND table_name = "
+        "'cronjobs_run' AND column_name = 'output'",
+        (project.server.name,),
+    )
+    project.query("ALTER TABLE cronjobs_run MODIFY output LONGTEXT CHARACTER SET utf8mb3 NOT NULL")
+    try:
+        with django_db_blocker.unblock(), routed_to(project, monkeypatch) as alias:
+            monkeypatch.setattr(Emits, "database", alias)
+            monkeypatch.setattr(hostile, "TEXT", "smile \U0001f600, NUL \x00")
+            returned = run_job(Emits, slot=BASE, force=True).run  # refused inside the job's transaction
+            raised = run_job(Raises, slot=BASE, force=True).run  # refused after its rollback
+    finally:
+        charset = collation.split("_")[0]
+        project.query(
+            f"ALTER TABLE cronjobs_run MODIFY output LONGTEXT CHARACTER SET {charset} COLLATE {collation} NOT NULL"
+        )
+    assert (returned.status, raised.status) == ("succeeded", "failed")
+    note = ' [stored in ASCII and shortened: the database refused the text as it was ((1366, "Incorrect string value'
+    assert returned.message.startswith("smile \\U0001f600, NUL \\x00" + note), returned.message
+    assert raised.message.startswith("ValueError: smile \\U0001f600, NUL \\x00" + note), raised.message
+    for run in (returned, raised):
+        assert run.output.startswith("printed smile \\U0001f600, NUL \\x00\nto stderr smile \\U0001f600"), run.output
+    assert raised.traceback.endswith("ValueError: smile \\U0001f600, NUL \\x00\n"), raised.traceback
+
+
 def jobs_record(text: str, slot: datetime) -> None:
     returned = run_job(Emits, slot=slot, force=True).run
     raised = run_job(Raises, slot=slot, force=True).run
