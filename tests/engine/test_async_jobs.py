@@ -25,7 +25,7 @@ def _output(project):
 def test_an_async_job_runs_in_the_jobs_transaction_and_its_output_is_kept(project):
     result = _run(project)
     assert result.returncode == 0, result.stdout + result.stderr
-    [(_, _, status, message, _)] = project.runs(CODE)
+    [(_, _, status, message, _)] = project.ran(CODE)
     assert (status, message) == ("succeeded", "async done")
     assert "async job ran in a transaction: True" in _output(project)
     assert sorted(r[0] for r in project.query("SELECT job FROM testapp_effect")) == [
@@ -40,7 +40,7 @@ def test_an_async_job_that_times_out_is_cancelled_and_rolled_back(project):
     result = _run(project, CRONJOBS_TEST_SLEEP="60", CRONJOBS_TEST_TIMEOUT="1")
     assert time.monotonic() - started < 30
     assert result.returncode == 1, result.stdout + result.stderr
-    [(_, _, status, message, _)] = project.runs(CODE)
+    [(_, _, status, message, _)] = project.ran(CODE)
     assert (status, message) == ("timed_out", "stopped after 0:00:01")
     assert "cancelled at its await" in _output(project)
     assert project.count("testapp_effect") == 0  # both writes rolled back
@@ -50,7 +50,7 @@ def test_an_async_job_that_times_out_is_cancelled_and_rolled_back(project):
 def test_an_async_job_that_raises_fails_and_rolls_back(project):
     result = _run(project, CRONJOBS_TEST_RUN_FAILS="1")
     assert result.returncode == 1
-    [(_, _, status, message, trace)] = project.runs(CODE)
+    [(_, _, status, message, trace)] = project.ran(CODE)
     assert (status, message) == ("failed", "ValueError: async failure")
     assert "ValueError" in trace
     assert project.count("testapp_effect") == 0

@@ -56,7 +56,7 @@ def test_met_conditions_run_the_slot_and_a_raising_should_run_fails_it(project):
     project.seed_job("test.decides_itself", minutes_ago=1)
     result = project.manage("runcrons", jobs=PATH + "DecidesItself", env={"CRONJOBS_TEST_SHOULD_RUN": "raise"})
     assert result.returncode == 1
-    [(_, _, status, message, trace)] = project.runs("test.decides_itself")
+    [(_, _, status, message, trace)] = project.ran("test.decides_itself")
     assert (status, message) == ("failed", "should_run raised LookupError: no verdict")
     assert "LookupError" in trace
 

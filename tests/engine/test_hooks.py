@@ -35,7 +35,7 @@ def test_hooks_of_a_success_are_called_once_each_outside_the_transaction(project
         "on_success:done|atomic=False",
         "on_finish:succeeded|atomic=False",
     ]
-    [(_, _, status, message, _)] = project.runs(CODE)
+    [(_, _, status, message, _)] = project.ran(CODE)
     assert (status, message) == ("succeeded", "done")
 
 
@@ -50,7 +50,7 @@ def test_hooks_of_a_failure_get_the_error_and_their_writes_outlive_the_rollback(
         "on_failure:ValueError:the job failed|atomic=False",
         "on_finish:failed|atomic=False",
     ]
-    [(_, _, status, message, _)] = project.runs(CODE)
+    [(_, _, status, message, _)] = project.ran(CODE)
     assert (status, message) == ("failed", "ValueError: the job failed")
 
 
@@ -60,7 +60,7 @@ def test_hooks_of_a_failure_get_the_error_and_their_writes_outlive_the_rollback(
 def test_a_failing_hook_is_noted_on_the_run_and_does_not_change_its_status(project, hook):
     result = _run(project, CRONJOBS_TEST_HOOK_FAILS=hook)
     assert result.returncode == 0, result.stdout + result.stderr
-    [(_, _, status, message, _)] = project.runs(CODE)
+    [(_, _, status, message, _)] = project.ran(CODE)
     assert status == "succeeded"
     assert message == f"done; hook {hook} raised RuntimeError: {hook} went wrong"
     assert f"hook {hook} raised RuntimeError" in result.stdout
@@ -78,7 +78,7 @@ def test_a_failing_hook_is_noted_on_the_run_and_does_not_change_its_status(proje
 def test_a_failing_on_failure_hook_keeps_the_failed_status_and_message(project):
     result = _run(project, CRONJOBS_TEST_RUN_FAILS="1", CRONJOBS_TEST_HOOK_FAILS="on_failure")
     assert result.returncode == 1
-    [(_, _, status, message, _)] = project.runs(CODE)
+    [(_, _, status, message, _)] = project.ran(CODE)
     assert status == "failed"
     assert message == "ValueError: the job failed; hook on_failure raised RuntimeError: on_failure went wrong"
 

@@ -17,6 +17,10 @@ from django.test import override_settings
 
 from cronjobs.install import pycrontab, targets
 
+# installcrons runs the system checks first, and Django's checks of a JSONField ask the database
+# what it supports (once per connection): whichever test of a worker comes first needs it.
+pytestmark = pytest.mark.django_db
+
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "tests" / "manage.py"
 FOREIGN = "MAILTO=ops@example.com\n0  5 * * 1-5   /usr/bin/backup --all   # nightly backup\n*/10 * * * * date +\\%s\n"

@@ -253,6 +253,11 @@ class Project:
             (code,),
         )
 
+    def ran(self, code: str) -> list[tuple]:
+        """:meth:`runs` but those recorded missed: on a busy machine, runcrons may start after
+        the next minute's slot has passed too, and records the older slot missed (catch-up)."""
+        return [run for run in self.runs(code) if run[2] != "missed"]
+
     def _moment(self, minutes_ago: float, now: datetime | None = None) -> Any:
         """A past moment as each driver wants it for a Django DateTimeField (UTC)."""
         moment = (now or datetime.now(timezone.utc)) - timedelta(minutes=minutes_ago)
