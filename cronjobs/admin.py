@@ -26,7 +26,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from cronjobs import admin_display as display
-from cronjobs import registry
+from cronjobs import registry, words
 from cronjobs.exceptions import CronJobsError
 from cronjobs.models import NOT_RUNS, Action, Job, Run
 from cronjobs.ops import actions, charts, maintenance, overview
@@ -64,26 +64,20 @@ _local = display.when
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = [
-        "code",
-        "schedule_words",
-        "next_run",
-        "last_status",
-        "last_started",
-        "last_duration",
-        "paused_flag",
-        "lock",
-        "runs_link",
-    ]
+    # Five columns, so that the list fits beside the admin's sidebar and the filters at 1400 px:
+    # "paused" shows in the next run, the last run's status, time and duration share a column.
+    list_display = ["code", "schedule_words", "next_run", "last_run", "lock"]
     list_display_links = ["code"]
     list_filter = [display.FailingFilter, "paused", display.LastStatusFilter]
     search_fields = ["code"]
     actions = ["run_now", "pause", "resume", "unlock", "forget"]
+    change_list_template = "admin/cronjobs/job/change_list.html"
+    change_form_template = "admin/cronjobs/job/change_form.html"
     readonly_fields = [
         "code",
         "schedule_words",
         "next_run",
-        "paused",
+        "paused_state",
         "failing_since_when",
         "run_requested_when",
         "first_seen_when",
@@ -130,7 +124,17 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description=_("schedule"))
     def schedule_words(self, obj: Job) -> str:
         job = registry.get_jobs().get(obj.code)
-        return overview.describe(job) if job else str(_("not registered any more"))
+        if job is None:
+            return str(_("not registered any more"))
+        text = overview.describe(job)
+        zone = f" ({job.get_timezone()})"
+        if not text.endswith(zone):
+            return format_html('<span class="cronjobs-schedule">{}</span>', text)
+        return format_html(
+            '<span class="cronjobs-schedule">{}</span><br><small class="cronjobs-zone">{}</small>',
+            text.removesuffix(zone),
+            zone.strip(" ()"),
+        )
 
     @admin.display(description=_("next run"), ordering="next_slot")
     def next_run(self, obj: Job) -> str:
@@ -141,7 +145,7 @@ class JobAdmin(admin.ModelAdmin):
         if reason == "requested":
             return str(_("at the next runcrons (run requested)"))
         if moment is None:
-            return str(_("paused"))
+            return badge("paused", str(_("paused")))
         now = timezone.now()
         return format_html(
             '<span title="{} UTC">{}</span><br><small>{}</small>{}',
@@ -152,33 +156,39 @@ class JobAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description=_("paused"), ordering="paused")
-    def paused_flag(self, obj: Job) -> str:
-        # Only a paused job is marked: a red cross on every healthy job reads as an alarm.
-        return badge("paused", str(_("paused"))) if obj.paused else ""
-
-    @admin.display(description=_("last status"), ordering="last_run_status")
-    def last_status(self, obj: Job) -> str:
-        value = getattr(obj, "last_run_status", None)
-        if value is None:
-            return format_html("<span>{}</span>", _("never ran"))
-        return badge(value, str(Run.Status(value).label))
+    def paused_state(self, obj: Job) -> str:
+        # Words, not Django's red cross: a cross on every healthy job reads as an alarm.
+        return badge("paused", str(_("paused"))) if obj.paused else str(_("no"))
 
     @admin.display(description=_("last run"), ordering="last_run_started")
-    def last_started(self, obj: Job) -> str:
-        return _local(getattr(obj, "last_run_started", None))
-
-    @admin.display(description=_("last duration"))
-    def last_duration(self, obj: Job) -> str:
-        value = getattr(obj, "last_run_duration", None)
-        return "-" if value is None else f"{value:.2f} s"
+    def last_run(self, obj: Job) -> str:
+        """The last run's status, how long it took and when it started, and a link to every run."""
+        value = getattr(obj, "last_run_status", None)
+        url = reverse("admin:cronjobs_run_changelist") + "?" + urlencode({"job__code__exact": obj.code})
+        if value is None:
+            return format_html('{}<br><small><a href="{}">{}</a></small>', _("never ran"), url, _("runs"))
+        took = getattr(obj, "last_run_duration", None)
+        return format_html(
+            '{} {}<br><small>{}</small><br><small><a href="{}">{}</a></small>',
+            badge(value, words.status(value)),
+            "" if took is None else format_html('<span style="white-space:nowrap">{}</span>', words.duration(took)),
+            _local(getattr(obj, "last_run_started", None)),
+            url,
+            _("all runs"),
+        )
 
     @admin.display(description=_("lock"))
     def lock(self, obj: Job) -> str:
         job = registry.get_jobs().get(obj.code)
         holder = overview.lock_holder(job) if job else None
         if not holder:
-            return "free"
-        return format_html('<span title="{}">held by {}</span>', holder, ":".join(holder.split(":")[:2]))
+            return str(_("free"))
+        return format_html(
+            '<span class="cronjobs-lock-held" title="{}">{} {}</span>',
+            holder,
+            _("held by"),
+            ":".join(holder.split(":")[:2]),
+        )
 
     @admin.display(description=_("runs"))
     def runs_link(self, obj: Job) -> str:
@@ -208,6 +218,64 @@ class JobAdmin(admin.ModelAdmin):
         # The form has nothing to edit; the permission is what the actions need.
         return obj is None and super().has_change_permission(request)
 
+    # -- the job page's buttons: the list's actions on this one job -----------------------
+
+    #: Button name: (the action it runs, its label).
+    BUTTONS: dict[str, tuple[str, Any]] = {
+        "run_now": ("run_now", _("Run now (at the next runcrons)")),
+        "pause": ("pause", _("Pause")),
+        "resume": ("resume", _("Resume")),
+        "unlock": ("unlock", _("Unlock")),
+    }
+
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        act = self.admin_site.admin_view(self.act_view)
+        return [path("<path:object_id>/act/<str:what>/", act, name="cronjobs_job_act"), *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().change_view(
+            request, object_id, form_url, {**self._buttons(request, object_id), **(extra_context or {})}
+        )
+
+    def _buttons(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
+        """The buttons this user may press on this job's page (the list's actions need "change")."""
+        row = Job.objects.filter(pk=object_id).first()
+        job = registry.get_jobs().get(object_id)
+        if row is None or job is None or not self.has_change_permission(request):
+            return {"cronjobs_buttons": []}
+        shown = ["run_now", "resume" if row.paused else "pause"]
+        if overview.lock_holder(job):
+            shown.append("unlock")
+        return {
+            "cronjobs_buttons": [
+                (reverse("admin:cronjobs_job_act", args=[object_id, name]), name, self.BUTTONS[name][1])
+                for name in shown
+            ]
+        }
+
+    def act_view(self, request: HttpRequest, object_id: str, what: str) -> HttpResponse:
+        """POST from a button of the job's page: run the list's action on this job, then back to its page."""
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if what not in self.BUTTONS:
+            raise Http404(what)
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        queryset = Job.objects.filter(pk=object_id)
+        if not queryset.exists():
+            raise Http404(object_id)
+        response = getattr(self, self.BUTTONS[what][0])(request, queryset)
+        if response is not None:  # unlock's confirmation page: it posts back here
+            return response
+        return HttpResponseRedirect(reverse("admin:cronjobs_job_change", args=[object_id]))
+
     # -- actions ---------------------------------------------------------------------
 
     def _jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> list[Any]:
@@ -234,13 +302,19 @@ class JobAdmin(admin.ModelAdmin):
     def pause(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         now = timezone.now()
         done = [j.get_code() for j in self._jobs(request, queryset) if actions.pause(j, _actor(request), now)]
-        self.message_user(request, f"Paused: {', '.join(done) or 'none (already paused)'}.", messages.SUCCESS)
+        if done:
+            self.message_user(request, f"Paused: {', '.join(done)}.", messages.SUCCESS)
+        else:
+            self.message_user(request, "Nothing paused: already paused.", messages.WARNING)
 
     @admin.action(description=_("Resume (skip the slots missed while paused)"), permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         now = timezone.now()
         done = [j.get_code() for j in self._jobs(request, queryset) if actions.resume(j, _actor(request), now)]
-        self.message_user(request, f"Resumed: {', '.join(done) or 'none (not paused)'}.", messages.SUCCESS)
+        if done:
+            self.message_user(request, f"Resumed: {', '.join(done)}.", messages.SUCCESS)
+        else:
+            self.message_user(request, "Nothing resumed: not paused.", messages.WARNING)
 
     @admin.action(description=_("Unlock (break a held lock)"), permissions=["change"])
     def unlock(self, request: HttpRequest, queryset: QuerySet[Job]) -> HttpResponse | None:
@@ -248,7 +322,8 @@ class JobAdmin(admin.ModelAdmin):
         held = [(job, overview.lock_holder(job)) for job in jobs]
         held = [(job, holder) for job, holder in held if holder]
         if not held:
-            self.message_user(request, "No lock held: nothing to unlock.", messages.INFO)
+            # A warning, not INFO: Django's admin shows INFO in the green of a success.
+            self.message_user(request, "No lock held: nothing to unlock.", messages.WARNING)
             return None
         if request.POST.get("confirmed") != "yes":
             context = {
@@ -270,6 +345,8 @@ class JobAdmin(admin.ModelAdmin):
                 continue
             if broken:
                 self.message_user(request, f"{job.get_code()}: lock broken (was held by {broken}).", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{job.get_code()}: its lock was released meanwhile.", messages.WARNING)
         return None
 
     @admin.action(description=_("Forget (jobs no longer in code: delete their state and runs)"), permissions=["forget"])
@@ -287,7 +364,10 @@ class JobAdmin(admin.ModelAdmin):
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["id", "job_link", "slot_local", "attempt", "status_badge", "started", "duration_s", "host", "short"]
+    # Seven columns, to fit beside the sidebar and the filters at 1400 px: the attempt and
+    # "forced" show beside the status; when it started is on the run's page.
+    list_display = ["id", "job_link", "slot_local", "status_noted", "duration_s", "host", "short"]
+    change_list_template = "admin/cronjobs/run/change_list.html"
     list_display_links = ["id", "slot_local"]
     list_filter = ["status", "job", ("started_at", admin.DateFieldListFilter), "forced"]
     search_fields = ["job__code", "message", "hostname"]
@@ -338,15 +418,34 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: Run) -> str:
-        return badge(obj.status, obj.get_status_display())
+        return badge(obj.status, words.status(obj.status))
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_noted(self, obj: Run) -> str:
+        """The status, with the attempt after the first and "forced" (the list has no columns for them)."""
+        notes = [f"#{obj.attempt}"] if obj.attempt > 1 else []
+        notes += [str(_("forced"))] if obj.forced else []
+        if not notes:
+            return badge(obj.status, words.status(obj.status))
+        return format_html("{} <small>{}</small>", badge(obj.status, words.status(obj.status)), " ".join(notes))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Run | None = None) -> Any:
+        # The handed-off task's section only for runs that handed their work off.
+        return [
+            fs
+            for fs in super().get_fieldsets(request, obj)
+            if obj is None or obj.task_id or fs[1]["fields"][0] != "task_backend"
+        ]
 
     @admin.display(description=_("started"), ordering="started_at")
     def started(self, obj: Run) -> str:
         return _local(obj.started_at)
 
-    @admin.display(description=_("duration"), ordering="duration")
+    @admin.display(description=_("took"), ordering="duration")
     def duration_s(self, obj: Run) -> str:
-        return "-" if obj.duration is None else f"{obj.duration:.2f} s"
+        if obj.duration is None:
+            return "-"
+        return format_html('<span style="white-space:nowrap">{}</span>', words.duration(obj.duration))
 
     @admin.display(description=_("host"), ordering="hostname")
     def host(self, obj: Run) -> str:

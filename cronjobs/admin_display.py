@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from cronjobs import words
@@ -23,10 +24,17 @@ STALE_AFTER = timedelta(minutes=2)
 
 
 def when(moment: datetime | None, zone: Any = None) -> str:
-    """``2026-12-02 21:55:01 CET``, never broken across lines; ``-`` for none."""
+    """``2026-12-02 21:55:01 CET``; in a narrow column the time goes under the date, never
+    broken elsewhere; ``-`` for none."""
     if moment is None:
         return "-"
-    return format_html('<span class="cronjobs-when" style="white-space:nowrap">{}</span>', words.moment(moment, zone))
+    day, _, time = words.moment(moment, zone).partition(" ")
+    return format_html(
+        '<span class="cronjobs-when"><span style="white-space:nowrap">{}</span> '
+        '<span style="white-space:nowrap">{}</span></span>',
+        day,
+        time,
+    )
 
 
 def stale(moment: datetime | None, now: datetime) -> bool:
@@ -94,3 +102,19 @@ def last_error(errors: list[dict[str, Any]]) -> str:
     text = lines[-1].strip() if lines else str(latest.get("exception_class_path", "")).rsplit(".", 1)[-1]
     text = text if len(text) <= 100 else text[:97] + "..."
     return format_html('<span class="cronjobs-task-error" title="{}">{}</span>', "\n".join(lines[-20:]), text)
+
+
+def task_errors(errors: list[dict[str, Any]]) -> str:
+    """Each error of a task, oldest first: its exception and its traceback as it was printed."""
+    if not errors:
+        return "-"
+    parts = [
+        format_html(
+            '<div class="cronjobs-task-error-entry"><strong>{}</strong>'
+            '<pre style="white-space:pre-wrap;margin:4px 0 12px;max-height:30em;overflow:auto">{}</pre></div>',
+            f"{index}. {error.get('exception_class_path', '?')}",
+            str(error.get("traceback", "")).rstrip(),
+        )
+        for index, error in enumerate(errors, 1)
+    ]
+    return format_html("{}", mark_safe("".join(parts)))

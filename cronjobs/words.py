@@ -23,7 +23,7 @@ def moment(value: datetime, zone: str | tzinfo | None = None) -> str:
     if isinstance(zone, str):
         zone = ZoneInfo(zone)
     local = timezone.localtime(value, zone)
-    return f"{local:%Y-%m-%d %H:%M:%S %Z}"
+    return f"{local.year:04d}-{local:%m-%d %H:%M:%S %Z}"  # %Y drops the zeros of year 1 on Linux
 
 
 def status(value: str) -> str:

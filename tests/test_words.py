@@ -50,3 +50,7 @@ def test_a_duration_never_reads_as_zero_when_it_is_not(seconds, said):
 def test_ordinal_words_become_figures():
     assert words.ordinals("Every fifth minute past every second hour") == "Every 5th minute past every 2nd hour"
     assert words.ordinals("on the first and third Monday") == "on the 1st and 3rd Monday"
+
+
+def test_a_moment_at_the_calendars_edge_keeps_four_digits_for_the_year():
+    assert words.moment(datetime(1, 1, 1, tzinfo=timezone.utc), "UTC") == "0001-01-01 00:00:00 UTC"

@@ -459,7 +459,9 @@ class Run(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.job_id} {self.slot:%Y-%m-%d %H:%M} #{self.attempt}: {self.status}"
+        from cronjobs import words
+
+        return f"{self.job_id} {words.moment(self.slot)} #{self.attempt}: {words.status(self.status)}"
 
     @classmethod
     def new(

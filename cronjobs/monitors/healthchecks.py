@@ -20,6 +20,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cronjobs import words
 from cronjobs.models import Run
 from cronjobs.monitors import http
 from cronjobs.monitors.base import Monitor, exit_status, output_tail, run_uuid, slug
@@ -51,7 +52,7 @@ class Healthchecks(Monitor):
         self._ping(job, run, kind, output_tail(run, int(self.options["BODY_LIMIT"])).encode())
 
     def settled(self, job: type[BaseCronJob], run: Run) -> None:
-        text = f"slot {run.slot.isoformat()} {run.get_status_display()}"
+        text = f"slot {words.moment(run.slot)} {words.status(run.status)}"
         if run.message:
             text += f": {run.message}"
         self._ping(job, run, "log", text.encode())

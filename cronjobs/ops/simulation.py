@@ -9,9 +9,12 @@ pings, mail) and a task-backend hand-off are left out.
 
 The simulated cron starts ``runcrons`` at the start of every minute, except during outages;
 an invocation with a job whose interval is under a minute stays to the end of its minute
-(:mod:`cronjobs.engine.wakeups`). Minutes in which no job is due are skipped (such an
-invocation reads one row per job and changes nothing). The jobs are first seen one second
-before ``start``, so a slot at ``start`` is the first one that can run.
+(:mod:`cronjobs.engine.wakeups`). Minutes before the one in which the next slot or retry falls
+are skipped (such an invocation reads one row per job and changes nothing); the minute it falls
+in is not, since a staying invocation runs it there (a 7 s interval's slot at 12:01:03 runs at
+12:01:03, not with the slots after it at 12:02). The jobs are first seen one second before
+``start``, by an invocation that stays as one of that minute would, so a slot at ``start`` is
+the first one that can run. tests/ops/test_simulate_agrees.py holds it to the real runner.
 """
 
 from __future__ import annotations
@@ -123,23 +126,32 @@ def simulate(
     steps: list[Step] = []
     staying = wakeups.sub_minute(copies.values())
     with _throwaway_database(), _clock_replaced(clock), _signals_muted():
-        Runner(copies, now=clock.now).run()  # first sight
+
+        def run_pass(now: datetime) -> list:
+            return _steps(jobs, Runner(copies, now=now).run(), now)
+
+        def stay(now: datetime) -> list[Step]:
+            """What a cron-started runcrons does after its first pass: stay for sub-minute slots."""
+            return wakeups.stay_in_minute(copies, now, run_pass, idle=clock.set, clock=clock) if staying else []
+
+        first_sight = clock.now
+        Runner(copies, now=first_sight).run()
+        if not _in_outage(first_sight, outages):  # as the invocation of its minute would
+            steps += stay(first_sight)
         minute = _invoked(start.replace(second=0, microsecond=0), outages)
         if minute < start:
             minute += MINUTE
         while minute <= end:
             now = clock.now = minute + delay(minute)
-            steps += _steps(jobs, Runner(copies, now=now).run(), now)
-            if staying:
-
-                def run_pass(now: datetime) -> list:
-                    return _steps(jobs, Runner(copies, now=now).run(), now)
-
-                steps += wakeups.stay_in_minute(copies, now, run_pass, idle=clock.set, clock=clock)
+            steps += run_pass(now)
+            steps += stay(now)
             due = wakeups.next_due(copies)
             if due is None:
                 break
-            minute = _invoked(max(minute + MINUTE, _minute_up(due)), outages)
+            # The invocation of the minute the next due moment falls in: it runs the slot then
+            # if it stays in its minute (intervals under a minute), else it finds nothing due and
+            # the next minute's invocation runs it. Minutes before that one change nothing.
+            minute = _invoked(max(minute + MINUTE, due.replace(second=0, microsecond=0)), outages)
     steps = sorted((step for step in steps if step.slot <= end), key=lambda step: (step.slot, step.code))
     zones = sorted({job.get_timezone() for job in jobs.values()})
     return Simulation(start, end, list(outages), steps, [c for zone in zones for c in changes(zone, start, end)])
@@ -238,6 +250,10 @@ def _copy(slot: datetime, zone: str) -> str:
 def _minute_up(moment: datetime) -> datetime:
     floor = moment.replace(second=0, microsecond=0)
     return floor if floor == moment else floor + MINUTE
+
+
+def _in_outage(moment: datetime, outages: Sequence[tuple[datetime, datetime]]) -> bool:
+    return any(begin <= moment < end for begin, end in outages)
 
 
 def _invoked(minute: datetime, outages: Sequence[tuple[datetime, datetime]]) -> datetime:

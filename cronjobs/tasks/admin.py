@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +32,15 @@ class QueuedTaskAdmin(admin.ModelAdmin):
         return display.last_error(obj.errors)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in QueuedTask._meta.fields]
+        return [*(field.name for field in QueuedTask._meta.fields), "errors_readable"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The errors as a person reads them (each attempt's traceback), not their JSON.
+        return ["errors_readable" if name == "errors" else name for name in (f.name for f in QueuedTask._meta.fields)]
+
+    @admin.display(description=_("errors"))
+    def errors_readable(self, obj: QueuedTask) -> str:
+        return display.task_errors(obj.errors)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -45,7 +53,20 @@ class QueuedTaskAdmin(admin.ModelAdmin):
         # Nothing to edit in the form; the permission is what "retry now" needs.
         return obj is None and super().has_change_permission(request)
 
-    @admin.action(description="Retry the selected failed tasks now", permissions=["change"])
+    @admin.action(
+        description="Retry the selected failed tasks, or those waiting for their retry, now", permissions=["change"]
+    )
     def retry_now(self, request: HttpRequest, queryset: Any) -> None:
-        count = queryset.retry_failed()
-        self.message_user(request, f"{count} failed task(s) queued again.")
+        selected = queryset.count()
+        failed = queryset.retry_failed()
+        waiting = queryset.retry_waiting()
+        done = []
+        if failed:
+            done.append(f"{failed} failed task(s) queued again, ready now")
+        if waiting:
+            done.append(f"{waiting} task(s) waiting for their retry made ready now")
+        left = selected - failed - waiting
+        if left:
+            done.append(f"{left} left alone (ready, running or successful: nothing to retry)")
+        level = messages.SUCCESS if failed or waiting else messages.WARNING
+        self.message_user(request, "; ".join(done) + ".", level)

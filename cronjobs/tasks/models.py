@@ -247,6 +247,12 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
             max_attempts=F("attempts") + 1,
         )
 
+    def retry_waiting(self, now: datetime | None = None) -> int:
+        """Make the tasks of this queryset that wait for a retry (READY after a failed attempt,
+        ``run_after`` still to come) ready now."""
+        now = now or timezone.now()
+        return self.filter(status=QueuedTask.Status.READY, attempts__gt=0, run_after__gt=now).update(run_after=now)
+
     def prune(self, keep: timedelta, *, now: datetime | None = None, limit: int = 10_000) -> int:
         """Delete up to ``limit`` finished tasks older than ``keep``; returns how many."""
         cutoff = (now or timezone.now()) - keep

@@ -42,7 +42,10 @@ def test_the_job_list_shows_every_registered_job_even_before_any_run(admin_clien
     for code in ("test.every_minute", "test.flaky", "test.hourly"):
         assert f">{code}</a>" in page
     assert page.count("never ran") == 3
-    assert "At the start of every hour (UTC)" in page
+    assert (
+        '<span class="cronjobs-schedule">At the start of every hour</span><br><small class="cronjobs-zone">UTC</small>'
+        in page
+    )
     assert set(Job.objects.values_list("code", flat=True)) == {"test.every_minute", "test.flaky", "test.hourly"}
 
 
@@ -134,3 +137,84 @@ def test_the_job_list_says_when_maintenance_mode_is_on(admin_client):
     maintenance.turn_on([EveryMinute, Flaky, Hourly], "ops@example", datetime.now(timezone.utc))
     page = admin_client.get(JOB_LIST).content.decode()
     assert "Maintenance mode since" in page and "by ops@example" in page
+
+
+def job_page(client, code: str):
+    return client.get(reverse("admin:cronjobs_job_change", args=[code]))
+
+
+def press(client, code: str, button: str, **extra):
+    return client.post(reverse("admin:cronjobs_job_act", args=[code, button]), extra, follow=True)
+
+
+def buttons(page) -> list[str]:
+    return re.findall(r'<input type="submit" class="cronjobs-button-(\w+)"', page.content.decode())
+
+
+def test_the_job_page_has_run_now_pause_and_resume_buttons_that_act_as_the_list_does(admin_client):
+    admin_client.get(JOB_LIST)
+    assert buttons(job_page(admin_client, "test.hourly")) == ["run_now", "pause"]
+    paused = press(admin_client, "test.hourly", "pause")
+    assert paused.redirect_chain == [(reverse("admin:cronjobs_job_change", args=["test.hourly"]), 302)]
+    assert [(m.level_tag, str(m)) for m in paused.context["messages"]] == [("success", "Paused: test.hourly.")]
+    assert Job.objects.get(code="test.hourly").paused
+    assert buttons(paused) == ["run_now", "resume"]
+    press(admin_client, "test.hourly", "resume")
+    press(admin_client, "test.hourly", "run_now")
+    row = Job.objects.get(code="test.hourly")
+    assert not row.paused and row.run_requested is not None
+    assert list(Action.objects.order_by("id").values_list("kind", flat=True)) == ["pause", "resume", "run_now"]
+
+
+def test_the_unlock_button_shows_while_a_lock_is_held_and_asks_first(admin_client):
+    admin_client.get(JOB_LIST)
+    lock = overview.get_lock(Hourly)
+    assert lock.acquire()
+    try:
+        assert buttons(job_page(admin_client, "test.hourly")) == ["run_now", "pause", "unlock"]
+        confirm = press(admin_client, "test.hourly", "unlock")
+        assert "Break these locks?" in confirm.content.decode() and overview.lock_holder(Hourly) is not None
+        done = press(admin_client, "test.hourly", "unlock", action="unlock", confirmed="yes", _selected_action="x")
+        assert done.redirect_chain[-1][0] == reverse("admin:cronjobs_job_change", args=["test.hourly"])
+        assert "lock broken (was held by" in done.content.decode()
+        assert overview.lock_holder(Hourly) is None
+    finally:
+        lock.release()
+
+
+def test_staff_who_may_only_view_get_no_buttons_and_cannot_press_them(client):
+    client.force_login(staff("view_job", "view_run"))
+    client.get(JOB_LIST)
+    assert buttons(job_page(client, "test.hourly")) == []
+    assert client.post(reverse("admin:cronjobs_job_act", args=["test.hourly", "pause"])).status_code == 403
+    assert not Job.objects.get(code="test.hourly").paused
+
+
+def test_a_button_is_pressed_with_post_only_and_unknown_buttons_do_not_exist(admin_client):
+    admin_client.get(JOB_LIST)
+    assert admin_client.get(reverse("admin:cronjobs_job_act", args=["test.hourly", "pause"])).status_code == 405
+    assert admin_client.post(reverse("admin:cronjobs_job_act", args=["test.hourly", "forget"])).status_code == 404
+    assert not Job.objects.get(code="test.hourly").paused
+
+
+def test_unlocking_a_free_lock_or_pausing_a_paused_job_is_a_warning_not_a_success(admin_client):
+    admin_client.get(JOB_LIST)
+    free = act(admin_client, "unlock", "test.hourly")
+    assert [(m.level_tag, str(m)) for m in free.context["messages"]] == [
+        ("warning", "No lock held: nothing to unlock.")
+    ]
+    act(admin_client, "pause", "test.hourly")
+    again = act(admin_client, "pause", "test.hourly")
+    assert [(m.level_tag, str(m)) for m in again.context["messages"]] == [
+        ("warning", "Nothing paused: already paused.")
+    ]
+
+
+def test_the_handed_off_task_section_shows_only_on_runs_that_handed_off(admin_client):
+    Runner({"test.hourly": Hourly}, now=datetime.now(timezone.utc), force=True).run()
+    ordinary = Run.objects.get()
+    page = admin_client.get(reverse("admin:cronjobs_run_change", args=[ordinary.pk])).content.decode()
+    assert "Handed-off task" not in page and "When and where" in page
+    Run.objects.filter(pk=ordinary.pk).update(task_backend="default", task_id="abc-123")
+    page = admin_client.get(reverse("admin:cronjobs_run_change", args=[ordinary.pk])).content.decode()
+    assert "Handed-off task" in page and "abc-123" in page

@@ -44,7 +44,7 @@ def example(tmp_path):
         "EXAMPLE_DB": str(tmp_path / "example.sqlite3"),
         "SHOP_FEED": str(tmp_path / "missing-feed.csv"),
         "DJANGO_SUPERUSER_PASSWORD": "browser-test",
-        "PYTHONPATH": str(EXAMPLE),
+        "PYTHONPATH": os.pathsep.join([str(EXAMPLE), str(ROOT)]),  # this checkout's cronjobs
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
 
@@ -146,12 +146,11 @@ def test_an_operator_sees_the_jobs_pauses_one_and_reads_a_failed_runs_traceback(
     browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
     assert "Paused: shop.heartbeat." in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
     row = browser.find_element(By.XPATH, "//tr[th/a[text()='shop.heartbeat']]")
-    assert row.find_element(By.CSS_SELECTOR, "td.field-paused_flag .cronjobs-status-paused").text == "paused"
-    assert row.find_element(By.CSS_SELECTOR, "td.field-next_run").text == "paused"
+    assert row.find_element(By.CSS_SELECTOR, "td.field-next_run .cronjobs-status-paused").text == "paused"
     assert browser.save_screenshot(str(OUTPUT / "admin-job-list-paused.png"))
 
     row = browser.find_element(By.XPATH, "//tr[th/a[text()='shop.import_feed']]")
-    row.find_element(By.CSS_SELECTOR, "td.field-runs_link a").click()
+    row.find_element(By.LINK_TEXT, "all runs").click()
     browser.find_element(By.LINK_TEXT, "failed").click()
     browser.find_element(By.CSS_SELECTOR, "#result_list tbody th a").click()
     traceback = browser.find_element(By.CSS_SELECTOR, "pre.cronjobs-traceback").text
@@ -223,7 +222,7 @@ def test_filters_links_badges_a_failing_job_and_an_overdue_next_run(example, bro
 
     browser.get(f"{example}/admin/cronjobs/run/")
     link = browser.find_element(By.XPATH, "//td[contains(@class, 'field-job_link')]/a[text()='shop.import_feed']")
-    when = browser.find_element(By.CSS_SELECTOR, "td.field-started .cronjobs-when").text
+    when = browser.find_element(By.CSS_SELECTOR, "td.field-slot_local .cronjobs-when").text
     assert len(when.split()) == 3  # date, time, zone
     shot(browser, "admin-runs.png")
     link.click()
@@ -260,3 +259,59 @@ def test_the_job_page_shows_a_timeline_of_the_slots_and_a_duration_chart(example
     assert browser.save_screenshot(str(OUTPUT / "admin-job-charts.png"))
     charts = browser.find_element(By.CSS_SELECTOR, "div.cronjobs-charts")
     assert charts.screenshot(str(OUTPUT / "admin-job-charts-detail.png"))
+
+
+def _log_in(browser, example: str, next_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{example}/admin/login/?next={next_url}")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys("browser-test")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+
+def _cut_off(browser) -> int:
+    """How many pixels the page, or the list's table in its scrolling box, is wider than its room."""
+    return browser.execute_script(
+        "const page = document.documentElement.scrollWidth - document.documentElement.clientWidth;"
+        "const box = document.querySelector('#changelist .results');"
+        "return Math.max(page, box ? box.scrollWidth - box.clientWidth : 0);"
+    )
+
+
+def test_at_1400_px_the_lists_fit_and_the_job_page_acts_with_buttons(example, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    _seed_heartbeat_history(tmp_path / "example.sqlite3")
+    browser.set_window_size(1400, 900)
+    _log_in(browser, example, "/admin/cronjobs/job/")
+    assert _cut_off(browser) == 0
+    # The longest schedule in words takes two lines at most, its zone a third, small.
+    schedule = browser.find_element(By.XPATH, "//tr[th/a[text()='shop.import_feed']]//span[@class='cronjobs-schedule']")
+    line = float(schedule.value_of_css_property("line-height").removesuffix("px"))
+    assert schedule.text == "Every 15th minute of every hour" and schedule.size["height"] <= 2 * line + 1
+    shot(browser, "admin-1400-job-list.png")
+
+    browser.get(f"{example}/admin/cronjobs/run/")
+    assert _cut_off(browser) == 0
+    shot(browser, "admin-1400-run-list.png")
+
+    browser.get(f"{example}/admin/cronjobs/job/shop.heartbeat/change/")
+    buttons = [b.get_attribute("value") for b in browser.find_elements(By.CSS_SELECTOR, ".cronjobs-buttons input")]
+    assert buttons == ["Run now (at the next runcrons)", "Pause"]  # no lock held: no "Unlock"
+    assert browser.find_element(By.CSS_SELECTOR, ".field-paused_state .readonly").text == "no"
+    shot(browser, "admin-1400-job-page.png")
+    browser.find_element(By.CSS_SELECTOR, "input.cronjobs-button-pause").click()
+    message = browser.find_element(By.CSS_SELECTOR, "ul.messagelist li")
+    assert (message.text, message.get_attribute("class")) == ("Paused: shop.heartbeat.", "success")
+    assert browser.find_element(By.CSS_SELECTOR, ".field-paused_state .readonly").text == "paused"
+    browser.find_element(By.CSS_SELECTOR, "input.cronjobs-button-resume").click()
+    assert browser.find_element(By.CSS_SELECTOR, "ul.messagelist li").text == "Resumed: shop.heartbeat."
+    browser.find_element(By.CSS_SELECTOR, "input.cronjobs-button-run_now").click()
+    assert "The next runcrons runs shop.heartbeat once" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert "at the next runcrons (run requested)" in browser.find_element(By.CSS_SELECTOR, ".field-next_run").text
+    assert browser.current_url.endswith("/admin/cronjobs/job/shop.heartbeat/change/")
+    shot(browser, "admin-1400-job-page-run-requested.png")
+    browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    shot(browser, "admin-1400-job-page-charts.png")
+    assert _cut_off(browser) == 0

@@ -171,6 +171,29 @@ def test_bad_input_is_a_clear_error(args, message):
         simulate(*args)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["dst.berlin_half_past_two", "--from", "0001-01-01", "--to", "0001-01-02"],
+        ["dst.berlin_half_past_two", "--from", "9999-12-30", "--to", "9999-12-31 23:59"],
+        ["sub.by_cron", "--from", "9999-12-31 23:58", "--to", "9999-12-31 23:59:59"],
+    ],
+)
+def test_a_stretch_at_the_calendars_edge_is_bad_usage_with_a_message_not_a_traceback(args):
+    with pytest.raises(CommandError) as raised:
+        simulate(*args)
+    assert raised.value.returncode == 2
+    assert "is too close to the edge of the calendar: a slot before or after it lies beyond year 1 or 9999" in str(
+        raised.value
+    )
+    assert "use dates between 0001-01-02 and 9999-12-30" in str(raised.value)
+
+
+def test_a_moment_before_the_first_one_a_datetime_holds_is_an_argument_error():
+    with pytest.raises(CommandError, match=r"'0001-01-01T00:00\+05:00' is past the edge of the calendar"):
+        simulate("--from", "0001-01-01T00:00+05:00", "--to", "0001-01-02")
+
+
 def test_dates_without_an_offset_are_in_the_projects_time_zone():
     with override_settings(TIME_ZONE="Europe/Berlin"):
         data = json.loads(simulate("dst.berlin_half_past_two", "--from", "2026-06-01", "--to", "2026-06-02", "--json"))

@@ -585,3 +585,50 @@ def test_a_drain_that_runs_out_of_its_budget_says_so_not_interrupted(caplog):
     assert [(r.levelname, r.getMessage()) for r in released] == [
         ("INFO", f"task {second.pk}: not started: the drain ran out of its budget, back in the queue")
     ]
+
+
+def test_retry_now_makes_a_task_waiting_for_its_retry_ready_now_and_says_what_it_did(admin_client):
+    tasks.fails_once.enqueue("flaky")
+    tasks.record_mail.enqueue("waiting")  # ready already: nothing to retry
+    assert drain().retried == 1
+    waiting = QueuedTask.objects.get(status=Status.READY, attempts=1)
+    ready = QueuedTask.objects.get(queue_name="mail")
+    assert waiting.run_after > timezone.now()
+    response = admin_client.post(
+        "/admin/cronjobs_tasks/queuedtask/",
+        {"action": "retry_now", "_selected_action": [str(waiting.pk), str(ready.pk)]},
+        follow=True,
+    )
+    (message,) = response.context["messages"]
+    assert (message.level_tag, str(message)) == (
+        "success",
+        "1 task(s) waiting for their retry made ready now; "
+        "1 left alone (ready, running or successful: nothing to retry).",
+    )
+    waiting.refresh_from_db()
+    assert waiting.run_after <= timezone.now() and (waiting.status, waiting.attempts) == (Status.READY, 1)
+    assert drain().succeeded >= 1
+
+
+def test_retry_now_with_nothing_to_retry_is_a_warning(admin_client):
+    tasks.record_mail.enqueue("waiting")
+    ready = QueuedTask.objects.get()
+    response = admin_client.post(
+        "/admin/cronjobs_tasks/queuedtask/", {"action": "retry_now", "_selected_action": [str(ready.pk)]}, follow=True
+    )
+    (message,) = response.context["messages"]
+    assert (message.level_tag, str(message)) == (
+        "warning",
+        "1 left alone (ready, running or successful: nothing to retry).",
+    )
+
+
+def test_a_tasks_errors_read_as_tracebacks_on_its_page_not_as_json(admin_client):
+    tasks.always_fails.enqueue("doomed")
+    Worker(queues=["default"]).drain()
+    failed = QueuedTask.objects.get(status=Status.FAILED)
+    page = admin_client.get(f"/admin/cronjobs_tasks/queuedtask/{failed.pk}/change/").content.decode()
+    assert '<div class="cronjobs-task-error-entry"><strong>1. ' in page
+    assert "Traceback (most recent call last):\n" in page  # real line breaks, in a <pre>
+    assert "\\n" not in page.split('class="cronjobs-task-error-entry"', 1)[1].split("</pre>", 1)[0]
+    assert "exception_class_path" not in page

@@ -18,6 +18,7 @@ from cronjobs.management.subcommands.base import EXIT_USAGE, Context, Subcommand
 from cronjobs.ops import simulation
 
 UTC = timezone.utc
+EDGES = "use dates between 0001-01-02 and 9999-12-30"
 FORMATS = "YYYY-MM-DD, YYYY-MM-DD HH:MM, or ISO 8601 with an offset (2026-10-25T01:30+02:00, ...Z)"
 
 
@@ -30,9 +31,12 @@ def moment(value: str) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date or time; use {FORMATS}") from None
-    if parsed.tzinfo is None:
-        parsed = django_timezone.make_aware(parsed, django_timezone.get_default_timezone())
-    return parsed.astimezone(UTC)
+    try:
+        if parsed.tzinfo is None:
+            parsed = django_timezone.make_aware(parsed, django_timezone.get_default_timezone())
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 00:00 at +05:00 is before the first moment a datetime holds
+        raise argparse.ArgumentTypeError(f"{value!r} is past the edge of the calendar; {EDGES}") from None
 
 
 def stretch(value: str) -> tuple[datetime, datetime]:
@@ -91,6 +95,13 @@ class Simulate(Subcommand):
             result = simulation.simulate(jobs, start, end, outage)
         except simulation.SimulationError as exc:
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
+        except OverflowError:  # a slot before or after the stretch lies beyond year 1 or 9999
+            raise CommandError(
+                f"the stretch from {words.moment(start, 'UTC')} to {words.moment(end, 'UTC')} is too close to the "
+                f"edge of the calendar: a slot before or after it lies beyond year 1 or 9999; {EDGES}, away from "
+                "the ends by more than the longest schedule",
+                returncode=EXIT_USAGE,
+            ) from None
         if json:
             context.stdout.write(as_json(_data(result, jobs)))
         else:
