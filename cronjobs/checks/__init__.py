@@ -5,7 +5,7 @@ imports this package). ``runcrons`` runs only these checks.
 """
 
 from cronjobs.checks.base import TAG
-from cronjobs.checks.database import check_fencing
+from cronjobs.checks.database import check_fencing, check_frozen_sessions
 from cronjobs.checks.install import check_install_settings, check_python_crontab
 from cronjobs.checks.job_api import check_job_api
 from cronjobs.checks.jobs import check_jobs, check_task_backends
@@ -20,6 +20,7 @@ from cronjobs.checks.settings import check_settings
 __all__ = [
     "TAG",
     "check_fencing",
+    "check_frozen_sessions",
     "check_install_settings",
     "check_job_api",
     "check_jobs",

@@ -15,7 +15,7 @@ from cronjobs.checks.base import TAG, error, where
 def check_operations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from django.core.checks import Warning
 
-    from cronjobs.monitors.base import is_http_url
+    from cronjobs.monitors.base import is_http_url, shown
     from cronjobs.ops import retention
 
     errors: list[CheckMessage] = []
@@ -61,7 +61,7 @@ def check_operations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         if not is_http_url(url):
             errors.append(
                 error(
-                    f"{where(job)}: ping_url {url!r} is not an http(s) URL.",
+                    f"{where(job)}: ping_url {shown(url)!r} is not an http(s) URL.",
                     "E.g. ping_url = 'https://hc-ping.com/<uuid>', or None for no pings.",
                     44,
                     job,

@@ -10,7 +10,9 @@ does, so set ``lock_ttl`` above a job's longest write transaction there.)
 **Losing.** A renewal that finds the run no longer this process's (another process declared it
 crashed: this one was frozen or cut off past its lease), or the lock taken, stops the job at
 once, as a timeout would: its queries are interrupted, :class:`~cronjobs.exceptions.LostClaim`
-or :class:`~cronjobs.exceptions.LostLock` is raised in it and its transaction rolls back.
+or :class:`~cronjobs.exceptions.LostLock` is raised in it and its transaction rolls back. That
+is judged by the record: a run this process has recorded itself, or a lock it has released,
+while it finishes the run (its notices, its monitors), is not lost, and no longer renewed.
 Even without the heartbeat, the conditional record at the end of the job's transaction (the
 fence) keeps a run that is no longer ours from committing.
 
@@ -171,6 +173,9 @@ class Heartbeat:
             if kept:
                 held.renewed = now
                 continue
+            if getattr(lock, "held", True) is False:  # released by this process (its run is finishing)
+                self.remove_lock(lock)
+                continue
             logger.error("lock %r was lost: its lease expired before it could be renewed", lock.name)
             self.remove_lock(lock)
             if held.stopper is not None:
@@ -183,6 +188,7 @@ class Heartbeat:
         for ttl, tokens in by_ttl.items():
             try:
                 lost = Run.objects.renew(tokens, ttl)
+                finished = _finished_here(lost)
             except Exception:
                 logger.info("could not renew the lease of run(s) %s now; trying again", list(tokens), exc_info=True)
                 continue
@@ -190,6 +196,9 @@ class Heartbeat:
                 held = runs[run_id]
                 if run_id not in lost:
                     held.renewed = now
+                    continue
+                if run_id in finished:  # recorded by this process, which is finishing it: not lost
+                    self.remove_run(run_id)
                     continue
                 logger.error("run %s was declared crashed by another process: this one lost its claim", run_id)
                 with self._mutex:
@@ -200,6 +209,17 @@ class Heartbeat:
     def lost(self, run_id: int) -> bool:
         with self._mutex:
             return run_id in self._lost
+
+
+def _finished_here(lost: set[int]) -> set[int]:
+    """Of the runs a renewal no longer found running, those their own process recorded (any final
+    status but crashed, which only another process's crash recovery writes): judged by the record,
+    a run that is being finished (its notices, its monitors) has not lost its claim."""
+    if not lost:
+        return set()
+    return set(
+        Run.objects.writable().filter(pk__in=lost).exclude(status=Run.Status.CRASHED).values_list("pk", flat=True)
+    )
 
 
 def _wait_briefly_on_sqlite(alias: str) -> None:

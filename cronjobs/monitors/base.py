@@ -53,6 +53,13 @@ def is_http_url(value: Any) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+def shown(value: Any) -> Any:
+    """A URL option as a check message shows it: masked as in log lines (:func:`cronjobs.monitors.http.safe`)."""
+    from cronjobs.monitors.http import safe
+
+    return safe(value) if isinstance(value, str) else value
+
+
 class Monitor:
     """One configured monitor. Subclasses implement the hooks they need and :meth:`problems`."""
 
@@ -89,7 +96,7 @@ class Monitor:
         for key in sorted(known):
             value = options.get(key)
             if (key == "URL" or key.endswith("_URL")) and value is not None and not is_http_url(value):
-                found.append(f"{key} must be an http:// or https:// URL with a host, not {value!r}")
+                found.append(f"{key} must be an http:// or https:// URL with a host, not {shown(value)!r}")
         retries = options.get("RETRIES", 1)
         if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 5:
             found.append(f"RETRIES must be a whole number from 0 to 5, not {retries!r}")

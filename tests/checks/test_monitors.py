@@ -158,3 +158,11 @@ def test_http_and_https_urls_pass():
         )
         == []
     )
+
+
+def test_a_bad_url_is_shown_with_its_key_masked():
+    url = "hc-ping.com/5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278"
+    [error] = run_checks([JOB], hc={"BACKEND": "healthchecks", "URL": url})
+    assert error.msg == (
+        "CRONJOBS['MONITORS']['hc']: URL must be an http:// or https:// URL with a host, not 'hc-ping.com/***'."
+    )

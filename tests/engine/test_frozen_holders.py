@@ -86,3 +86,19 @@ def test_a_runner_frozen_before_its_commit_stalls_no_other_job_and_is_crashed_on
         stop(frozen, signal.SIGCONT)
     frozen.communicate(timeout=60)  # it wakes up without its session, and ends
     assert statuses(project) == ["crashed", "skipped"]
+
+
+@pytest.mark.parametrize("project", ["postgresql", "mysql"], indirect=True)
+def test_check_database_warns_of_a_server_that_never_ends_a_frozen_session(project):
+    result = project.manage("check", "--database", "default", "--tag", "cronjobs", "--fail-level", "ERROR")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "cronjobs.W020" in result.stderr + result.stdout
+    if project.vendor != "postgresql":
+        return  # the setting is the server's own there (SET GLOBAL would change it for every other test)
+    database = project.server.name
+    project.query(f"ALTER DATABASE {database} SET idle_in_transaction_session_timeout = '10min'")
+    try:
+        result = project.manage("check", "--database", "default", "--tag", "cronjobs")
+    finally:
+        project.query(f"ALTER DATABASE {database} RESET idle_in_transaction_session_timeout")
+    assert result.returncode == 0 and "cronjobs.W020" not in result.stderr + result.stdout, result.stderr

@@ -43,3 +43,26 @@ def test_the_workers_of_a_killed_loop_stop_with_it(project):
     os.kill(looping.pid, signal.SIGKILL)  # the parent only, as the OOM killer would
     looping.wait(timeout=30)
     wait_for(lambda: not any(alive(pid) for pid in workers), timeout=90)
+
+
+CHILD_OF_SOMEONE_ELSE = """
+import os, time
+import django
+django.setup()
+from cronjobs.engine import processes
+processes.die_with_parent(os.getppid() + 1_000_000)  # as if its parent had gone: a pid it never had
+time.sleep(120)
+"""
+
+
+def test_without_the_kernels_notice_a_child_still_sees_its_parent_gone_and_stops():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(root)}
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD_OF_SOMEONE_ELSE], env=env, cwd=root, capture_output=True, text=True, timeout=90
+    )
+    assert child.returncode == -signal.SIGTERM, child.stderr

@@ -475,3 +475,25 @@ class FreezesBeforeCommit(BaseCronJob):
         DatabaseLock.release = release
         Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
         return "wrote its row"
+
+
+class SlowlyMonitored(BaseCronJob):
+    """A database lock with a short lease, and a monitor (CRONJOBS_TEST_MONITOR_URL) that takes
+    longer to answer than a third of it: the run's start and end notices outlast renewals."""
+
+    schedule = "* * * * *"
+    code = "test.slowly_monitored"
+    lock = "database"
+    lock_ttl = timedelta(seconds=3)
+    monitors = {
+        "slow": {
+            "BACKEND": "healthchecks",
+            "URL": os.environ.get("CRONJOBS_TEST_MONITOR_URL", "http://127.0.0.1:9/u"),
+            "TIMEOUT": 10,
+            "RETRIES": 0,
+        }
+    }
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        return "wrote its row"

@@ -122,3 +122,30 @@ def record_then_sigterm_in_next_begin(label):
     Effect.objects.create(job=label, pid=os.getpid())
     sigterm_in_next_begin()
     return label
+
+
+@task(takes_context=True)
+@task_options(timeout=timedelta(seconds=1), max_attempts=2, retry_delay=timedelta(0))
+def freezes_before_commit(context, label):
+    """Writes a row; on its first attempt its worker then stops itself (SIGSTOP) right after the
+    attempt's outcome is written in the task's transaction, before the COMMIT."""
+    import signal
+
+    from django.db import connection
+
+    from cronjobs.tasks.models import QueuedTaskQuerySet
+
+    Effect.objects.create(job=f"{label}#{context.attempt}", pid=os.getpid())
+    if context.attempt > 1:
+        return context.attempt
+    original = QueuedTaskQuerySet.finish
+
+    def finish(queryset, row, worker_id, **kwargs):
+        written = original(queryset, row, worker_id, **kwargs)
+        if connection.in_atomic_block:  # the outcome written with the task's work
+            QueuedTaskQuerySet.finish = original
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return written
+
+    QueuedTaskQuerySet.finish = finish
+    return context.attempt
