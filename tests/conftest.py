@@ -49,6 +49,25 @@ SMOKE = (
 LONG_FIRST = ("hosts", "slow", "long")
 
 
+def _utf8(text: str) -> str:
+    """``text`` with lone surrogates escaped, so that it can be encoded as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    """Reports that pytest-xdist can send: a test of hostile text may capture lone surrogates
+    (its job's output, a log line, an assertion's message), and a worker that cannot encode its
+    report as UTF-8 dies."""
+    report = yield
+    report.sections = [(title, _utf8(text)) for title, text in report.sections]
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        if _utf8(text) != text:
+            report.longrepr = _utf8(text)
+    return report
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.nodeid.startswith(SMOKE):

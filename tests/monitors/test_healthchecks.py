@@ -140,7 +140,9 @@ def test_a_monitor_that_is_slow_never_delays_the_job_beyond_its_timeout():
             outcomes = Runner({"reports.Nightly": Nightly}, now=T0 + timedelta(minutes=1)).run()
             took = time.monotonic() - began
         assert [o.status for o in outcomes] == ["succeeded"]
-        assert len(slow.requests) == 2  # no retry: the budget was spent waiting
+        # No retry: the budget was spent waiting (on a busy machine a request may even be given
+        # up before it was sent: at most one per event, never more).
+        assert len(slow.requests) <= 2
         assert took < 30, took  # the job gave up on the monitor at its timeout, not its minute
     finally:
         slow.close()

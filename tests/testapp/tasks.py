@@ -32,6 +32,14 @@ def record_attempt(context, label):
 
 
 @task
+@task_options(timeout=timedelta(minutes=1))
+def naps(label, seconds):
+    """Sleeps, well within its timeout: a task that takes a while and succeeds."""
+    time.sleep(seconds)
+    return label
+
+
+@task
 @task_options(timeout=timedelta(seconds=1), max_attempts=2, retry_delay=timedelta(0))
 def sleeps(label, seconds):
     """Writes a row, then sleeps: long enough to be killed, or to run past the timeout."""
