@@ -16,10 +16,10 @@ plays no part (the runner reads Python's clock once per pass). The monotonic clo
 setting libfaketime 0.9.10 makes Python 3.11's ``time.sleep()`` fail (EINVAL), which runcrons
 does not call on these paths.
 
-Cron starts runcrons every minute; these tests start it only at the minutes around each
-change and at each slot of the jobs. An invocation with nothing due reads its jobs and
-changes nothing (the in-process replays invoke every minute and show it), so the slots run
-are those of invocations every minute.
+Cron starts runcrons every minute; these tests start it at each slot of the jobs and at the
+minute before and the minute after each change (invocations with nothing due, where the
+offset changes under them). Between those, an invocation with nothing due reads its jobs and
+changes nothing, so the slots run are those of invocations every minute.
 """
 
 from __future__ import annotations
@@ -52,9 +52,14 @@ def every(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
     return slots
 
 
+def around(change: datetime) -> list[datetime]:
+    """The minute before and the minute after a change of the offset (``change`` in UTC)."""
+    return [change - MINUTE, change + MINUTE]
+
+
 def invoke_at(project: Project, libfaketime: str, jobs: list[str], minutes: list[datetime]) -> None:
     """``runcrons`` as cron starts it: one process at the start of each of ``minutes``, in turn."""
-    for minute in minutes:
+    for minute in sorted(minutes):
         env = {
             "LD_PRELOAD": libfaketime,
             "FAKETIME": minute.strftime("@%Y-%m-%d %H:%M:%S"),
@@ -107,7 +112,7 @@ def test_runcrons_at_the_fall_back_in_berlin_and_new_york_runs_every_real_slot_o
         project,
         libfaketime,
         ["BerlinQuarterHours", "BerlinHalfPastTwo"],
-        [first, *every(first + MINUTE, last, 15 * MINUTE)],
+        [first, *every(first + MINUTE, last, 15 * MINUTE), *around(utc(2026, 10, 25, 1, 0))],
     )
     quarter_hours = every(utc(2026, 10, 25, 0, 30), last, 15 * MINUTE)  # 02:30, 02:45 CEST; 02:00, 02:15, 02:30 CET
     assert (
@@ -119,7 +124,12 @@ def test_runcrons_at_the_fall_back_in_berlin_and_new_york_runs_every_real_slot_o
     # New York 2026-11-01 (a week later on the same database): 02:00 EDT becomes 01:00 EST at
     # 06:00 UTC; 01:50 EDT, then 01:00 and 01:10 EST.
     first, last = utc(2026, 11, 1, 5, 49), utc(2026, 11, 1, 6, 10)
-    invoke_at(project, libfaketime, ["NewYorkTenMinutes"], [first, *every(first + MINUTE, last, 10 * MINUTE)])
+    invoke_at(
+        project,
+        libfaketime,
+        ["NewYorkTenMinutes"],
+        [first, *every(first + MINUTE, last, 10 * MINUTE), *around(utc(2026, 11, 1, 6, 0))],
+    )
     ten_minutes = every(utc(2026, 11, 1, 5, 50), last, 10 * MINUTE)
     assert ran(project, "dst.new_york_ten_minutes") == ten_minutes == replayed(dst_jobs.NewYorkTenMinutes, first, last)
 
@@ -132,7 +142,7 @@ def test_runcrons_at_berlins_spring_forward_runs_the_gaps_fixed_slot_right_after
         project,
         libfaketime,
         ["BerlinQuarterHours", "BerlinHalfPastTwo"],
-        [first, *every(first + MINUTE, last, 15 * MINUTE)],
+        [first, *every(first + MINUTE, last, 15 * MINUTE), *around(utc(2026, 3, 29, 1, 0))],
     )
     quarter_hours = every(utc(2026, 3, 29, 0, 45), last, 15 * MINUTE)  # 01:45 CET, 03:00 and 03:15 CEST
     assert (
