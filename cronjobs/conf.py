@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "LOCK_CACHE": "default",
     # Where file locks live; None: a private directory under the system temp dir.
     "LOCK_DIR": None,
-    # At most this many missed slots are run (catchup "all") or recorded one by one.
+    # At most this many missed slots are run (catchup "all") or recorded one by one (1 to 10,000).
     "MAX_CATCHUP": 100,
     # With catchup "none", a slot still runs when it came due at most this long ago.
     "CATCHUP_GRACE": timedelta(minutes=2),

@@ -18,7 +18,7 @@ from cronjobs.ops import overview
 
 
 class Command(BaseCommand):
-    help = "Operate the cron jobs: list, history, pause, resume, run, unlock, prune, health, simulate."
+    help = "Operate the cron jobs: list, history, pause, resume, run, unlock, prune, forget, health, simulate."
 
     def add_arguments(self, parser: Any) -> None:
         sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
