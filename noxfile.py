@@ -187,7 +187,8 @@ def coverage(session: nox.Session) -> None:
     data.mkdir()
     rcfile = data / "coveragerc"
     rcfile.write_text(
-        f"[run]\nbranch = True\nparallel = True\nsource = cronjobs\ndata_file = {data / '.coverage'}\n"
+        # This checkout's cronjobs/ only (not the copies the packaging tests build and install).
+        f"[run]\nbranch = True\nparallel = True\nsource = {ROOT / 'cronjobs'}\ndata_file = {data / '.coverage'}\n"
         "[report]\nprecision = 1\nskip_empty = True\n"
     )
     site = session.run("python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True)
