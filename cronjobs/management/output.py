@@ -63,13 +63,15 @@ class Live:
 
     Inside ``with Live(write):``, every run recorded in this process is handed to ``write`` at
     once; :meth:`rest` gives back the outcomes of the invocation that were not (runs recorded
-    in other processes: ``--workers``; missed slots; runs that never started here).
+    in other processes: ``--workers``; missed slots; runs that never started here), and those
+    whose message grew after their line was written (a hook that runs after the record, and
+    raised, notes it on the run's message).
     """
 
     def __init__(self, write: Callable[[Any], None]) -> None:
         self._write = write
         self._pid = os.getpid()
-        self._written: set[tuple[int, str]] = set()
+        self._written: dict[tuple[int, str], str] = {}
 
     def __enter__(self) -> Live:
         from cronjobs import signals
@@ -91,13 +93,20 @@ class Live:
         if outcome is None or os.getpid() != self._pid or (outcome.run_id, outcome.status) in self._written:
             return
         if outcome.run_id is not None:
-            self._written.add((outcome.run_id, outcome.status))
+            self._written[(outcome.run_id, outcome.status)] = outcome.message
         self._write(outcome)
 
     def rest(self, outcomes: list[Any]) -> list[Any]:
-        """The outcomes not written yet (and marks them written).
+        """The outcomes not written yet, or written with a shorter message (and marks them written).
 
-        A run is written once per status: a handed-off run's line, then its final one."""
-        left = [o for o in outcomes if o.run_id is None or (o.run_id, o.status) not in self._written]
-        self._written.update((o.run_id, o.status) for o in left if o.run_id is not None)
+        A run is written once per status (a handed-off run's line, then its final one), and
+        again at the end if a hook noted an error on it after its line."""
+        left = [
+            o
+            for o in outcomes
+            if o.run_id is None
+            or (o.run_id, o.status) not in self._written
+            or self._written[(o.run_id, o.status)] != o.message
+        ]
+        self._written.update(((o.run_id, o.status), o.message) for o in left if o.run_id is not None)
         return left

@@ -256,16 +256,19 @@ class HandedOffFails(HandedOff):
 
 
 class HandedToRQ(HandedOff):
-    """Handed to RQ (django-tasks-rq) on the queue CRONJOBS_TEST_RQ_QUEUE."""
+    """Handed to RQ (django-tasks-rq) on the queue CRONJOBS_TEST_RQ_QUEUE; forced in the tests, and
+    never due while they run (however long the machine takes, no minute's slot adds a run)."""
 
+    schedule = "0 0 1 1 *"
     code = "test.handed_to_rq"
     task_backend = "rq"
     task_queue = os.environ.get("CRONJOBS_TEST_RQ_QUEUE", "default")
 
 
 class HandedToRQFails(HandedOffFails):
-    """Handed to RQ; its task fails in the rq worker."""
+    """Handed to RQ; its task fails in the rq worker. Never due while the tests run, as above."""
 
+    schedule = "0 0 1 1 *"
     code = "test.handed_to_rq_fails"
     task_backend = "rq"
     task_queue = os.environ.get("CRONJOBS_TEST_RQ_QUEUE", "default")
