@@ -182,9 +182,11 @@ def coverage(session: nox.Session) -> None:
     included (each Python started in the session's virtualenv measures itself): ``make coverage``."""
     _install(session, "django-5.2", "dev", "rq")
     _compile(session)
-    data = Path(session.create_tmp()) / "coverage"
+    # Not session.create_tmp(): that is the tests' TMPDIR too, under .nox, where user nobody (the
+    # real-cron test) cannot read; and absolute, since the processes run in other directories.
+    data = ROOT / ".nox" / "coverage-data"
     shutil.rmtree(data, ignore_errors=True)
-    data.mkdir()
+    data.mkdir(parents=True)
     rcfile = data / "coveragerc"
     rcfile.write_text(
         # This checkout's cronjobs/ only (not the copies the packaging tests build and install).
@@ -195,10 +197,16 @@ def coverage(session: nox.Session) -> None:
     startup = "import os; 'COVERAGE_PROCESS_START' in os.environ and __import__('coverage').process_startup()\n"
     (Path(str(site).strip()) / "cronjobs_coverage.pth").write_text(startup)
     env = {"COVERAGE_PROCESS_START": str(rcfile)}
-    session.run("python", "-m", "pytest", f"--numprocesses={WORKERS}", "--dist=worksteal", *session.posargs, env=env)
+    # The figure is reported whether tests failed or not; the session fails after it if they did.
+    status = data / "pytest-exit-status"
+    pytest = ["-m", "pytest", f"--numprocesses={WORKERS}", "--dist=worksteal", *session.posargs]
+    keep = "import pathlib, subprocess, sys; pathlib.Path(sys.argv[1]).write_text(str(subprocess.call(sys.argv[2:])))"
+    session.run("python", "-c", keep, str(status), "python", *pytest, env=env)
+    passed = status.exists() and status.read_text() == "0"
     session.run("python", "-m", "coverage", "combine", "-q", f"--rcfile={rcfile}", env=env)
-    session.run("python", "-m", "coverage", "report", f"--rcfile={rcfile}", "--format=total", env=env)
     session.run("python", "-m", "coverage", "report", f"--rcfile={rcfile}", "--sort=cover", env=env)
+    if not passed:
+        session.error("some tests failed (the figure above counts what ran)")
 
 
 @nox.session(python="3.11", tags=["ci"])
