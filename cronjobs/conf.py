@@ -49,6 +49,13 @@ DEFAULTS: dict[str, Any] = {
     "KEEP_TASK_RESULTS": timedelta(days=7),
     # Runs kept per job: a count, an age (timedelta), or {"count": N, "age": timedelta}; None keeps all.
     "KEEP_RUNS": {"count": 1000, "age": None},
+    # Project code (jobs, their hooks and conditions, tasks) runs in a work-horse process that
+    # runcrons supervises: it is replaced after this many runs (and tasks) ...
+    "WORK_HORSE_MAX_RUNS": 1000,
+    # ... and when, after a run, it holds more than this much memory (MiB); None: no ceiling.
+    "WORK_HORSE_MAX_MEMORY": None,
+    # On SIGTERM, running work may finish for this long before it is stopped (runcrons --stop-grace).
+    "STOP_GRACE": timedelta(0),
     # Characters of a run's output (stdout, stderr, logging) stored; the middle is cut beyond.
     "OUTPUT_LIMIT": 64_000,
     # Send mail_admins when a job starts failing (once per streak) and when it recovers.

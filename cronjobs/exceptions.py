@@ -26,12 +26,20 @@ class JobTimeout(BaseException):
     """
 
 
+class JobCrashed(CronJobsError):
+    """What a run's ``on_failure`` hook is given when the process running it died (its work horse
+    was killed by the OOM killer, segfaulted, called ``os._exit()``)."""
+
+
 class Interrupted(BaseException):
     """Raised in the runner when it receives SIGTERM (SIGINT raises KeyboardInterrupt)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(f"interrupted by signal {signum}")
         self.signum = signum
+
+    def __reduce__(self) -> tuple[type[Interrupted], tuple[int]]:
+        return type(self), (self.signum,)
 
 
 class LeaseLost(BaseException):

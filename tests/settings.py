@@ -111,6 +111,7 @@ CRONJOBS = {
     "KEEP_RUNS": int(os.environ.get("CRONJOBS_TEST_KEEP_RUNS", "1000")),
     "TASKS_DURABLE_BOOKKEEPING": os.environ.get("CRONJOBS_TEST_DURABLE_BOOKKEEPING") == "1",
     "ENVIRONMENT": os.environ.get("CRONJOBS_TEST_ENVIRONMENT") or None,
+    "WORK_HORSE_MAX_MEMORY": int(os.environ.get("CRONJOBS_TEST_MAX_MEMORY", "0")) or None,
 }
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

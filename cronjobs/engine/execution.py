@@ -10,12 +10,15 @@ commits once. A database lock on the same database is released in that same tran
 commit per run. A non-atomic job, or one whose ``database`` is another, records its success
 after its work: at-least-once after a crash, and a late end says so on the record.
 
-**Failures** (an exception, ``sys.exit()``, a timeout, a lost lease, SIGTERM) roll the job's
-writes back and are recorded after the rollback, conditionally too: a record never overwrites
-a newer verdict. Between the fenced record and the commit, SIGTERM waits (a critical section),
-so a run is either committed with its record or rolled back, never half. ``KeyboardInterrupt``
-and :class:`~cronjobs.exceptions.Interrupted` are re-raised after the record so that the
-runner stops; everything else, ``SystemExit`` included, only fails this run.
+**Failures** (an exception, ``sys.exit()``) roll the job's writes back and are recorded after
+the rollback, conditionally too: a record never overwrites a newer verdict. Everything,
+``SystemExit`` included, only fails this run.
+
+**Where each step runs.** Under runcrons, the steps that call project code (:func:`prepare`:
+conditions and hand-offs; :func:`perform`: hooks, ``run()`` and the records) run in a work horse,
+and the lock is taken and renewed by its supervisor (:func:`take_lock`), which also records a run
+it had to stop: a timeout, a lost lease, a stop, a crash (:mod:`cronjobs.engine.supervisor`).
+:func:`execute` runs them all inline, in one process.
 """
 
 from __future__ import annotations
@@ -25,15 +28,15 @@ import logging
 import time
 import traceback
 from contextlib import nullcontext
+from typing import Any
 
 from django.db import router, transaction
 
 from cronjobs import conf, locks, signals
-from cronjobs.engine import asyncjobs, conditions, leases, retrying
+from cronjobs.engine import alarm, asyncjobs, conditions, leases, retrying
 from cronjobs.engine.capture import Capture
 from cronjobs.engine.hooks import Hooks
 from cronjobs.engine.outcomes import Outcome
-from cronjobs.engine.stopping import Deadline, Section, Stopper, critical, job_running
 from cronjobs.exceptions import Interrupted, JobTimeout, LockError, LostClaim, LostLock
 from cronjobs.jobs import BaseCronJob
 from cronjobs.locks.database import DatabaseLock
@@ -57,61 +60,83 @@ def fenced(job_cls: type[BaseCronJob]) -> bool:
 
 
 def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
-    """Run ``job_cls`` for the claimed ``run`` and record how it ended.
+    """Run ``job_cls`` for the claimed ``run`` in this process and record how it ended.
 
-    The lock (``overlap = "skip"``) is taken outside the job's transaction, renewed by the
-    heartbeat meanwhile, and released with the run's record. Re-raises ``KeyboardInterrupt``
-    and :class:`Interrupted` after recording the run as interrupted, so the runner can stop.
+    The inline way (``cronjobs.testing.run_job``, a runcrons inside a transaction): the steps
+    a supervisor and its work horse share between them (:mod:`cronjobs.engine.supervisor`), in
+    one process, with no timeout enforced and nothing that could stop the job halfway.
     """
-    beat = leases.get()
-    lock = None
+    outcome = prepare(job_cls, run)
+    if outcome is not None:
+        return outcome
+    lock, refused = take_lock(job_cls, run)
+    if refused is not None:
+        return record(job_cls, run, **refused)
     try:
-        if not run.forced:
-            try:
-                reason = conditions.skip_reason(job_cls, run.slot, run.attempt)
-            except conditions.ConditionError as exc:
-                logger.error("%s: %s", run.job_id, exc, exc_info=True)
-                return _record(job_cls, run, Status.FAILED, 0.0, str(exc), traceback.format_exc())
-            if reason is not None:
-                return _record(job_cls, run, Status.SKIPPED, 0.0, reason)
-        if job_cls.task_backend is not None:
-            from cronjobs.engine.handoff import hand_off
-
-            return hand_off(job_cls, run)
-        if job_cls.overlap == "skip":
-            lock = locks.get_lock(job_cls.get_lock_name(), job_cls.get_code(), ttl=job_cls.lock_ttl)
-            try:
-                acquired = lock.acquire()
-                holder = None if acquired else lock.holder() or "another process"
-            except LockError as exc:
-                logger.error("%s: %s", run.job_id, exc)
-                return _record(job_cls, run, Status.FAILED, 0.0, f"could not take the lock: {exc}", lock_error=str(exc))
-            if not acquired:
-                lock = None
-                return _record(job_cls, run, Status.SKIPPED, 0.0, f"still running elsewhere: lock held by {holder}")
-            beat.add_lock(lock)
-        return _run(job_cls, run, lock)
-    except (KeyboardInterrupt, Interrupted) as exc:
-        if run.finished_at is None:  # stopped before any record was written (e.g. while a failure was)
-            _record(job_cls, run, Status.INTERRUPTED, 0.0, str(exc) or "interrupted", traceback.format_exc(), lock=lock)
-        raise
+        return perform(job_cls, run, lock, inline=True)
     finally:
-        beat.remove_run(run.pk)
-        if lock is not None:
-            beat.remove_lock(lock)
-            try:
-                lock.release()  # a no-op when the record's transaction released it
-            except LockError as exc:  # it expires on its own
-                logger.error("%s: %s", run.job_id, exc)
+        leases.get().remove_run(run.pk)
+        release(run, lock)
 
 
-def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outcome:
+def prepare(job_cls: type[BaseCronJob], run: Run) -> Outcome | None:
+    """The job's conditions, and a hand-off to a task backend: the outcome when the run ends
+    here (skipped, failed, handed off), None when the job is to run (project code: in the work horse)."""
+    if not run.forced:
+        try:
+            reason = conditions.skip_reason(job_cls, run.slot, run.attempt)
+        except conditions.ConditionError as exc:
+            logger.error("%s: %s", run.job_id, exc, exc_info=True)
+            return _record(job_cls, run, Status.FAILED, 0.0, str(exc), traceback.format_exc())
+        if reason is not None:
+            return _record(job_cls, run, Status.SKIPPED, 0.0, reason)
+    if job_cls.task_backend is not None:
+        from cronjobs.engine.handoff import hand_off
+
+        return hand_off(job_cls, run)
+    return None
+
+
+def take_lock(job_cls: type[BaseCronJob], run: Run) -> tuple[locks.Lock | None, dict[str, Any] | None]:
+    """Take the job's lock (``overlap = "skip"``) for ``run``, renewed by this process's heartbeat
+    until :func:`release`. Returns the lock (None: the job takes none) or why the run may not
+    start, as the keyword arguments of :func:`record`."""
+    if job_cls.overlap != "skip":
+        return None, None
+    lock = locks.get_lock(job_cls.get_lock_name(), job_cls.get_code(), ttl=job_cls.lock_ttl)
+    try:
+        acquired = lock.acquire()
+        holder = None if acquired else lock.holder() or "another process"
+    except LockError as exc:
+        logger.error("%s: %s", run.job_id, exc)
+        return None, {"status": Status.FAILED, "message": f"could not take the lock: {exc}", "lock_error": str(exc)}
+    if not acquired:
+        return None, {"status": Status.SKIPPED, "message": f"still running elsewhere: lock held by {holder}"}
+    leases.get().add_lock(lock, run.pk)
+    return lock, None
+
+
+def release(run: Run, lock: locks.Lock | None) -> None:
+    """Give the run's lock back (a no-op when its record's transaction released it already)."""
+    if lock is None:
+        return
+    leases.get().remove_lock(lock)
+    try:
+        lock.release()
+    except LockError as exc:  # it expires on its own
+        logger.error("%s: %s", run.job_id, exc)
+
+
+def perform(
+    job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None, captured: Any = None, *, inline: bool = False
+) -> Outcome:
+    """Call the job's hooks and ``run()`` in its transaction and record the outcome, fenced (see the
+    module's doc). ``lock``: a database lock on cronjobs' database is released in that transaction.
+    ``captured``: what holds the job's output (default: its Python-level output, bounded).
+    ``inline``: no supervisor keeps the timeout: a signal does (:mod:`cronjobs.engine.alarm`)."""
     signals.send(signals.run_started, job_cls, run=run)
     started = time.monotonic()
-    captured = Capture(conf.get("OUTPUT_LIMIT"))
-    stopper = Stopper()
-    leases.get().watch(run.pk, stopper, lock)
-    timeout = JobTimeout(f"stopped after {job_cls.timeout}")
+    captured = captured if captured is not None else Capture(conf.get("OUTPUT_LIMIT"))
     fence = fenced(job_cls)
     hooks = Hooks(None, run)
     try:
@@ -119,52 +144,49 @@ def _run(job_cls: type[BaseCronJob], run: Run, lock: locks.Lock | None) -> Outco
         job.slot, job.attempt, job.forced = run.slot, run.attempt, run.forced
         hooks = Hooks(job, run)
         hooks.start()  # before the transaction opens
-        with Section() as commit:  # from commit.begin(): SIGTERM waits for the commit
-            with transaction.atomic(using=job_cls.database) if job_cls.atomic else nullcontext():
-                with captured, stopper, Deadline(job_cls.timeout, stopper, timeout), job_running():
-                    result = asyncjobs.call(job.run) if asyncjobs.is_async(job.run) else job.run()  # type: ignore[arg-type]
-                message = "" if result is None else str(result)
-                if fence:
-                    commit.begin()
-                    recorded = Run.objects.finish(
-                        run,
-                        Status.SUCCEEDED,
-                        duration=time.monotonic() - started,
-                        message=message,
-                        output=captured.getvalue(),
-                    )
-                    if not recorded:
-                        raise LostClaim("the run was declared crashed by another process")
-                    if isinstance(lock, DatabaseLock) and lock.db == job_cls.database:
-                        lock.release()
+        with transaction.atomic(using=job_cls.database) if job_cls.atomic else nullcontext():
+            timeout = alarm.deadline(
+                job_cls.timeout if inline else None, JobTimeout(f"stopped after {job_cls.timeout}")
+            )
+            with captured, timeout:
+                result = asyncjobs.call(job.run) if asyncjobs.is_async(job.run) else job.run()  # type: ignore[arg-type]
+            message = "" if result is None else str(result)
+            if fence:
+                recorded = Run.objects.finish(
+                    run,
+                    Status.SUCCEEDED,
+                    duration=time.monotonic() - started,
+                    message=message,
+                    output=captured.getvalue(),
+                )
+                if not recorded:
+                    raise LostClaim("the run was declared crashed by another process")
+                if isinstance(lock, DatabaseLock) and lock.db == job_cls.database:
+                    lock.release()
         if fence:
             outcome = _finished(job_cls, run)
         else:
             elapsed = time.monotonic() - started
             outcome = _record(job_cls, run, Status.SUCCEEDED, elapsed, message, "", captured, lock=lock)
-    except (KeyboardInterrupt, Interrupted) as exc:
+    except (KeyboardInterrupt, Interrupted) as exc:  # inline only: Ctrl-C in a test, say
         message = str(exc) or "interrupted"
         elapsed = time.monotonic() - started
         _record(job_cls, run, Status.INTERRUPTED, elapsed, message, traceback.format_exc(), captured, lock=lock)
         raise
     except BaseException as exc:
-        status, message = _failure(job_cls, exc, stopper)
+        status, message = failure(job_cls, exc)
         trace = traceback.format_exc()
-        if status == Status.FAILED and not isinstance(exc, LostClaim):
+        if not isinstance(exc, LostClaim):
             logger.error("%s failed: %s", run.job_id, message, exc_info=True)
-        elif status == Status.TIMED_OUT:
-            logger.error("%s timed out: %s", run.job_id, message)
         outcome = _record(job_cls, run, status, time.monotonic() - started, message, trace, captured, lock=lock)
-        if not retrying.wanted(job_cls, stopper.reason if status == Status.TIMED_OUT and stopper.reason else exc):
+        if not retrying.wanted(job_cls, exc):
             outcome = dataclasses.replace(outcome, retryable=False)
         return hooks.finished(outcome, error=exc)
     return hooks.finished(outcome, result=result)
 
 
-def _failure(job_cls: type[BaseCronJob], exc: BaseException, stopper: Stopper) -> tuple[str, str]:
-    """The status and message a run that raised ``exc`` is recorded with."""
-    if stopper.fired and not isinstance(exc, (JobTimeout, LostClaim, LostLock)):
-        exc = stopper.reason or exc  # the interrupted query raised before the stopper's exception did
+def failure(job_cls: type[BaseCronJob], exc: BaseException) -> tuple[str, str]:
+    """The status and message a run that raised ``exc`` (or was stopped with it) is recorded with."""
     if isinstance(exc, JobTimeout):
         return Status.TIMED_OUT, f"stopped after {job_cls.timeout}"
     if isinstance(exc, LostClaim):
@@ -180,8 +202,8 @@ def _record(
     job_cls: type[BaseCronJob],
     run: Run,
     status: str,
-    duration: float,
-    message: str,
+    duration: float = 0.0,
+    message: str = "",
     trace: str = "",
     captured: Capture | None = None,
     *,
@@ -193,15 +215,12 @@ def _record(
     database: in the same transaction)."""
     output = captured.getvalue() if captured is not None else ""
     database = router.db_for_write(Run)
-    with critical():
-        together = isinstance(lock, DatabaseLock) and lock.db == database
-        with transaction.atomic(using=database) if together else nullcontext():
-            recorded = Run.objects.finish(
-                run, status, duration=duration, message=message, traceback=trace, output=output
-            )
-            if together:
-                assert lock is not None
-                lock.release()
+    together = isinstance(lock, DatabaseLock) and lock.db == database
+    with transaction.atomic(using=database) if together else nullcontext():
+        recorded = Run.objects.finish(run, status, duration=duration, message=message, traceback=trace, output=output)
+        if together:
+            assert lock is not None
+            lock.release()
     if not recorded:
         kept = status == Status.SUCCEEDED or not job_cls.atomic
         late = LATE_KEPT.format(status=Status(status).label) if kept else LATE_ROLLED_BACK

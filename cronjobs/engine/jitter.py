@@ -12,12 +12,11 @@ does not hold back another's earlier start.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cronjobs.engine import clock, stopping
+from cronjobs.engine import clock, leases, stops
 from cronjobs.jobs import BaseCronJob
 
 if TYPE_CHECKING:
@@ -59,12 +58,13 @@ def order(items: Sequence[Planned]) -> list[Planned]:
 def wait(job: type[BaseCronJob], slot: datetime) -> None:
     """Wait until the job's start time for ``slot`` (not at all when it has passed).
 
-    A signal (SIGTERM, Ctrl-C) ends the wait with its exception, as it would end the job.
-    Waits on a lock's timeout rather than ``time.sleep``: it follows the monotonic clock.
+    A stop (SIGTERM, Ctrl-C) ends the wait with its exception, as it would end the job; the
+    leases of this process are renewed meanwhile.
     """
     if not job.jitter or clock.frozen():
         return
     left = (start_of(job, slot) - clock.now()).total_seconds()
     if left > 0:
-        stopping.raise_if_pending()  # a signal held back while the slot was claimed: not after the wait
-        threading.Event().wait(left)
+        stops.check()
+        leases.sleep(left)
+        stops.check()

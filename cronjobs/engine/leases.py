@@ -1,20 +1,21 @@
 """Leases, from claim to crash: renewed while this process works, judged when another stops.
 
 **Renewing.** Every claimed run carries ``lease_until``; the runs this process has claimed and
-not finished, and the database and cache locks it holds, are renewed from one background
-thread a third of their ``ttl`` before they would lapse. The thread has its own database
-connections, so renewals never run inside a job's transaction. (On SQLite a job's write
-transaction holds the only write lock of the file: renewals wait for it, as every other writer
-does, so set ``lock_ttl`` above a job's longest write transaction there.)
+not finished, and the database and cache locks it holds, are renewed a third of their ``ttl``
+before they would lapse. A supervisor renews them from its main thread while it waits for its
+work horse (:meth:`Heartbeat.pump`): project code runs in another process, so a job busy in C
+code cannot starve the renewals. Where a job runs inline, one background thread renews them,
+with its own database connections. (On SQLite a job's write transaction holds the only write
+lock of the file: renewals wait for it, as every other writer does, so set ``lock_ttl`` above a
+job's longest write transaction there.)
 
 **Losing.** A renewal that finds the run no longer this process's (another process declared it
-crashed: this one was frozen or cut off past its lease), or the lock taken, stops the job at
-once, as a timeout would: its queries are interrupted, :class:`~cronjobs.exceptions.LostClaim`
-or :class:`~cronjobs.exceptions.LostLock` is raised in it and its transaction rolls back. That
-is judged by the record: a run this process has recorded itself, or a lock it has released,
-while it finishes the run (its notices, its monitors), is not lost, and no longer renewed.
-Even without the heartbeat, the conditional record at the end of the job's transaction (the
-fence) keeps a run that is no longer ours from committing.
+crashed: this one was frozen or cut off past its lease), or the lock taken, marks it lost: the
+supervisor then kills the work horse running it, and the server rolls its transaction back.
+That is judged by the record: a run recorded already, or a lock released, while the run
+finishes (its notices, its monitors), is not lost, and no longer renewed. Even without the
+heartbeat, the conditional record at the end of the job's transaction (the fence) keeps a run
+that is no longer ours from committing.
 
 **Judging.** A process that dies (SIGKILL, OOM, power loss) stops renewing. :func:`recover`
 records its runs as crashed: when the lease has passed, whatever host they ran on; at once
@@ -30,6 +31,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import connections, router
@@ -37,8 +40,6 @@ from django.db import connections, router
 from cronjobs import registry, signals
 from cronjobs.engine import retrying
 from cronjobs.engine.outcomes import Outcome
-from cronjobs.engine.stopping import Stopper, critical
-from cronjobs.exceptions import LostClaim, LostLock
 from cronjobs.locks import Lock
 from cronjobs.models import Job, Run
 
@@ -53,13 +54,13 @@ SQLITE_WAIT_MS = 200
 class _Held:
     """One lease this process holds: when it was last renewed, and what to stop if it is lost."""
 
-    __slots__ = ("renewed", "stopper", "token", "ttl")
+    __slots__ = ("renewed", "run_id", "token", "ttl")
 
     def __init__(self, ttl: timedelta, token: str = "") -> None:
         self.ttl = ttl
         self.token = token
         self.renewed = time.monotonic()
-        self.stopper: Stopper | None = None
+        self.run_id: int | None = None
 
     def due(self, now: float) -> bool:
         return now - self.renewed >= self.ttl.total_seconds() / 3
@@ -74,8 +75,12 @@ class Heartbeat:
         self._runs: dict[int, _Held] = {}
         self._locks: dict[int, tuple[Lock, _Held]] = {}
         self._lost: set[int] = set()
+        self._lost_locks: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.pumped = False
+        """Renewed by :meth:`pump` from the supervisor's main thread, not by a thread of its own."""
+        self._next = 0.0
 
     # -- what is held ------------------------------------------------------------------
 
@@ -90,22 +95,22 @@ class Heartbeat:
             self._runs.pop(run_id or 0, None)
             self._lost.discard(run_id or 0)
 
-    def add_lock(self, lock: Lock) -> None:
+    def add_lock(self, lock: Lock, run_id: int | None = None) -> None:
+        """A lock this process has just taken, for the run ``run_id`` (if given)."""
+        held = _Held(lock.ttl)
+        held.run_id = run_id
         with self._mutex:
-            self._locks[id(lock)] = (lock, _Held(lock.ttl))
+            self._locks[id(lock)] = (lock, held)
         self._start()
 
     def remove_lock(self, lock: Lock) -> None:
         with self._mutex:
             self._locks.pop(id(lock), None)
+            self._lost_locks.discard(id(lock))
 
-    def watch(self, run_id: int, stopper: Stopper, lock: Lock | None = None) -> None:
-        """Stop the work under ``stopper`` if the run's claim or ``lock`` is lost."""
+    def lock_lost(self, lock: Lock) -> bool:
         with self._mutex:
-            if run_id in self._runs:
-                self._runs[run_id].stopper = stopper
-            if lock is not None and id(lock) in self._locks:
-                self._locks[id(lock)][1].stopper = stopper
+            return id(lock) in self._lost_locks
 
     def runs(self) -> list[int]:
         """Runs claimed by this process and not finished yet."""
@@ -126,7 +131,24 @@ class Heartbeat:
 
     # -- the thread --------------------------------------------------------------------
 
+    def pump(self) -> None:
+        """Renew what is due now (a supervisor calls it while it waits)."""
+        now = time.monotonic()
+        if now < self._next:
+            return
+        with self._mutex:
+            held = bool(self._runs or self._locks)
+        if held:
+            self.beat()
+        self._next = time.monotonic() + self._tick()
+
+    def next_beat(self) -> float:
+        """When :meth:`pump` has something to do next (monotonic)."""
+        return self._next if self.pumped else time.monotonic() + MAX_TICK
+
     def _start(self) -> None:
+        if self.pumped:
+            return
         with self._mutex:
             if self._thread is not None and self._thread.is_alive():
                 return
@@ -173,18 +195,23 @@ class Heartbeat:
             if kept:
                 held.renewed = now
                 continue
-            if getattr(lock, "held", True) is False:  # released by this process (its run is finishing)
-                self.remove_lock(lock)
+            released = getattr(lock, "held", True) is False  # by this process (its run is finishing)
+            if released or (held.run_id is not None and _finished_here({held.run_id})):
+                self.remove_lock(lock)  # or by its run's record, in the work horse's transaction
                 continue
             logger.error("lock %r was lost: its lease expired before it could be renewed", lock.name)
-            self.remove_lock(lock)
-            if held.stopper is not None:
-                held.stopper.stop(LostLock(f"lost its {type(lock).__name__} {lock.name!r}: its lease expired"))
+            with self._mutex:
+                self._locks.pop(id(lock), None)
+                self._lost_locks.add(id(lock))
         by_ttl: dict[timedelta, dict[int, str]] = {}
         for run_id, held in runs.items():
             by_ttl.setdefault(held.ttl, {})[run_id] = held.token
-        if by_ttl:
-            _wait_briefly_on_sqlite(router.db_for_write(Run))
+        if not by_ttl:
+            return
+        with _briefly_on_sqlite(router.db_for_write(Run), restore=self.pumped):
+            self._renew_runs(by_ttl, runs, now)
+
+    def _renew_runs(self, by_ttl: dict[timedelta, dict[int, str]], runs: dict[int, _Held], now: float) -> None:
         for ttl, tokens in by_ttl.items():
             try:
                 lost = Run.objects.renew(tokens, ttl)
@@ -203,8 +230,6 @@ class Heartbeat:
                 logger.error("run %s was declared crashed by another process: this one lost its claim", run_id)
                 with self._mutex:
                     self._lost.add(run_id)
-                if held.stopper is not None:
-                    held.stopper.stop(LostClaim("another process declared the run crashed while it ran here"))
 
     def lost(self, run_id: int) -> bool:
         with self._mutex:
@@ -222,19 +247,28 @@ def _finished_here(lost: set[int]) -> set[int]:
     )
 
 
-def _wait_briefly_on_sqlite(alias: str) -> None:
+@contextmanager
+def _briefly_on_sqlite(alias: str, *, restore: bool) -> Iterator[None]:
     """On SQLite, the heartbeat's writes give up after a moment instead of the busy timeout.
 
     A job's write transaction holds the file's only write lock; a renewal stuck behind it for
-    the whole busy timeout would hold up the lock renewals of the next beats.
+    the whole busy timeout would hold up the lock renewals of the next beats (and a supervisor's
+    watch over its deadlines). ``restore``: the connection is the supervisor's own, whose other
+    writes keep the busy timeout they had.
     """
     connection = connections[alias]
     if connection.vendor != "sqlite":
+        yield
         return
     connection.ensure_connection()
-    if getattr(connection, "_cronjobs_brief", None) != id(connection.connection):
-        connection.connection.execute(f"PRAGMA busy_timeout = {SQLITE_WAIT_MS}")
-        connection._cronjobs_brief = id(connection.connection)  # type: ignore[attr-defined]
+    raw = connection.connection
+    before = raw.execute("PRAGMA busy_timeout").fetchone()[0] if restore else None
+    raw.execute(f"PRAGMA busy_timeout = {SQLITE_WAIT_MS}")
+    try:
+        yield
+    finally:
+        if before is not None:
+            raw.execute(f"PRAGMA busy_timeout = {int(before)}")
 
 
 _heartbeat: Heartbeat | None = None
@@ -251,10 +285,11 @@ def get() -> Heartbeat:
 # -- the runs of other processes -------------------------------------------------------------
 
 
-def recover(now: datetime) -> list[Outcome]:
+def recover(now: datetime, *, notify: bool = True) -> list[Outcome]:
     """Record the runs of dead processes as crashed, and due for a retry when the job has retries left.
 
-    Any registered job's runs, whichever jobs this invocation was asked to run.
+    Any registered job's runs, whichever jobs this invocation was asked to run. ``notify``: send
+    their ``run_finished`` here (a supervisor has its work horse send them instead).
     """
     jobs = registry.get_jobs()
     outcomes = []
@@ -268,7 +303,8 @@ def recover(now: datetime) -> list[Outcome]:
         if run.attempt <= job.retries:
             wait = retrying.delay(job, run.slot, run.attempt + 1)
             Job.objects.schedule_retry(run.job_id, now + wait, run.slot, run.attempt + 1, replace=False)
-        signals.send(signals.run_finished, job, run=run, outcome=outcome)  # its own process never will
+        if notify:
+            signals.send(signals.run_finished, job, run=run, outcome=outcome)  # its own process never will
     return outcomes
 
 
@@ -277,5 +313,19 @@ def abandon(message: str = "not started: runcrons was stopped") -> None:
     beat = get()
     ids = beat.runs()
     beat.stop()
-    with critical():
-        Run.objects.abandon(ids, message)
+    Run.objects.abandon(ids, message)
+
+
+def sleep(seconds: float) -> None:
+    """Wait ``seconds`` (a jittered start), renewing what this process holds if a supervisor
+    pumps its heartbeat; ends early when runcrons is asked to stop."""
+    from cronjobs.engine import stops
+
+    beat = get()
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        step = min(left, max(0.0, beat.next_beat() - time.monotonic())) if beat.pumped else left
+        if not stops.sleep(step):
+            return
+        if beat.pumped:
+            beat.pump()

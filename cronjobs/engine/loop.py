@@ -21,9 +21,8 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from cronjobs import conf
-from cronjobs.engine import following, processes, stopping, wakeups
+from cronjobs.engine import following, processes, stops, supervisor, wakeups
 from cronjobs.engine.outcomes import Outcome
-from cronjobs.exceptions import Interrupted
 
 logger = logging.getLogger("cronjobs")
 
@@ -103,8 +102,13 @@ def drain_tasks(
     if workers > 1 and not found.ready(queues):
         workers = 1  # no process to fork for an empty queue; this one still recovers lost work
     if workers <= 1:
-        return found.drain(until=until, queues=queues)
-    reports = [c.result for c in processes.fork(workers, lambda channel: found.drain(until=until, queues=queues))]
+        return _drain(found, None, until, queues)
+
+    def drain_here(channel: processes.Channel) -> DrainReport | None:
+        with supervisor.session():
+            return _drain(found, None, until, queues)
+
+    reports = [c.result for c in processes.fork(workers, drain_here)]
     total, *others = [report for report in reports if report is not None] or [None]
     for other in others:
         total.add(other)
@@ -145,13 +149,13 @@ def _loop_body(
     next_due: Callable[[], datetime | None],
 ) -> None:
     found = drainer()
-    worker = found.worker(queues) if found is not None else None
-    draining = worker is not None
+    worker = found.worker(queues) if found is not None and supervisor.inline_reason() else None
+    draining = found is not None
     poll = conf.get("TASKS_POLL_INTERVAL").total_seconds()
     next_jobs = time.monotonic()
     next_prune = time.monotonic()
     while True:
-        stopping.raise_if_pending()
+        stops.check()
         try:
             outcomes: list[Outcome] = []
             if run_jobs is not None and time.monotonic() >= next_jobs:
@@ -162,22 +166,31 @@ def _loop_body(
                 found.tidy()
                 next_prune = time.monotonic() + 3600
             until = next_jobs if run_jobs is not None else time.monotonic() + 60
-            drained = worker.drain(until=until) if worker is not None else None
+            drained = _drain(found, worker, until, queues) if found is not None else None
             if run_jobs is not None:
                 outcomes += following.follow()  # handed-off runs whose task has finished
             report(outcomes, drained)
             if drained is None or drained.ran == 0:
-                try:
-                    close_old_connections()  # honour CONN_MAX_AGE while idle, never between tasks
-                    sleep_until(min(until, time.monotonic() + poll) if draining else until, poll)
-                except (KeyboardInterrupt, Interrupted):
+                close_old_connections()  # honour CONN_MAX_AGE while idle, never between tasks
+                if not stops.sleep(
+                    min(until, time.monotonic() + poll) - time.monotonic() if draining else until - time.monotonic()
+                ):
                     global stopped_while_idle
                     stopped_while_idle = True  # nothing was running: runcrons --loop exits 0
-                    raise
+                    return
         except DatabaseError as exc:
             logger.error("database error, trying again in %ss: %s", ERROR_PAUSE, exc)
             connections.close_all()
             time.sleep(ERROR_PAUSE)
+
+
+def _drain(found: Drainer, worker: Any, until: float, queues: list[str] | None) -> DrainReport | None:
+    """One drain: in the work horse (a task past its timeout is killed there), or inline (``worker``)."""
+    if worker is not None:
+        return worker.drain(until=until)
+    if supervisor.inline_reason() is not None:
+        return found.drain(until=until, queues=queues)
+    return supervisor.drain(queues, until=until)
 
 
 def sleep_until(deadline: float, step: float, stopping: Callable[[], bool] = lambda: False) -> None:

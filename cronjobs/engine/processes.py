@@ -1,11 +1,13 @@
 """The one fork pool of runcrons: ``--workers N`` runs due jobs, and drains tasks, in N processes.
 
 The parent closes its database connections and forks; each child opens its own, does its
-share of the work and sends back what it returned. The parent only supervises: it passes
-SIGTERM (or Ctrl-C) on to the children, which stop cleanly (their work rolls back and is
-recorded as interrupted), waits for them at most :data:`STOP_GRACE` (then kills them), and reports children
-that died (a SIGKILL, the OOM killer) with their exit status, so that the caller can tell
-whose work was lost.
+share of the work and sends back what it returned. Each child is a supervisor of its own, with
+its own work horse (:mod:`cronjobs.engine.supervisor`). The parent passes SIGTERM (or Ctrl-C)
+on to the children, which stop cleanly (their work horses killed, their work rolled back and
+recorded as interrupted), waits for them at most the stop grace plus :data:`STOP_GRACE` (then
+kills them), and reports children that died (a SIGKILL, the OOM killer) with their exit
+status, so that the caller can tell whose work was lost. A child stopped while it had nothing
+running exits 0 (``runcrons --loop`` stopped while idle).
 
 Children die with their parent: a parent that is killed (SIGKILL, the OOM killer) leaves no
 orphan draining on. On Linux the kernel sends each child SIGTERM when its parent dies
@@ -31,7 +33,7 @@ from typing import Any
 
 from django.db import connections
 
-from cronjobs.engine import stopping
+from cronjobs.engine import stops
 from cronjobs.exceptions import Interrupted
 
 logger = logging.getLogger("cronjobs")
@@ -90,14 +92,13 @@ def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
         _context.Process(target=_child, args=(index, work, results, parent), name=f"cronjobs-worker-{index}")
         for index in range(count)
     ]
-    with stopping.critical():  # a child stopped before it can stop cleanly stops right after
-        for process in processes:
-            process.start()
+    for process in processes:
+        process.start()
     children = [Child(index, process.pid) for index, process in enumerate(processes)]
     finished: set[int] = set()
     try:
         while len(finished) < count:
-            stopping.raise_if_pending()
+            stops.check()
             try:
                 kind, index, payload = results.get(timeout=0.2)
             except queue.Empty:
@@ -116,14 +117,19 @@ def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
         for process in processes:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE
+        from cronjobs.engine.supervisor import stop_grace
+
+        grace = stop_grace() + STOP_GRACE
+        deadline = time.monotonic() + grace
         for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
         for process in processes:
             if process.is_alive():  # its runs and tasks are recovered after their leases
-                logger.error("worker process %s did not stop within %ss: killed", process.pid, STOP_GRACE)
+                logger.error("worker process %s did not stop within %ss: killed", process.pid, grace)
                 process.kill()
                 process.join()
+        global stopped_idle
+        stopped_idle = all(process.exitcode == 0 for process in processes)
         raise
     for child, process in zip(children, processes, strict=True):
         process.join()
@@ -133,14 +139,15 @@ def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
     return children
 
 
+#: After :func:`fork` was stopped: every child had stopped with nothing running (exit status 0).
+stopped_idle = False
+
+
 def _child(index: int, work: Callable[[Channel], Any], results: Any, parent: int) -> None:
     status = 0
     try:
-        stopping.reset_after_fork()
-        die_with_parent(parent)
-        stopping.raise_if_pending()
-        # The parent's signal watcher thread did not fork with it: this process has its own.
-        with stopping.queries_stopped_on(signal.SIGTERM, signal.SIGINT):
+        with stops.in_forked_supervisor():
+            die_with_parent(parent)
             results.put(("result", index, work(Channel(results, index))))
     except (KeyboardInterrupt, Interrupted) as exc:
         status = 128 + getattr(exc, "signum", signal.SIGINT)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import router, transaction
 
 from cronjobs import conf, words
-from cronjobs.engine import jitter, leases, processes, retrying, stopping
-from cronjobs.engine.execution import execute
+from cronjobs.engine import execution, jitter, leases, processes, retrying, stops, supervisor
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.exceptions import Interrupted
 from cronjobs.jobs import BaseCronJob
@@ -49,11 +49,16 @@ class Planned:
 class Runner:
     """One pass over the registered jobs at the moment ``now``."""
 
-    def __init__(self, jobs: dict[str, type[BaseCronJob]], *, now: datetime, force: bool = False) -> None:
+    def __init__(
+        self, jobs: dict[str, type[BaseCronJob]], *, now: datetime, force: bool = False, supervised: bool | None = None
+    ) -> None:
         self.jobs = jobs
         self.now = now
         self.force = force
+        self.supervised = supervised
+        """Run jobs in a work horse; None: unless :func:`~cronjobs.engine.supervisor.inline_reason` says not to."""
         self.first_seen: dict[str, Job] = {}
+        self.execute: Callable[[type[BaseCronJob], Run], Outcome] = execution.execute
 
     # -- deciding --------------------------------------------------------------------
 
@@ -135,25 +140,34 @@ class Runner:
         """Run everything that is due; one job's failure never stops the others.
 
         With something due, runs left behind by dead processes are recorded as crashed first.
-        ``workers`` > 1 runs the due jobs in that many processes. SIGTERM stops it between
-        two jobs, or inside a job (rolled back, recorded as interrupted); the runs it had
-        claimed and not started are recorded as interrupted.
+        ``workers`` > 1 runs the due jobs in that many processes. Each job runs in a work horse
+        (:mod:`cronjobs.engine.supervisor`), or inline where a work horse could not see the data
+        (:func:`~cronjobs.engine.supervisor.inline_reason`). SIGTERM stops it between two jobs,
+        or inside a job (its work horse killed, its work rolled back, the run recorded as
+        interrupted); the runs it had claimed and not started are recorded as interrupted.
         """
         items = jitter.order(self.plan() if planned is None else planned)
         if not items:
             return []
-        with explicit_begins(router.db_for_write(Run)):
+        with explicit_begins(router.db_for_write(Run)), supervisor.session():
             return self._run(items, workers)
 
     def _run(self, items: list[Planned], workers: int) -> list[Outcome]:
-        outcomes = leases.recover(self.now)
+        inline = supervisor.inline_reason() if self.supervised is not False else "asked to run inline"
+        if inline is None:
+            leases.get().pumped = True
+            supervisor.know(self.jobs)
+        outcomes = leases.recover(self.now, notify=inline is not None)
+        if inline is None and outcomes:
+            supervisor.notify_crashed(outcomes)
         if workers > 1 and len(items) > 1:
             return outcomes + self._run_in_processes(items, workers)
+        self.execute = execution.execute if inline else supervisor.execute
         try:
             for item in items:
-                stopping.raise_if_pending()
+                stops.check()
                 outcomes.extend(self.run_one(item))
-            stopping.raise_if_pending()
+            stops.check()
         except (KeyboardInterrupt, Interrupted):
             leases.abandon()
             raise
@@ -198,7 +212,7 @@ class Runner:
             newest = slots.newest
             if newest is None:
                 return [], []
-            with stopping.critical(), transaction.atomic(using=router.db_for_write(Run)):
+            with transaction.atomic(using=router.db_for_write(Run)):
                 settled = Job.objects.move_watermark(state.code, state.watermark, newest, schedule.next_after(newest))
                 if settled:
                     missed = self._record_missed(item, slots)
@@ -235,7 +249,7 @@ class Runner:
         outcomes: list[Outcome] = []
         while True:
             if claimed is None:
-                with stopping.critical(), transaction.atomic(using=router.db_for_write(Run)):
+                with transaction.atomic(using=router.db_for_write(Run)):
                     # The job row first: every transaction that writes both tables locks it first.
                     if retry and not Job.objects.take_retry(item.code, slot, attempt):
                         return outcomes
@@ -243,23 +257,23 @@ class Runner:
             run, claimed, retry = claimed, None, False
             if run is None:
                 return outcomes
-            stopping.raise_if_pending()  # a signal held back while claiming: the claim is abandoned
+            stops.check()  # a stop asked for while claiming: the claim is abandoned
             if not self._still_ours(job, run):
                 leases.get().remove_run(run.pk)
                 Run.objects.record_late_end(run, NOT_STARTED, duration=0.0)
                 outcomes.append(Outcome.of(run))
                 return outcomes
             run.job = item.state  # as read by plan(): what notices need to know of the job, without a query
-            outcome = execute(job, run)
+            outcome = self.execute(job, run)
             outcomes.append(outcome)
-            failed = outcome.status in (Run.Status.FAILED, Run.Status.TIMED_OUT)
+            failed = outcome.status in (Run.Status.FAILED, Run.Status.TIMED_OUT, Run.Status.CRASHED)
             if not failed or attempt > job.retries or not outcome.retryable:
                 return outcomes
             attempt += 1
             if wait := retrying.delay(job, slot, attempt):
                 Job.objects.schedule_retry(item.code, self.now + wait, slot, attempt)
                 return outcomes
-            stopping.raise_if_pending()
+            stops.check()
 
     def _claim(self, job: type[BaseCronJob], slot: datetime, attempt: int, *, forced: bool = False) -> Run | None:
         """Claim (job, slot, attempt) for this process and have its lease renewed; None when another has it."""
@@ -297,9 +311,11 @@ class Runner:
 
         def work(channel: processes.Channel) -> dict[int, list[Outcome]]:
             done: dict[int, list[Outcome]] = {}
+            leases.get().pumped = True  # this process's own heartbeat, renewed while it waits
+            self.execute = supervisor.execute
             try:
                 while (index := todo.get()) is not None:
-                    stopping.raise_if_pending()
+                    stops.check()
                     channel.send(("took", index))  # if this process dies now, the parent knows whose item
                     try:
                         done[index] = self.run_one(items[index])
@@ -312,6 +328,7 @@ class Runner:
                 raise
             finally:
                 leases.get().stop()
+                supervisor.shutdown()
             return done
 
         children = processes.fork(count, work)

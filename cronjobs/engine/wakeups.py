@@ -14,14 +14,13 @@ so it is whatever the runner settled, never a second computation of the schedule
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.db.models import Min
 from django.utils import timezone
 
-from cronjobs.engine import stopping
+from cronjobs.engine import stops
 from cronjobs.exceptions import CronJobsError
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job
@@ -93,11 +92,11 @@ def stay_in_minute(
 def wait_until(moment: datetime, *, clock: Callable[[], datetime] = timezone.now) -> None:
     """Sleep until the wall clock reaches ``moment``, in short steps so that signals stop it promptly."""
     while True:
-        stopping.raise_if_pending()
+        stops.check()
         left = (moment - clock()).total_seconds()
         if left <= 0:
             return
-        time.sleep(min(left, 0.5))
+        stops.sleep(min(left, 0.5))
 
 
 def seconds_until_next_pass(now: datetime, due: datetime | None) -> float:

@@ -19,3 +19,14 @@ def positive_int(value: str) -> int:
     if number > MAX_INT:
         raise argparse.ArgumentTypeError(f"{value!r}: use at most {MAX_INT}")
     return number
+
+
+def non_negative_float(value: str) -> float:
+    """A number of seconds from 0 to a day."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 0 <= number <= 86_400:  # NaN fails both
+        raise argparse.ArgumentTypeError(f"{value!r}: use 0 to 86400 seconds")
+    return number

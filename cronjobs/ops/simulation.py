@@ -128,14 +128,14 @@ def simulate(
     with _throwaway_database(), _clock_replaced(clock), _signals_muted():
 
         def run_pass(now: datetime) -> list:
-            return _steps(jobs, Runner(copies, now=now).run(), now)
+            return _steps(jobs, Runner(copies, now=now, supervised=False).run(), now)
 
         def stay(now: datetime) -> list[Step]:
             """What a cron-started runcrons does after its first pass: stay for sub-minute slots."""
             return wakeups.stay_in_minute(copies, now, run_pass, idle=clock.set, clock=clock) if staying else []
 
         first_sight = clock.now
-        Runner(copies, now=first_sight).run()
+        Runner(copies, now=first_sight, supervised=False).run()
         if not _in_outage(first_sight, outages):  # as the invocation of its minute would
             steps += stay(first_sight)
         minute = _invoked(start.replace(second=0, microsecond=0), outages)

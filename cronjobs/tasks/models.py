@@ -166,6 +166,14 @@ class QueuedTaskQuerySet(models.QuerySet["QueuedTask"]):
             .update(status=QueuedTask.Status.READY, worker_id="", attempts=F("attempts") - 1)
         )
 
+    def release_worker(self, worker_id: str, *, keep: str | None = None) -> int:
+        """Give back every attempt ``worker_id`` still holds (but ``keep``), as :meth:`release` does:
+        its supervisor killed it (the worker was stopping, or one task of its batch ran too long)."""
+        rows = self.writable().filter(status=QueuedTask.Status.RUNNING, worker_id=worker_id)
+        if keep is not None:
+            rows = rows.exclude(pk=keep)
+        return rows.update(status=QueuedTask.Status.READY, worker_id="", attempts=F("attempts") - 1)
+
     def renew(self, rows: Sequence[QueuedTask], worker_id: str, now: datetime) -> int:
         """Renew the lease of a claimed batch from ``now``, as one; how many were still this worker's."""
         if not rows:

@@ -43,7 +43,7 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,8 +54,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from cronjobs import conf, identity
-from cronjobs.engine import stopping
-from cronjobs.engine.stopping import Deadline, Section, Stopper
+from cronjobs.engine import alarm, stops
 from cronjobs.exceptions import Interrupted
 from cronjobs.models.transactions import explicit_begins
 from cronjobs.tasks.exceptions import LostAttempt, TaskTimeout
@@ -166,6 +165,8 @@ class Worker:
         )
         self._relax: str | None = None
         self._sqlite_synchronous = 2
+        self.starting: Callable[[QueuedTask, str], None] | None = None
+        """Called as each task starts, in its transaction (a work horse tells its supervisor)."""
 
     # -- the loop --------------------------------------------------------------------
 
@@ -185,18 +186,16 @@ class Worker:
         stopped = False
         try:
             while more():
-                stopping.raise_if_pending()
+                stops.check()
                 if time.monotonic() >= self._next_recovery:
                     drained.recovered += self.recover()
                 self._room = None if limit is None else limit - drained.ran
                 if not self._held:
-                    with stopping.critical():
-                        self._hold(self.claim_batch())
+                    self._hold(self.claim_batch())
                     if not self._held:
                         break
                 if time.monotonic() - self._claimed_at >= self._renew_every:
-                    with stopping.critical():
-                        self._renew()
+                    self._renew()
                     if not self._held:
                         continue
                 row = self._held[0]
@@ -211,9 +210,8 @@ class Worker:
             raise
         finally:
             if self._held:  # claimed and not run (stopped, or out of time): back to the queue
-                with stopping.critical():
-                    self._release(self._held, "interrupted" if stopped else OUT_OF_BUDGET)
-                    self._held = []
+                self._release(self._held, "interrupted" if stopped else OUT_OF_BUDGET)
+                self._held = []
         return drained
 
     # -- claiming --------------------------------------------------------------------
@@ -309,18 +307,16 @@ class Worker:
                 del self._held[0]  # from here on this attempt is recorded, or given back below
             return self._run(row, claim_next)
         except (KeyboardInterrupt, Interrupted):
-            with stopping.critical():
-                self._release([row])  # a no-op once its outcome is written
+            self._release([row])  # a no-op once its outcome is written
             raise
 
     def _run(self, row: QueuedTask, claim_next: bool) -> str:
         from cronjobs.tasks.backend import load_task, to_result
         from cronjobs.tasks_api import TaskContext, task_backends, task_started
 
-        stopper = Stopper()
         backend = task = policy = None
         try:
-            stopping.raise_if_pending()
+            stops.check()
             row.worker_ids = [*row.worker_ids, self.worker_id]  # as Django's backends do: context.attempt counts it
             row.started_at = row.last_attempted_at = timezone.now()  # not its batch's claim; written with the outcome
             try:
@@ -332,25 +328,25 @@ class Worker:
             policy = backend.policy(task)  # type: ignore[attr-defined]
             result = to_result(row, task)
             task_started.send(type(backend), task_result=result)
-            timeout = TaskTimeout("stopped: the task ran past its timeout")
-            with Section() as commit:  # from commit.begin(): SIGTERM waits until the commit is done
-                with transaction.atomic(using=self.database) if policy.atomic else nullcontext():
-                    changes = self._changes() if policy.atomic else None
-                    with stopper, Deadline(row.timeout, stopper, timeout), stopping.job_running():
-                        if task.takes_context:
-                            value = task.call(TaskContext(task_result=result), *row.args, **row.kwargs)
-                        else:
-                            value = task.call(*row.args, **row.kwargs)
-                    row.status, row.finished_at, row.return_value = Status.SUCCESSFUL, timezone.now(), _json(row, value)
-                    commit.begin()
-                    if policy.atomic:
-                        if changes is not None and connections[self.database].connection.total_changes == changes:
-                            raise _WriteAfter  # SQLite: nothing of the task's to keep (see _changes)
-                        following = self._commit(row, claim_next, relax=self._relaxed_on_server())
-                if not policy.atomic:
-                    with self._bookkeeping():
-                        following = self._commit(row, claim_next)
-                self._hold(following)
+            with transaction.atomic(using=self.database) if policy.atomic else nullcontext():
+                changes = self._changes() if policy.atomic else None
+                if self.starting is not None:
+                    self.starting(row, self.worker_id)  # the supervisor keeps the task's timeout
+                timeout = TaskTimeout("stopped: the task ran past its timeout")
+                with alarm.deadline(row.timeout if self.starting is None else None, timeout):
+                    if task.takes_context:
+                        value = task.call(TaskContext(task_result=result), *row.args, **row.kwargs)
+                    else:
+                        value = task.call(*row.args, **row.kwargs)
+                row.status, row.finished_at, row.return_value = Status.SUCCESSFUL, timezone.now(), _json(row, value)
+                if policy.atomic:
+                    if changes is not None and connections[self.database].connection.total_changes == changes:
+                        raise _WriteAfter  # SQLite: nothing of the task's to keep (see _changes)
+                    following = self._commit(row, claim_next, relax=self._relaxed_on_server())
+            if not policy.atomic:
+                with self._bookkeeping():
+                    following = self._commit(row, claim_next)
+            self._hold(following)
         except (KeyboardInterrupt, Interrupted):
             raise  # run() gives the task back
         except LostAttempt:
@@ -359,8 +355,6 @@ class Worker:
             if not self._commit_on_its_own(row, claim_next):
                 return self._lost(row, kept=False)
         except BaseException as exc:
-            if stopper.fired and not isinstance(exc, TaskTimeout):
-                exc = stopper.reason or exc  # the interrupted query raised before the timeout did
             if isinstance(exc, TaskTimeout):
                 logger.warning("task %s (%s) stopped after its timeout of %ss", row.pk, row.task_path, row.timeout)
             else:
@@ -374,10 +368,9 @@ class Worker:
         """Commit the attempt's outcome (and the next claim) in a bookkeeping transaction of its
         own, after the task's; False when the attempt was taken from this worker meanwhile."""
         try:
-            with stopping.critical():
-                with self._bookkeeping():
-                    following = self._commit(row, claim_next)
-                self._hold(following)  # once its claim has committed
+            with self._bookkeeping():
+                following = self._commit(row, claim_next)
+            self._hold(following)  # once its claim has committed
         except LostAttempt:
             return False
         return True
@@ -523,6 +516,40 @@ class Worker:
 class _WriteAfter(Exception):
     """SQLite: the task's transaction wrote nothing (or could not become a writer): its outcome is
     written after it, in a transaction of the worker's own."""
+
+
+def record_stopped(task_id: str, attempt: int, worker_id: str, why: str, *, timed_out: bool) -> str:
+    """The attempt ``attempt`` of task ``task_id``, run by ``worker_id`` in a work horse that its
+    supervisor killed (``timed_out``: past the task's timeout) or that died: its outcome, as for
+    any failed attempt (retried while attempts are left), written only while the attempt is still
+    that worker's; the other tasks of its batch go back to the queue. Returns what became of it:
+    ``"retried"``, ``"failed"`` or ``"lost"``."""
+    from cronjobs.tasks.backend import load_task
+    from cronjobs.tasks.exceptions import WorkerLost
+    from cronjobs.tasks_api import task_backends
+
+    given = QueuedTask.objects.release_worker(worker_id, keep=task_id)
+    if given:
+        logger.info("%d claimed task(s) not run (their worker was stopped): back in the queue", given)
+    row = QueuedTask.objects.writable().filter(pk=task_id, attempts=attempt, worker_id=worker_id).first()
+    if row is None or row.status != Status.RUNNING:
+        return "lost"
+    worker = Worker(aliases=[row.backend])
+    worker.worker_id = worker_id  # the outcome is written as that worker's attempt
+    exc: BaseException = TaskTimeout(why) if timed_out else WorkerLost(why)
+    backend = task = policy = None
+    try:
+        backend = task_backends[row.backend]
+        task = load_task(row.task_path, row.priority, row.queue_name, row.backend)
+        policy = backend.policy(task)  # type: ignore[attr-defined]
+    except Exception:
+        logger.warning("task %s (%s) cannot be loaded to record its stopped attempt", row.pk, row.task_path)
+    row.started_at = row.last_attempted_at
+    retry_in = policy.delay(row.attempts) if policy is not None and row.attempts < row.max_attempts else None
+    try:
+        raise exc
+    except BaseException as raised:  # with its traceback, as a task's own failure is recorded
+        return worker._failed(row, raised, retry_in=retry_in, claim_next=False, backend=backend, task=task)
 
 
 def _pragma(connection: Any, setting: str) -> None:

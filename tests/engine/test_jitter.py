@@ -106,13 +106,10 @@ def test_sigterm_during_the_wait_records_the_claimed_slot_as_interrupted(project
     assert project.count("testapp_effect") == 0
 
 
-def test_a_signal_held_back_while_the_slot_was_claimed_ends_the_wait_at_once(monkeypatch):
-    import os
+def test_a_stop_asked_for_while_the_slot_was_claimed_ends_the_wait_at_once(monkeypatch):
     import signal
-    import time
-    from types import SimpleNamespace
 
-    from cronjobs.engine import stopping
+    from cronjobs.engine import stops
     from cronjobs.exceptions import Interrupted
     from tests.testapp.api_jobs import LongJitter
 
@@ -123,13 +120,13 @@ def test_a_signal_held_back_while_the_slot_was_claimed_ends_the_wait_at_once(mon
         if jitter.start_of(LongJitter, s) > now + timedelta(minutes=2)
     )
 
-    class Waits:
-        def wait(self, seconds: float) -> bool:
-            raise AssertionError(f"waited {seconds:.0f} s with a signal pending")
+    def waits(seconds: float) -> None:
+        raise AssertionError(f"waited {seconds:.0f} s with a stop asked for")
 
-    monkeypatch.setattr(jitter, "threading", SimpleNamespace(Event=Waits))
-    with pytest.raises(Interrupted), stopping.handling_signals():
-        with stopping.critical():  # as while claiming: the signal waits for the claim to commit
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(0.05)
-        jitter.wait(LongJitter, slot)
+    monkeypatch.setattr(jitter.leases, "sleep", waits)
+    stops.request(signal.SIGTERM)  # as a SIGTERM while claiming: a flag, seen at the next safe point
+    try:
+        with pytest.raises(Interrupted):
+            jitter.wait(LongJitter, slot)
+    finally:
+        stops.reset()

@@ -14,8 +14,6 @@ from django.utils import timezone
 from cronjobs import BaseCronJob, identity
 from cronjobs.engine import leases
 from cronjobs.engine.leases import Heartbeat
-from cronjobs.engine.stopping import Stopper
-from cronjobs.exceptions import LostClaim, LostLock
 from cronjobs.locks.database import DatabaseLock
 from cronjobs.models import Job, Run
 
@@ -126,21 +124,18 @@ class TestHeartbeat:
         beat.beat()
         assert Run.objects.get(pk=run.pk).lease_until == renewed  # finished runs are not renewed
 
-    def test_a_run_declared_crashed_elsewhere_stops_its_work_with_lost_claim(self):
+    def test_a_run_declared_crashed_elsewhere_is_marked_lost(self):
         run = running(lease=0.3)
         beat = Heartbeat()
         beat.add_run(run, timedelta(seconds=0.3))
         beat.stop()
         Run.objects.filter(pk=run.pk).update(status=Run.Status.CRASHED)
         time.sleep(0.15)
-        with pytest.raises(LostClaim), Stopper() as stopper:
-            beat.watch(run.pk, stopper)
-            beat.beat()
-            time.sleep(5)
+        beat.beat()
         assert beat.lost(run.pk)
         assert not beat.fresh(run.pk)
 
-    def test_a_lock_taken_by_another_process_stops_its_work_with_lost_lock(self):
+    def test_a_lock_taken_by_another_process_is_marked_lost(self):
         run = running(lease=60)
         lock = DatabaseLock("job", ttl=timedelta(seconds=0.3), owner="me")
         assert lock.acquire()
@@ -151,10 +146,19 @@ class TestHeartbeat:
         assert lock.break_lock() == "me"
         assert DatabaseLock("job", ttl=timedelta(seconds=60), owner="other").acquire()
         time.sleep(0.15)
-        with pytest.raises(LostLock), Stopper() as stopper:
-            beat.watch(run.pk, stopper, lock)
-            beat.beat()
-            time.sleep(5)
+        beat.beat()
+        assert beat.lock_lost(lock)
+
+    def test_a_supervisor_pumps_its_heartbeat_without_a_thread(self):
+        run = running(lease=0.3)
+        beat = Heartbeat()
+        beat.pumped = True
+        beat.add_run(run, timedelta(seconds=0.3))
+        assert beat._thread is None
+        time.sleep(0.15)
+        beat.pump()
+        assert Run.objects.get(pk=run.pk).lease_until > run.lease_until
+        assert beat.next_beat() > time.monotonic()
 
     def test_a_run_just_claimed_is_fresh_and_needs_no_check_before_it_starts(self):
         run = running(lease=60)

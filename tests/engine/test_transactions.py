@@ -65,9 +65,9 @@ class Fails(BaseCronJob):
 
 jobs = {"test.writes": Writes, "test.fails": Fails}
 now = datetime(2031, 1, 1, 12, 0, 30, tzinfo=timezone.utc)
-Runner(jobs, now=now).run()  # first seen
+Runner(jobs, now=now, supervised=False).run()  # first seen
 before = counters()
-outcomes = Runner(jobs, now=now + timedelta(minutes=1)).run()
+outcomes = Runner(jobs, now=now + timedelta(minutes=1), supervised=False).run()
 after = counters()
 print(json.dumps({"statuses": [o.status for o in outcomes], "hooks": hooks, **{k: after[k] - before[k] for k in before}}))
 """

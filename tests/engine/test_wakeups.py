@@ -63,7 +63,7 @@ def test_a_cron_started_invocation_runs_each_slot_of_its_minute_on_time_then_lea
     def sleep(seconds: float) -> None:
         clock.now += timedelta(seconds=seconds)
 
-    monkeypatch.setattr(wakeups.time, "sleep", sleep)
+    monkeypatch.setattr(wakeups.stops, "sleep", sleep)
     with jobs(f"{SUB}.TwentySecondsByCron"):
         found = registry.get_jobs()
         Job.objects.see(found, T0 - timedelta(seconds=10))
@@ -82,7 +82,7 @@ def test_a_cron_started_invocation_runs_each_slot_of_its_minute_on_time_then_lea
 
 
 def test_a_paused_sub_minute_job_keeps_no_invocation_waiting(monkeypatch):
-    monkeypatch.setattr(wakeups.time, "sleep", lambda seconds: pytest.fail("waited for a paused job"))
+    monkeypatch.setattr(wakeups.stops, "sleep", lambda seconds: pytest.fail("waited for a paused job"))
     with jobs(f"{SUB}.TwentySecondsByCron"):
         found = registry.get_jobs()
         Job.objects.see(found, T0)
@@ -97,7 +97,7 @@ def test_an_interval_that_does_not_divide_a_minute_keeps_its_epoch_aligned_slots
     def sleep(seconds: float) -> None:
         clock.now += timedelta(seconds=seconds)
 
-    monkeypatch.setattr(wakeups.time, "sleep", sleep)
+    monkeypatch.setattr(wakeups.stops, "sleep", sleep)
     forty_five = type("FortyFive", (subminute_jobs.Recorded,), {"interval": timedelta(seconds=45), "code": "sub.45"})
     found = {"sub.45": forty_five}
     ran: list[datetime] = []

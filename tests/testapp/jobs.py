@@ -84,6 +84,16 @@ class SleepsThenWrites(BaseCronJob):
 # -- locks, crashes, timeouts, workers ------------------------------------------------------
 
 
+def freeze_the_host() -> None:
+    """Stop (SIGSTOP) runcrons and its work horse, as a paused VM: the work horse leads a process
+    group of its own, inside runcrons' (the test starts runcrons in a session of its own)."""
+    import signal
+
+    if os.getpgrp() == os.getpid():  # a work horse: its supervisor first
+        os.kill(os.getppid(), signal.SIGSTOP)
+    os.killpg(os.getpgrp(), signal.SIGSTOP)
+
+
 def _sleep_seconds(default: float) -> float:
     return float(os.environ.get("CRONJOBS_TEST_SLEEP", default))
 
@@ -450,8 +460,8 @@ class CatchesUpSlowly(EveryMinuteSlow):
 
 
 class FreezesBeforeCommit(BaseCronJob):
-    """Writes its row and returns; its process then stops itself (SIGSTOP) after the last
-    statement of the job's transaction (its run's record, then the release of its database
+    """Writes its row and returns; its process group (runcrons and its work horse, as a paused VM)
+    then stops (SIGSTOP) after the last statement of the job's transaction (its run's record, then the release of its database
     lock), before the COMMIT: a runner frozen while it holds the row locks of its record and of
     its lease, as a paused VM or a host cut off without a TCP reset would."""
 
@@ -461,7 +471,6 @@ class FreezesBeforeCommit(BaseCronJob):
     lock_ttl = timedelta(seconds=2)
 
     def run(self):
-        import signal
 
         from django.db import connections
 
@@ -473,7 +482,7 @@ class FreezesBeforeCommit(BaseCronJob):
             original(lock)
             if connections[lock.db].in_atomic_block:  # released in the job's transaction, with the record
                 DatabaseLock.release = original
-                os.kill(os.getpid(), signal.SIGSTOP)
+                freeze_the_host()
 
         DatabaseLock.release = release
         Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
@@ -500,3 +509,124 @@ class SlowlyMonitored(BaseCronJob):
     def run(self):
         Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
         return "wrote its row"
+
+
+# -- supervised execution: work horses the supervisor kills or replaces ---------------------
+
+
+def hold_the_gil(seconds: float) -> None:
+    """Sleep ``seconds`` inside one C call that keeps the GIL (``ctypes.PyDLL`` never releases
+    it): no other thread of the process runs, and no Python signal handler either."""
+    import ctypes
+
+    libc = ctypes.PyDLL(None)
+    left = int(seconds)
+    while left > 0:  # sleep() returns what is left when a signal interrupts it
+        left = libc.sleep(left)
+
+
+class StuckInC(BaseCronJob):
+    """Writes a row, touches CRONJOBS_TEST_MARKER, then stays in one C call holding the GIL for
+    CRONJOBS_TEST_SLEEP seconds (default 600): past its 3 s timeout."""
+
+    schedule = "* * * * *"
+    code = "test.stuck_in_c"
+    timeout = timedelta(seconds=3)
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        marker = os.environ.get("CRONJOBS_TEST_MARKER")
+        if marker:
+            open(marker, "w").close()
+        hold_the_gil(_sleep_seconds(600))
+        return "came back"
+
+
+class StuckInCNoTimeout(StuckInC):
+    """StuckInC without a timeout: only a stop ends it."""
+
+    code = "test.stuck_in_c_no_timeout"
+    timeout = None
+
+
+class HoldsTheGIL(BaseCronJob):
+    """A database lock with an 8 s lease, and 30 s in one C call that holds the GIL
+    (CRONJOBS_TEST_SLEEP overrides the 30 s); writes a row, then returns."""
+
+    schedule = "* * * * *"
+    code = "test.holds_the_gil"
+    lock = "database"
+    lock_ttl = timedelta(seconds=8)
+
+    def run(self):
+        marker = os.environ.get("CRONJOBS_TEST_MARKER")
+        if marker:
+            open(marker, "w").close()
+        hold_the_gil(_sleep_seconds(30))
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        return "held the GIL"
+
+
+class DiesOnFirstAttempt(BaseCronJob):
+    """Attempt 1 writes a row, writes its pid to CRONJOBS_TEST_MARKER and waits to be killed
+    (the test SIGKILLs that pid); attempt 2 writes a row and succeeds."""
+
+    schedule = "* * * * *"
+    code = "test.dies_on_first_attempt"
+    retries = 1
+    retry_delay = timedelta(0)
+
+    def run(self):
+        Effect.objects.create(job=self.code, slot=self.slot, pid=os.getpid())
+        if self.attempt == 1:
+            marker = os.environ["CRONJOBS_TEST_MARKER"]
+            with open(marker + ".tmp", "w") as file:
+                file.write(str(os.getpid()))
+            os.replace(marker + ".tmp", marker)
+            time.sleep(600)
+        return f"attempt {self.attempt} in {os.getpid()}"
+
+
+class Segfaults(BaseCronJob):
+    """Prints a line, then dies of SIGSEGV in C code."""
+
+    schedule = "* * * * *"
+    code = "test.segfaults"
+
+    def run(self):
+        import ctypes
+
+        print("about to read address 0", flush=True)  # noqa: T201  (captured)
+        ctypes.string_at(0)
+
+
+class OverMemory(BaseCronJob):
+    """Limits its own address space (RLIMIT_AS, 1 GiB over what it maps now), then asks for 4 GiB."""
+
+    schedule = "* * * * *"
+    code = "test.over_memory"
+
+    def run(self):
+        import resource
+
+        with open("/proc/self/statm") as statm:
+            mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (mapped + 2**30, resource.RLIM_INFINITY))
+        return len(bytearray(4 * 2**30))
+
+
+class ReportsItsProcess(BaseCronJob):
+    """Returns the pid of the process running it, and what C-level output looks like."""
+
+    schedule = "* * * * *"
+    code = "test.reports_its_process"
+
+    def run(self):
+        os.write(1, b"written to fd 1\n")
+        os.system("echo from a subprocess")
+        print("printed")  # noqa: T201  (captured)
+        return str(os.getpid())
+
+
+class ReportsItsProcess2(ReportsItsProcess):
+    code = "test.reports_its_process2"

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from cronjobs.tasks import task_options
 from cronjobs.tasks_api import task
+from tests.testapp.jobs import freeze_the_host
 from tests.testapp.models import Effect, run_slow_query
 
 
@@ -137,7 +138,6 @@ def record_then_sigterm_in_next_begin(label):
 def freezes_before_commit(context, label):
     """Writes a row; on its first attempt its worker then stops itself (SIGSTOP) right after the
     attempt's outcome is written in the task's transaction, before the COMMIT."""
-    import signal
 
     from django.db import connection
 
@@ -152,7 +152,7 @@ def freezes_before_commit(context, label):
         written = original(queryset, row, worker_id, **kwargs)
         if connection.in_atomic_block:  # the outcome written with the task's work
             QueuedTaskQuerySet.finish = original
-            os.kill(os.getpid(), signal.SIGSTOP)
+            freeze_the_host()  # runcrons and its work horse: a paused VM
         return written
 
     QueuedTaskQuerySet.finish = finish

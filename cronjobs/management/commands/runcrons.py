@@ -15,13 +15,12 @@ from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 from cronjobs import registry, text, words
-from cronjobs.engine import clock, following, loop, wakeups
+from cronjobs.engine import clock, following, loop, processes, stops, supervisor, wakeups
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
 from cronjobs.engine.runner import Runner
-from cronjobs.engine.stopping import handling_signals
 from cronjobs.exceptions import CronJobsError, Interrupted
 from cronjobs.management import output
-from cronjobs.management.arguments import positive_int
+from cronjobs.management.arguments import non_negative_float, positive_int
 from cronjobs.models import Job, Run
 from cronjobs.ops import overview
 
@@ -44,6 +43,14 @@ class Command(BaseCommand):
             metavar="N",
             help="Run due jobs, and drain tasks, in N processes (default 1).",
         )
+        parser.add_argument(
+            "--stop-grace",
+            type=non_negative_float,
+            default=None,
+            metavar="SECONDS",
+            help="On SIGTERM, let running work finish for this long before stopping it "
+            "(default: CRONJOBS['STOP_GRACE'], 0: stop it at once, rolled back).",
+        )
         loop.add_arguments(parser)  # --loop, --tasks-only, --queue
 
     def handle(
@@ -65,11 +72,12 @@ class Command(BaseCommand):
         if tasks_only and codes:
             raise CommandError("--tasks-only runs no jobs: leave out the job codes", returncode=EXIT_USAGE)
         _ensure_database()
+        supervisor.set_stop_grace(options.get("stop_grace"))
         runner = Runner(jobs, now=clock.now(), force=force)
         drained = None
         self._live = output.Live(lambda outcome: self._report(outcome, verbosity))
         try:
-            with handling_signals(), self._live:
+            with stops.handling_signals(), supervisor.session(), self._live:
                 if dry_run:
                     previews = runner.preview()
                     self._first_seen(runner, verbosity, dry_run=True)
@@ -80,15 +88,15 @@ class Command(BaseCommand):
                     return
                 if looping:
                     try:
-                        self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only by a signal
-                    except (Interrupted, KeyboardInterrupt) as exc:
-                        if not loop.stopped_while_idle:
+                        self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only on a stop
+                    except (Interrupted, KeyboardInterrupt):
+                        if not (loop.stopped_while_idle or processes.stopped_idle):
                             raise  # something was running (and is recorded as stopped): exit 128+N
-                        # Stopped while waiting for work: how a container or service manager stops it.
-                        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-                        if verbosity >= 1:
-                            self.stdout.write(self._line(f"stopped by {signal.Signals(signum).name}"))
-                        return
+                    # Stopped while waiting for work: how a container or service manager stops it.
+                    signum = stops.requested() or signal.SIGTERM
+                    if verbosity >= 1:
+                        self.stdout.write(self._line(f"stopped by {signal.Signals(signum).name}"))
+                    return
                 outcomes = [] if tasks_only else runner.run(workers=workers)
                 self._first_seen(runner, verbosity)
                 if not tasks_only and not force and not clock.frozen() and wakeups.sub_minute(jobs.values()):
