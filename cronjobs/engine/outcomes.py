@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from cronjobs.models import FAILURES, Run
@@ -62,3 +63,20 @@ class Preview:
     attempt: int = 1
     reason: str = ""
     """Why it is due: ``"schedule"``, ``"forced"``, ``"requested"``, ``"retry"``."""
+
+
+#: Who is told of each outcome as this process learns it (runcrons writes its line at once).
+_listeners: list[Callable[[Outcome], None]] = []
+
+
+def listen(listener: Callable[[Outcome], None]) -> Callable[[], None]:
+    """Call ``listener(outcome)`` for each run that ends in this process's invocation (run by its
+    work horse, stopped by it, or run by one of its ``--workers`` processes); returns how to stop."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+def announce(outcomes: Iterable[Outcome]) -> None:
+    for outcome in outcomes:
+        for listener in list(_listeners):
+            listener(outcome)

@@ -79,8 +79,9 @@ def shared_queue() -> Any:
     return _context.SimpleQueue()
 
 
-def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
-    """Run ``work(channel)`` in ``count`` forked processes and wait for them all.
+def fork(count: int, work: Callable[[Channel], Any], on_message: Callable[[Any], None] | None = None) -> list[Child]:
+    """Run ``work(channel)`` in ``count`` forked processes and wait for them all; ``on_message``
+    is called with what a child sends along the way, as it comes.
 
     Re-raises the parent's own ``KeyboardInterrupt`` or :class:`Interrupted` after the
     children have stopped.
@@ -110,6 +111,8 @@ def fork(count: int, work: Callable[[Channel], Any]) -> list[Child]:
                     break
             if kind == "message":
                 children[index].messages.append(payload)
+                if on_message is not None:
+                    on_message(payload)
             else:
                 children[index].result = payload
                 finished.add(index)

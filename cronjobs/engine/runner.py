@@ -11,12 +11,13 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.db import router, transaction
 
 from cronjobs import conf, words
 from cronjobs.engine import execution, jitter, leases, processes, retrying, stops, supervisor
-from cronjobs.engine.outcomes import Intent, Outcome, Preview
+from cronjobs.engine.outcomes import Intent, Outcome, Preview, announce
 from cronjobs.exceptions import Interrupted
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job, Maintenance, Run
@@ -331,7 +332,11 @@ class Runner:
                 supervisor.shutdown()
             return done
 
-        children = processes.fork(count, work)
+        def heard(message: tuple[Any, ...]) -> None:
+            if message[0] == "done":
+                announce(message[2])  # each run's line as it ends, not when every worker has
+
+        children = processes.fork(count, work, heard)
         done: dict[int, list[Outcome]] = {}
         taken: dict[int, processes.Child] = {}
         for child in children:

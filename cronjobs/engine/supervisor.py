@@ -39,7 +39,7 @@ from django.db import DatabaseError, connections, router
 
 from cronjobs import conf
 from cronjobs.engine import execution, leases, retrying, stops, workhorse
-from cronjobs.engine.outcomes import Outcome
+from cronjobs.engine.outcomes import Outcome, announce
 from cronjobs.exceptions import JobCrashed, JobTimeout, LostClaim, LostLock
 from cronjobs.jobs import BaseCronJob
 from cronjobs.locks.database import DatabaseLock
@@ -386,6 +386,7 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
             return _stopped(horse, job_cls, run, answer, time.monotonic() - started, lock)
         _, outcome, retire = answer
         _served(horse, retire)
+        announce([outcome])
         return outcome
     finally:
         leases.get().remove_run(run.pk)
@@ -407,6 +408,7 @@ def _stopped(horse: WorkHorse, job_cls: type[BaseCronJob], run: Run, stop: Stop,
         Run.objects.record_late_end(run, execution.LATE_ROLLED_BACK, duration=duration, output=output)
         run = Run.objects.writable().get(pk=run.pk)
     outcome = Outcome.of(run)
+    announce([outcome])
     if stop.stopping:
         raise stop.error
     if not retrying.wanted(job_cls, stop.error):

@@ -61,10 +61,10 @@ def nothing_due(jobs: dict[str, Any], now: datetime, unsaved: dict[str, Any]) ->
 class Live:
     """Write each run's line as the run ends (``run_finished``), so its time is its own.
 
-    Inside ``with Live(write):``, every run recorded in this process is handed to ``write`` at
-    once; :meth:`rest` gives back the outcomes of the invocation that were not (runs recorded
-    in other processes: ``--workers``; missed slots; runs that never started here), and those
-    whose message grew after their line was written (a hook that runs after the record, and
+    Inside ``with Live(write):``, every run recorded in this process, its work horse or its
+    ``--workers`` processes is handed to ``write`` at once; :meth:`rest` gives back the outcomes
+    of the invocation that were not (missed slots; runs that never started), and those whose
+    message grew after their line was written (a hook that runs after the record, and
     raised, notes it on the run's message).
     """
 
@@ -75,14 +75,17 @@ class Live:
 
     def __enter__(self) -> Live:
         from cronjobs import signals
+        from cronjobs.engine import outcomes
 
-        signals.run_finished.connect(self._finished, weak=False, dispatch_uid=self._uid)
+        signals.run_finished.connect(self._finished, weak=False, dispatch_uid=self._uid)  # runs inline
+        self._unlisten = outcomes.listen(lambda outcome: self._finished(None, outcome))  # in work horses
         return self
 
     def __exit__(self, *exc: object) -> None:
         from cronjobs import signals
 
         signals.run_finished.disconnect(dispatch_uid=self._uid)
+        self._unlisten()
 
     @property
     def _uid(self) -> str:

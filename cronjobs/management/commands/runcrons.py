@@ -12,12 +12,11 @@ from typing import Any
 from django.core.checks.messages import ERROR
 from django.core.management import BaseCommand, CommandError
 from django.db import DatabaseError, connections, router
-from django.utils import timezone
 
 from cronjobs import registry, text, words
-from cronjobs.engine import clock, following, loop, processes, stops, supervisor, wakeups
+from cronjobs.engine import loop, supervisor
+from cronjobs.engine.invocation import Invocation, Options, Report
 from cronjobs.engine.outcomes import Intent, Outcome, Preview
-from cronjobs.engine.runner import Runner
 from cronjobs.exceptions import CronJobsError, Interrupted
 from cronjobs.management import output
 from cronjobs.management.arguments import non_negative_float, positive_int
@@ -61,56 +60,19 @@ class Command(BaseCommand):
         # over and over while this short-lived process registers and checks its jobs.
         gc.freeze()
         self._line = output.prepare(self.stdout)
+        self._verbosity = verbosity
         broken = self._check()
         _configure_logging(verbosity)
-        jobs = _select(registry.get_jobs(), tuple(codes))
-        tasks_only, looping = options["tasks_only"], options["loop"]
-        if (tasks_only or looping) and (force or dry_run):
-            raise CommandError(
-                "--loop and --tasks-only cannot be combined with --force or --dry-run", returncode=EXIT_USAGE
-            )
-        if tasks_only and codes:
-            raise CommandError("--tasks-only runs no jobs: leave out the job codes", returncode=EXIT_USAGE)
+        jobs = self._jobs = _select(registry.get_jobs(), tuple(codes))
+        wanted = Options(codes, force, dry_run, workers, options["loop"], options["tasks_only"], options["queues"])
+        _refuse_conflicts(wanted)
         _ensure_database()
         supervisor.set_stop_grace(options.get("stop_grace"))
-        runner = Runner(jobs, now=clock.now(), force=force)
-        drained = None
-        self._live = output.Live(lambda outcome: self._report(outcome, verbosity))
+        invocation = Invocation(jobs, wanted, started=started, on_first_seen=self._first_seen, on_pass=self._write_pass)
+        self._live = output.Live(self._report)
         try:
-            with stops.handling_signals(), supervisor.session(), self._live:
-                if dry_run:
-                    previews = runner.preview()
-                    self._first_seen(runner, verbosity, dry_run=True)
-                    for preview in previews:
-                        self._preview(preview)
-                    if not previews and verbosity >= 1:
-                        self.stdout.write(self._line(output.nothing_due(jobs, runner.now, runner.first_seen)))
-                    return
-                if looping:
-                    try:
-                        self._loop(jobs, tasks_only, verbosity, workers, options)  # returns only on a stop
-                    except (Interrupted, KeyboardInterrupt):
-                        if not (loop.stopped_while_idle or processes.stopped_idle):
-                            raise  # something was running (and is recorded as stopped): exit 128+N
-                    # Stopped while waiting for work: how a container or service manager stops it.
-                    signum = stops.requested() or signal.SIGTERM
-                    if verbosity >= 1:
-                        self.stdout.write(self._line(f"stopped by {signal.Signals(signum).name}"))
-                    return
-                outcomes = [] if tasks_only else runner.run(workers=workers)
-                self._first_seen(runner, verbosity)
-                if not tasks_only and not force and not clock.frozen() and wakeups.sub_minute(jobs.values()):
-                    # Intervals under a minute: run their slots up to the end of this minute (in
-                    # real time: a test's frozen clock runs one pass, as for any job).
-                    outcomes += self._stay(jobs, runner.now, started, workers, options["queues"], codes)
-                    drained, self._drained = self._drained, None
-                if not codes:
-                    more = loop.drain_tasks(started=started, workers=workers, queues=options["queues"])
-                    drained = _added(drained, more)
-                if not tasks_only:  # handed-off runs whose task has finished: their final outcome
-                    followed = following.follow()
-                    settled = {o.run_id for o in followed}
-                    outcomes = [o for o in outcomes if o.run_id not in settled] + followed
+            with self._live:
+                report = invocation.run()
         except Interrupted as exc:
             raise CommandError(f"stopped: {exc}", returncode=128 + exc.signum) from None
         except KeyboardInterrupt:
@@ -120,9 +82,32 @@ class Command(BaseCommand):
             raise CommandError(f"database error: {_one_line(exc)}{hint}", returncode=EXIT_FAILED) from None
         except CronJobsError as exc:
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
+        self._write(report, jobs)
+        self._exit(report, broken)
+
+    def _write(self, report: Report, jobs: dict[str, Any]) -> None:
+        """The report's lines (the runs not written as they ended, the tasks, a dry run's plan)."""
+        if report.stopped_idle is not None:
+            if self._verbosity >= 1:
+                self.stdout.write(self._line(f"stopped by {signal.Signals(report.stopped_idle).name}"))
+            return
+        if report.previews is not None:
+            self._first_seen(report, dry_run=True)
+            for preview in report.previews:
+                self._preview(preview)
+            if not report.previews and self._verbosity >= 1:
+                self.stdout.write(self._line(output.nothing_due(jobs, report.now, report.first_seen)))
+            return
+        self._write_pass(report.outcomes, report.drained)
+
+    def _write_pass(self, outcomes: list[Outcome], drained: Any) -> None:
         for outcome in self._live.rest(outcomes):  # the others were written as each run ended
-            self._report(outcome, verbosity)
-        self._report_tasks(drained, verbosity)
+            self._report(outcome)
+        self._report_tasks(drained)
+
+    def _exit(self, report: Report, broken: list[Any]) -> None:
+        """Exit 2 when cron modules could not be imported, 1 when a run did not succeed."""
+        outcomes = report.outcomes
         failed = [o for o in outcomes if o.failed]
         if broken:
             also = f"; {len(failed)} run(s) did not succeed: {', '.join(sorted({o.code for o in failed}))}"
@@ -163,63 +148,18 @@ class Command(BaseCommand):
             self.stderr.write(f"{_lines(broken)}\nThe other apps' jobs run.")
         return broken
 
-    _drained: Any = None
-    _live: output.Live
-
-    def _stay(
-        self,
-        jobs: dict[str, Any],
-        now: Any,
-        started: float,
-        workers: int,
-        queues: list[str] | None,
-        codes: list[str],
-    ) -> list[Outcome]:
-        """Stay to the end of the minute for the sub-minute slots; drain tasks while waiting."""
-
-        def run_pass(now: Any) -> list[Outcome]:
-            return Runner(jobs, now=now).run(workers=workers)
-
-        def idle(wake: Any) -> None:
-            if codes:
-                return
-            by = time.monotonic() + (wake - timezone.now()).total_seconds()
-            more = loop.drain_tasks(started=started, workers=workers, queues=queues, by=by)
-            self._drained = _added(self._drained, more)
-
-        return wakeups.stay_in_minute(list(jobs), now, run_pass, idle=idle)
-
-    def _loop(
-        self, jobs: dict[str, Any], tasks_only: bool, verbosity: int, workers: int, options: dict[str, Any]
-    ) -> None:
-        def run_jobs(now: Any) -> list[Outcome]:
-            return Runner(jobs, now=now).run(workers=workers)
-
-        def report(outcomes: list[Outcome], drained: Any) -> None:
-            for outcome in self._live.rest(outcomes):
-                self._report(outcome, verbosity)
-            self._report_tasks(drained, verbosity)
-
-        loop.run_loop(
-            run_jobs=None if tasks_only else run_jobs,
-            workers=workers,
-            queues=options["queues"],
-            report=report,
-            next_due=lambda: wakeups.next_due(list(jobs)),
-        )
-
-    def _first_seen(self, runner: Runner, verbosity: int, *, dry_run: bool = False) -> None:
+    def _first_seen(self, report: Report, *, dry_run: bool = False) -> None:
         """A job's first sight starts its schedule from now: say so once, with its first run."""
-        if verbosity < 1:
+        if self._verbosity < 1:
             return
-        for code, state in runner.first_seen.items():
-            job = runner.jobs[code]
-            when = overview.when(state.next_slot, runner.now, job.get_timezone())
+        for code, state in report.first_seen.items():
+            job = self._jobs[code]
+            when = overview.when(state.next_slot, report.now, job.get_timezone())
             verb = "would be registered" if dry_run else "registered"
             self.stdout.write(self._line(f"{code}: {verb} ({overview.describe(job)}); first run {when}"))
 
-    def _report_tasks(self, drained: Any, verbosity: int) -> None:
-        line = None if drained is None or verbosity < 1 else drained.summary()
+    def _report_tasks(self, drained: Any) -> None:
+        line = None if drained is None or self._verbosity < 1 else drained.summary()
         if line:
             self.stdout.write(self._line(line))
 
@@ -230,7 +170,8 @@ class Command(BaseCommand):
         extra += f" ({preview.reason})" if preview.reason in ("forced", "requested") else ""
         self.stdout.write(self._line(f"{preview.code}: would {what} {slot}{extra}"))
 
-    def _report(self, outcome: Outcome, verbosity: int) -> None:
+    def _report(self, outcome: Outcome) -> None:
+        verbosity = self._verbosity
         if verbosity < 2 and outcome.status in ("skipped", "missed"):
             return
         if verbosity < 1 and not outcome.failed:
@@ -245,6 +186,15 @@ class Command(BaseCommand):
         line = self._line(line)  # stamped now: as each run ends (see output.Live)
         self.stdout.write(self.style.ERROR(line) if outcome.failed else line)
         self.stdout.flush()
+
+
+def _refuse_conflicts(options: Options) -> None:
+    if (options.tasks_only or options.looping) and (options.force or options.dry_run):
+        raise CommandError(
+            "--loop and --tasks-only cannot be combined with --force or --dry-run", returncode=EXIT_USAGE
+        )
+    if options.tasks_only and options.codes:
+        raise CommandError("--tasks-only runs no jobs: leave out the job codes", returncode=EXIT_USAGE)
 
 
 def _select(jobs: dict[str, Any], codes: tuple[str, ...]) -> dict[str, Any]:
@@ -275,14 +225,6 @@ def _ensure_database() -> None:
         raise CommandError(
             f"cannot reach database {alias!r} ({wrapper.vendor} at {where}): {_one_line(exc)}", returncode=EXIT_FAILED
         ) from None
-
-
-def _added(report: Any, more: Any) -> Any:
-    """Two drain reports as one (either may be None)."""
-    if report is None or more is None:
-        return report if more is None else more
-    report.add(more)
-    return report
 
 
 def _lines(messages: list[Any]) -> str:
