@@ -53,12 +53,8 @@ SELECTION = {"all": "", "smoke": f"({IN_PROCESS} and not slow) or smoke"}
 WORKERS = os.environ.get("CRONJOBS_TEST_WORKERS", "4")
 #: What a copy of the checkout leaves out (tests/test_packaging.py builds from such a copy too).
 NOT_SOURCES = (".git", ".venv*", ".nox", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.sqlite3*")
-#: Tests that cannot pass on a Python version, and why.
-KNOWN_LIMITS = {
-    # CPython 3.10 never runs signal handlers in a loop whose body is only try/except (3.11 does):
-    # the timeout's SIGALRM cannot stop that loop there, and the test would wait forever.
-    "3.10": ["tests/engine/test_stopping.py::TestDeadline::test_it_stops_a_pure_python_loop_that_catches_exceptions"],
-}
+#: Tests that cannot pass on a Python version, and why (none today).
+KNOWN_LIMITS: dict[str, list[str]] = {}
 
 nox.options.default_venv_backend = "uv|virtualenv"  # uv when installed (requirements/nox.txt): fastest
 nox.options.reuse_venv = "yes"

@@ -54,6 +54,7 @@ def check_operations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         errors.append(
             error(f"CRONJOBS['PING_TIMEOUT'] is {timeout!r}.", "Use a number of seconds above 0, at most 60.", 43)
         )
+    errors += _check_work_horses(values)
     for job in registry.discover().classes:
         url = job.ping_url
         if url is None:
@@ -68,3 +69,18 @@ def check_operations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 )
             )
     return errors
+
+
+def _check_work_horses(values: dict[str, Any]) -> list[CheckMessage]:
+    """``WORK_HORSE_MAX_RUNS``, ``WORK_HORSE_MAX_MEMORY`` and ``STOP_GRACE``."""
+    from datetime import timedelta
+
+    problems = []
+    runs, memory, grace = values["WORK_HORSE_MAX_RUNS"], values["WORK_HORSE_MAX_MEMORY"], values["STOP_GRACE"]
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
+        problems.append(f"CRONJOBS['WORK_HORSE_MAX_RUNS'] is {runs!r}: use a whole number, 1 or more (default 1000)")
+    if memory is not None and (not isinstance(memory, int) or isinstance(memory, bool) or memory < 1):
+        problems.append(f"CRONJOBS['WORK_HORSE_MAX_MEMORY'] is {memory!r}: use a number of MiB, or None for no ceiling")
+    if not isinstance(grace, timedelta) or not timedelta(0) <= grace <= timedelta(days=1):
+        problems.append(f"CRONJOBS['STOP_GRACE'] is {grace!r}: use a timedelta from 0 to a day")
+    return [error(f"{problem}.", "See the settings reference: Work horses.", 45) for problem in problems]

@@ -96,6 +96,7 @@ class Invocation:
                 report.outcomes += wakeups.stay_in_minute(list(self.jobs), self.runner.now, self._pass, idle=self._idle)
             if not options.codes:
                 self._drain()
+                stops.check()
             if not options.tasks_only:  # handed-off runs whose task has finished: their final outcome
                 followed = following.follow()
                 settled = {o.run_id for o in followed}

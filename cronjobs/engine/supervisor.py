@@ -453,7 +453,10 @@ def notify_crashed(outcomes: list[Outcome]) -> None:
 
 def drain(queues: list[str] | None, *, until: float | None, limit: int | None = None) -> Any:
     """Drain ready tasks in the work horse until none is ready, ``until`` or ``limit``; a task past
-    its timeout is killed with its work horse and recorded by its attempt, and a new one goes on."""
+    its timeout is killed with its work horse and recorded by its attempt, and a new one goes on.
+
+    A stop kills the work horse and gives back what it had claimed: raised when a task had
+    started in this drain, else the drain just ends (the caller looks at :mod:`stops`)."""
     from cronjobs.tasks.worker import Drained
 
     total = Drained()
@@ -486,7 +489,10 @@ def drain(queues: list[str] | None, *, until: float | None, limit: int | None = 
                 from cronjobs.tasks.models import QueuedTask
 
                 given = QueuedTask.objects.release_worker(worker_id)
-                logger.warning("%d claimed task(s) given back to the queue: runcrons was stopped", given)
+                if given:
+                    logger.warning("%d claimed task(s) given back to the queue: runcrons was stopped", given)
+            if current is None:
+                return total  # no task had started: stopped while idle (the caller sees the stop)
             raise answer.error
         if current is None:  # it died between tasks: what it had claimed comes back after its lease
             logger.error("work horse %s %s while draining", horse.pid, how)

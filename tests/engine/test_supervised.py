@@ -150,3 +150,37 @@ def test_a_job_holding_the_gil_in_c_keeps_its_lease_and_runs_once(project, tmp_p
     assert project.count("testapp_effect", "job = 'test.holds_the_gil'") == 1
     assert len({lease for (lease,) in leases}) >= 2, leases  # renewed while the job held the GIL
     assert max(lease for (lease,) in leases) > started
+
+
+@pytest.mark.parametrize("project", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_loop_stopped_by_sigterm_while_idle_exits_0(project, workers):
+    process = project.start("runcrons", "--loop", "--workers", workers, jobs="Hourly")
+    wait_for(lambda: project.count("cronjobs_job") == 1, timeout=120)  # registered: it waits in its loop
+    process.send_signal(signal.SIGTERM)  # as Kubernetes and `docker stop` do: to runcrons only
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, out + err
+    assert "stopped by SIGTERM" in out
+
+
+@pytest.mark.parametrize("project", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_runcrons_stopped_while_jobs_run_exits_128_plus_the_signal_and_leaves_nothing_running(
+    project, tmp_path, workers
+):
+    marker = marker_path(tmp_path)
+    process = project.start(
+        "runcrons",
+        "--force",
+        "--workers",
+        workers,
+        jobs="StuckInCNoTimeout,StuckInCNoTimeout2",
+        env={"CRONJOBS_TEST_MARKER": marker},
+    )
+    wait_for(lambda: os.path.exists(marker), timeout=120)
+    os.killpg(process.pid, signal.SIGTERM)  # as systemd does: every process of the service
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, out + err
+    rows = project.query("SELECT status FROM cronjobs_run")
+    assert rows and {status for (status,) in rows} == {"interrupted"}, rows
+    assert project.count("testapp_effect") == 0

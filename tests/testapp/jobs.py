@@ -630,3 +630,7 @@ class ReportsItsProcess(BaseCronJob):
 
 class ReportsItsProcess2(ReportsItsProcess):
     code = "test.reports_its_process2"
+
+
+class StuckInCNoTimeout2(StuckInCNoTimeout):
+    code = "test.stuck_in_c_no_timeout2"
