@@ -64,11 +64,9 @@ class Drainer(Protocol):
     def tidy(self) -> None:
         """Housekeeping between drains (deleting old results)."""
 
-    def drain(self, *, until: float, queues: list[str] | None) -> DrainReport:
-        """Run ready work until none is ready or ``until`` (``time.monotonic()``); one call per process."""
-
     def worker(self, queues: list[str] | None) -> Any:
-        """A long-lived drainer for ``--loop``: ``.drain(until=...)`` repeatedly."""
+        """A long-lived drainer: ``.drain(until=...)`` where it runs inline, ``.recover_if_due()``
+        for a supervisor that finds no work ready (the work horse drains otherwise)."""
 
 
 _drainer: Drainer | None = None
@@ -102,11 +100,11 @@ def drain_tasks(
     if workers > 1 and not found.ready(queues):
         workers = 1  # no process to fork for an empty queue; this one still recovers lost work
     if workers <= 1:
-        return _drain(found, None, until, queues)
+        return _drain(found, found.worker(queues), until, queues)
 
     def drain_here(channel: processes.Channel) -> DrainReport | None:
         with supervisor.session():
-            return _drain(found, None, until, queues)
+            return _drain(found, found.worker(queues), until, queues)
 
     reports = [c.result for c in processes.fork(workers, drain_here)]
     total, *others = [report for report in reports if report is not None] or [None]
@@ -149,8 +147,8 @@ def _loop_body(
     next_due: Callable[[], datetime | None],
 ) -> None:
     found = drainer()
-    worker = found.worker(queues) if found is not None and supervisor.inline_reason() else None
-    draining = found is not None
+    worker = found.worker(queues) if found is not None else None  # kept: its batch sizes, its recovery
+    draining = worker is not None
     poll = conf.get("TASKS_POLL_INTERVAL").total_seconds()
     next_jobs = time.monotonic()
     next_prune = time.monotonic()
@@ -166,7 +164,7 @@ def _loop_body(
                 found.tidy()
                 next_prune = time.monotonic() + 3600
             until = next_jobs if run_jobs is not None else time.monotonic() + 60
-            drained = _drain(found, worker, until, queues) if found is not None else None
+            drained = _drain(found, worker, until, queues) if found is not None and worker is not None else None
             if run_jobs is not None:
                 outcomes += following.follow()  # handed-off runs whose task has finished
             report(outcomes, drained)
@@ -185,11 +183,13 @@ def _loop_body(
 
 
 def _drain(found: Drainer, worker: Any, until: float, queues: list[str] | None) -> DrainReport | None:
-    """One drain: in the work horse (a task past its timeout is killed there), or inline (``worker``)."""
-    if worker is not None:
-        return worker.drain(until=until)
+    """One drain: in the work horse (a task past its timeout is killed there), or inline where a
+    work horse could not see the data (``worker`` drains). With no task ready, no work horse is
+    started: this process only recovers the tasks of lost workers, when it is time to."""
     if supervisor.inline_reason() is not None:
-        return found.drain(until=until, queues=queues)
+        return worker.drain(until=until)
+    if not found.ready(queues):
+        return worker.recover_if_due()
     return supervisor.drain(queues, until=until)
 
 

@@ -135,9 +135,6 @@ class QueueDrainer:
         if keep is not None:
             QueuedTask.objects.prune(keep)
 
-    def drain(self, *, until: float, queues: list[str] | None) -> Drained:
-        return Worker(queues=queues).drain(until=until)
-
     def worker(self, queues: list[str] | None) -> Worker:
         return Worker(queues=queues)
 
@@ -490,6 +487,13 @@ class Worker:
             return
 
     # -- recovering tasks of dead workers ----------------------------------------------
+
+    def recover_if_due(self) -> Drained:
+        """Recover lost tasks if it is time to look again (what a drain does first): a supervisor
+        does this itself when no task is ready, instead of starting a work horse to find none."""
+        if not self.aliases or time.monotonic() < self._next_recovery:
+            return Drained()
+        return Drained(recovered=self.recover())
 
     def recover(self, now: datetime | None = None) -> int:
         """Tasks RUNNING past their timeout and lease grace lost their worker: retry or fail them."""
