@@ -38,7 +38,7 @@ from typing import Any
 from django.db import DatabaseError, connections, router
 
 from cronjobs import conf
-from cronjobs.engine import execution, leases, retrying, stops, workhorse
+from cronjobs.engine import conditions, execution, leases, retrying, stops, workhorse
 from cronjobs.engine.outcomes import Outcome, announce
 from cronjobs.exceptions import JobCrashed, JobTimeout, LostClaim, LostLock
 from cronjobs.jobs import BaseCronJob
@@ -368,29 +368,51 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     if horse.known.get(code) is not job_cls:
         horse.retiring = True
         horse = work_horse()
-    horse.send(("job", code, run))
     seconds = job_cls.timeout.total_seconds() if job_cls.timeout is not None else None
     deadline = None if seconds is None else time.monotonic() + seconds
     started = time.monotonic()
     lock = None
     try:
-        answer = horse.wait(deadline=deadline, timeout=job_cls.timeout, run=run)
-        if isinstance(answer, tuple) and answer[0] == "ready":
+        if _runs_at_once(job_cls, run):  # nothing of the project's to ask first: the lock, then the job
             lock, refused = execution.take_lock(job_cls, run)
-            if refused is not None:
-                horse.send(("refused", refused))
-            else:
-                horse.send(("go", lock if isinstance(lock, DatabaseLock) else None))
-            answer = horse.wait(deadline=deadline, timeout=job_cls.timeout, run=run, lock=lock)
+            horse.send(("run", code, run, _for_child(lock), refused))
+        else:  # its conditions (should_run) or its hand-off first, in the work horse
+            horse.send(("job", code, run))
+            answer = horse.wait(deadline=deadline, timeout=job_cls.timeout, run=run)
+            if isinstance(answer, Stop):
+                return _stopped(horse, job_cls, run, answer, time.monotonic() - started, lock)
+            if answer[0] == "ready":
+                lock, refused = execution.take_lock(job_cls, run)
+                horse.send(("go", _for_child(lock), refused))
+        answer = horse.wait(deadline=deadline, timeout=job_cls.timeout, run=run, lock=lock)
         if isinstance(answer, Stop):
             return _stopped(horse, job_cls, run, answer, time.monotonic() - started, lock)
         _, outcome, retire = answer
+        if isinstance(lock, DatabaseLock) and lock.db == router.db_for_write(Run):
+            lock.held = False  # released with the run's record, in the work horse's transaction
         _served(horse, retire)
         announce([outcome])
         return outcome
     finally:
         leases.get().remove_run(run.pk)
         execution.release(run, lock)
+
+
+def _runs_at_once(job_cls: type[BaseCronJob], run: Run) -> bool:
+    """Whether the job can start without asking the work horse first: no ``should_run`` (project
+    code), no hand-off, and its other conditions (read from its attributes) let the slot run."""
+    if job_cls.task_backend is not None:
+        return False
+    if run.forced:
+        return True
+    if job_cls.should_run is not BaseCronJob.should_run:
+        return False
+    return conditions.static_reason(job_cls, run.slot, conf.get("ENVIRONMENT")) is None
+
+
+def _for_child(lock: Any) -> Any:
+    """The lock as the work horse needs it: a database lock, to release with the run's record."""
+    return lock if isinstance(lock, DatabaseLock) else None
 
 
 def _stopped(horse: WorkHorse, job_cls: type[BaseCronJob], run: Run, stop: Stop, duration: float, lock: Any) -> Outcome:

@@ -133,17 +133,29 @@ def _server_id(connection: Any) -> int | None:
 
 
 def _job(channel: Any, output: int, code: str, run: Run) -> tuple[Any, ...]:
+    """A run whose conditions (``should_run``) or hand-off come first; then, if it is to run, the
+    supervisor takes the lock and says go."""
     from cronjobs.engine.supervisor import job_class
 
     job_cls = job_class(code)
     outcome = execution.prepare(job_cls, run)
     if outcome is None:
         channel.send(("ready",))
-        answer = channel.recv()
-        if answer[0] == "refused":
-            outcome = execution.record(job_cls, run, **answer[1])
-        else:
-            outcome = execution.perform(job_cls, run, answer[1], captured=Output(conf.get("OUTPUT_LIMIT")))
+        _, lock, refused = channel.recv()
+        return _run(channel, output, code, run, lock, refused)
+    return ("done", outcome, over_memory())
+
+
+def _run(channel: Any, output: int, code: str, run: Run, lock: Any, refused: dict[str, Any] | None) -> tuple[Any, ...]:
+    """A run to start now, under ``lock`` (its supervisor's), or to record as ``refused`` (the lock
+    was held elsewhere, or could not be taken)."""
+    from cronjobs.engine.supervisor import job_class
+
+    job_cls = job_class(code)
+    if refused is not None:
+        outcome = execution.record(job_cls, run, **refused)
+    else:
+        outcome = execution.perform(job_cls, run, lock, captured=Output(conf.get("OUTPUT_LIMIT")))
     return ("done", outcome, over_memory())
 
 
@@ -215,6 +227,7 @@ def _task_stopped(
 
 
 _HANDLERS: dict[str, Callable[..., tuple[Any, ...]]] = {
+    "run": _run,
     "job": _job,
     "notices": _notices,
     "drain": _drain,
