@@ -80,7 +80,7 @@ def run_job(
     try:
         outcome = execute(job, run)
     finally:
-        beat.stop()
+        beat.remove_run(run.pk)
     return JobResult(outcome, Run.objects.writable().get(pk=run.pk))
 
 

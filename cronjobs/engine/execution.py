@@ -34,9 +34,9 @@ from django.db import router, transaction
 
 from cronjobs import conf, locks, signals
 from cronjobs.engine import alarm, asyncjobs, conditions, leases, retrying
-from cronjobs.engine.capture import Capture
 from cronjobs.engine.hooks import Hooks
 from cronjobs.engine.outcomes import Outcome
+from cronjobs.engine.output import Output
 from cronjobs.exceptions import Interrupted, JobTimeout, LockError, LostClaim, LostLock
 from cronjobs.jobs import BaseCronJob
 from cronjobs.locks.database import DatabaseLock
@@ -132,11 +132,11 @@ def perform(
 ) -> Outcome:
     """Call the job's hooks and ``run()`` in its transaction and record the outcome, fenced (see the
     module's doc). ``lock``: a database lock on cronjobs' database is released in that transaction.
-    ``captured``: what holds the job's output (default: its Python-level output, bounded).
+    ``captured``: what holds the job's output (default: captured here, inline).
     ``inline``: no supervisor keeps the timeout: a signal does (:mod:`cronjobs.engine.alarm`)."""
     signals.send(signals.run_started, job_cls, run=run)
     started = time.monotonic()
-    captured = captured if captured is not None else Capture(conf.get("OUTPUT_LIMIT"))
+    captured = captured if captured is not None else Output(conf.get("OUTPUT_LIMIT"), inline=True)
     fence = fenced(job_cls)
     hooks = Hooks(None, run)
     try:
@@ -205,7 +205,7 @@ def _record(
     duration: float = 0.0,
     message: str = "",
     trace: str = "",
-    captured: Capture | None = None,
+    captured: Output | None = None,
     *,
     lock: locks.Lock | None = None,
     lock_error: str | None = None,

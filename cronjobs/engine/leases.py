@@ -2,12 +2,11 @@
 
 **Renewing.** Every claimed run carries ``lease_until``; the runs this process has claimed and
 not finished, and the database and cache locks it holds, are renewed a third of their ``ttl``
-before they would lapse. A supervisor renews them from its main thread while it waits for its
-work horse (:meth:`Heartbeat.pump`): project code runs in another process, so a job busy in C
-code cannot starve the renewals. Where a job runs inline, one background thread renews them,
-with its own database connections. (On SQLite a job's write transaction holds the only write
-lock of the file: renewals wait for it, as every other writer does, so set ``lock_ttl`` above a
-job's longest write transaction there.)
+before they would lapse, by the supervisor's main thread while it waits for its work horse
+(:meth:`Heartbeat.pump`): project code runs in another process, so a job busy in C code cannot
+starve the renewals. A run executed inline (tests) is not renewed while it runs. (On SQLite a
+job's write transaction holds the only write lock of the file: renewals wait for it, as every
+other writer does, so set ``lock_ttl`` above a job's longest write transaction there.)
 
 **Losing.** A renewal that finds the run no longer this process's (another process declared it
 crashed: this one was frozen or cut off past its lease), or the lock taken, marks it lost: the
@@ -29,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,123 +65,79 @@ class _Held:
 
 
 class Heartbeat:
-    """The runs and locks of this process, renewed from one thread."""
+    """The runs and locks of this process, renewed by :meth:`pump` while it waits."""
 
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self._mutex = threading.Lock()
         self._runs: dict[int, _Held] = {}
         self._locks: dict[int, tuple[Lock, _Held]] = {}
         self._lost: set[int] = set()
         self._lost_locks: set[int] = set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.pumped = False
-        """Renewed by :meth:`pump` from the supervisor's main thread, not by a thread of its own."""
         self._next = 0.0
 
     # -- what is held ------------------------------------------------------------------
 
     def add_run(self, run: Run, ttl: timedelta) -> None:
         """A run this process has just claimed."""
-        with self._mutex:
-            self._runs[run.pk] = _Held(ttl, run.token)
-        self._start()
+        self._runs[run.pk] = _Held(ttl, run.token)
 
     def remove_run(self, run_id: int | None) -> None:
-        with self._mutex:
-            self._runs.pop(run_id or 0, None)
-            self._lost.discard(run_id or 0)
+        self._runs.pop(run_id or 0, None)
+        self._lost.discard(run_id or 0)
 
     def add_lock(self, lock: Lock, run_id: int | None = None) -> None:
         """A lock this process has just taken, for the run ``run_id`` (if given)."""
         held = _Held(lock.ttl)
         held.run_id = run_id
-        with self._mutex:
-            self._locks[id(lock)] = (lock, held)
-        self._start()
+        self._locks[id(lock)] = (lock, held)
 
     def remove_lock(self, lock: Lock) -> None:
-        with self._mutex:
-            self._locks.pop(id(lock), None)
-            self._lost_locks.discard(id(lock))
+        self._locks.pop(id(lock), None)
+        self._lost_locks.discard(id(lock))
 
     def lock_lost(self, lock: Lock) -> bool:
-        with self._mutex:
-            return id(lock) in self._lost_locks
+        return id(lock) in self._lost_locks
 
     def runs(self) -> list[int]:
         """Runs claimed by this process and not finished yet."""
-        with self._mutex:
-            return list(self._runs)
+        return list(self._runs)
 
     def fresh(self, run_id: int) -> bool:
         """Whether the run's lease was taken or renewed within a third of its ttl: no other
         process can have declared it crashed since (short of a clock that jumped)."""
-        with self._mutex:
-            held = self._runs.get(run_id)
-            return held is not None and run_id not in self._lost and not held.due(time.monotonic())
+        held = self._runs.get(run_id)
+        return held is not None and run_id not in self._lost and not held.due(time.monotonic())
 
     def renewed(self, run_id: int) -> None:
-        with self._mutex:
-            if run_id in self._runs:
-                self._runs[run_id].renewed = time.monotonic()
+        if run_id in self._runs:
+            self._runs[run_id].renewed = time.monotonic()
 
-    # -- the thread --------------------------------------------------------------------
+    def lost(self, run_id: int) -> bool:
+        return run_id in self._lost
+
+    # -- renewing ----------------------------------------------------------------------
 
     def pump(self) -> None:
         """Renew what is due now (a supervisor calls it while it waits)."""
-        now = time.monotonic()
-        if now < self._next:
+        if time.monotonic() < self._next:
             return
-        with self._mutex:
-            held = bool(self._runs or self._locks)
-        if held:
+        if self._runs or self._locks:
             self.beat()
         self._next = time.monotonic() + self._tick()
 
     def next_beat(self) -> float:
         """When :meth:`pump` has something to do next (monotonic)."""
-        return self._next if self.pumped else time.monotonic() + MAX_TICK
-
-    def _start(self) -> None:
-        if self.pumped:
-            return
-        with self._mutex:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop = threading.Event()  # each thread its own: a stopping one may still be busy
-            self._thread = threading.Thread(
-                target=self._loop, args=(self._stop,), name="cronjobs-heartbeat", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop renewing (the runner is done); waits briefly for a renewal in progress."""
-        with self._mutex:
-            thread, self._thread = self._thread, None
-            self._stop.set()
-        if thread is not None:
-            thread.join(timeout)
-
-    def _loop(self, stop: threading.Event) -> None:
-        try:
-            while not stop.wait(self._tick()):
-                self.beat()
-        finally:
-            connections.close_all()  # this thread's own connections
+        return self._next
 
     def _tick(self) -> float:
-        with self._mutex:
-            ttls = [held.ttl for held in self._runs.values()] + [held.ttl for _, held in self._locks.values()]
+        ttls = [held.ttl for held in self._runs.values()] + [held.ttl for _, held in self._locks.values()]
         return min([MAX_TICK] + [max(0.05, ttl.total_seconds() / 6) for ttl in ttls])
 
     def beat(self) -> None:
         """Renew whatever has used up a third of its lease; stop the work whose lease was lost."""
         now = time.monotonic()
-        with self._mutex:
-            runs = {rid: held for rid, held in self._runs.items() if held.due(now) and rid not in self._lost}
-            locks = [(lock, held) for lock, held in self._locks.values() if held.due(now)]
+        runs = {rid: held for rid, held in self._runs.items() if held.due(now) and rid not in self._lost}
+        locks = [(lock, held) for lock, held in self._locks.values() if held.due(now)]
         # Locks first: they keep other processes out; run leases may wait behind a job's
         # transaction on SQLite.
         for lock, held in locks:
@@ -200,15 +154,14 @@ class Heartbeat:
                 self.remove_lock(lock)  # or by its run's record, in the work horse's transaction
                 continue
             logger.error("lock %r was lost: its lease expired before it could be renewed", lock.name)
-            with self._mutex:
-                self._locks.pop(id(lock), None)
-                self._lost_locks.add(id(lock))
+            self._locks.pop(id(lock), None)
+            self._lost_locks.add(id(lock))
         by_ttl: dict[timedelta, dict[int, str]] = {}
         for run_id, held in runs.items():
             by_ttl.setdefault(held.ttl, {})[run_id] = held.token
         if not by_ttl:
             return
-        with _briefly_on_sqlite(router.db_for_write(Run), restore=self.pumped):
+        with _briefly_on_sqlite(router.db_for_write(Run)):
             self._renew_runs(by_ttl, runs, now)
 
     def _renew_runs(self, by_ttl: dict[timedelta, dict[int, str]], runs: dict[int, _Held], now: float) -> None:
@@ -228,12 +181,7 @@ class Heartbeat:
                     self.remove_run(run_id)
                     continue
                 logger.error("run %s was declared crashed by another process: this one lost its claim", run_id)
-                with self._mutex:
-                    self._lost.add(run_id)
-
-    def lost(self, run_id: int) -> bool:
-        with self._mutex:
-            return run_id in self._lost
+                self._lost.add(run_id)
 
 
 def _finished_here(lost: set[int]) -> set[int]:
@@ -248,13 +196,12 @@ def _finished_here(lost: set[int]) -> set[int]:
 
 
 @contextmanager
-def _briefly_on_sqlite(alias: str, *, restore: bool) -> Iterator[None]:
+def _briefly_on_sqlite(alias: str) -> Iterator[None]:
     """On SQLite, the heartbeat's writes give up after a moment instead of the busy timeout.
 
     A job's write transaction holds the file's only write lock; a renewal stuck behind it for
     the whole busy timeout would hold up the lock renewals of the next beats (and a supervisor's
-    watch over its deadlines). ``restore``: the connection is the supervisor's own, whose other
-    writes keep the busy timeout they had.
+    watch over its deadlines). The connection's other writes keep the busy timeout they had.
     """
     connection = connections[alias]
     if connection.vendor != "sqlite":
@@ -262,13 +209,12 @@ def _briefly_on_sqlite(alias: str, *, restore: bool) -> Iterator[None]:
         return
     connection.ensure_connection()
     raw = connection.connection
-    before = raw.execute("PRAGMA busy_timeout").fetchone()[0] if restore else None
+    before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
     raw.execute(f"PRAGMA busy_timeout = {SQLITE_WAIT_MS}")
     try:
         yield
     finally:
-        if before is not None:
-            raw.execute(f"PRAGMA busy_timeout = {int(before)}")
+        raw.execute(f"PRAGMA busy_timeout = {int(before)}")
 
 
 _heartbeat: Heartbeat | None = None
@@ -310,22 +256,17 @@ def recover(now: datetime, *, notify: bool = True) -> list[Outcome]:
 
 def abandon(message: str = "not started: runcrons was stopped") -> None:
     """This process stops: the runs it claimed and never started are recorded as interrupted."""
-    beat = get()
-    ids = beat.runs()
-    beat.stop()
-    Run.objects.abandon(ids, message)
+    Run.objects.abandon(get().runs(), message)
 
 
 def sleep(seconds: float) -> None:
-    """Wait ``seconds`` (a jittered start), renewing what this process holds if a supervisor
-    pumps its heartbeat; ends early when runcrons is asked to stop."""
+    """Wait ``seconds`` (a jittered start), renewing what this process holds; ends early when
+    runcrons is asked to stop."""
     from cronjobs.engine import stops
 
     beat = get()
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
-        step = min(left, max(0.0, beat.next_beat() - time.monotonic())) if beat.pumped else left
-        if not stops.sleep(step):
+        if not stops.sleep(min(left, max(0.0, beat.next_beat() - time.monotonic()))):
             return
-        if beat.pumped:
-            beat.pump()
+        beat.pump()

@@ -191,12 +191,3 @@ def _drain(found: Drainer, worker: Any, until: float, queues: list[str] | None) 
     if not found.ready(queues):
         return worker.recover_if_due()
     return supervisor.drain(queues, until=until)
-
-
-def sleep_until(deadline: float, step: float, stopping: Callable[[], bool] = lambda: False) -> None:
-    """Sleep until ``deadline`` (monotonic) in steps of at most ``step`` seconds."""
-    while not stopping():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        time.sleep(min(left, step))

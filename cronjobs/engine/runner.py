@@ -156,7 +156,6 @@ class Runner:
     def _run(self, items: list[Planned], workers: int) -> list[Outcome]:
         inline = supervisor.inline_reason() if self.supervised is not False else "asked to run inline"
         if inline is None:
-            leases.get().pumped = True
             supervisor.know(self.jobs)
         outcomes = leases.recover(self.now, notify=inline is not None)
         if inline is None and outcomes:
@@ -172,8 +171,6 @@ class Runner:
         except (KeyboardInterrupt, Interrupted):
             leases.abandon()
             raise
-        finally:
-            leases.get().stop()
         return outcomes
 
     def run_one(self, item: Planned) -> list[Outcome]:
@@ -312,7 +309,6 @@ class Runner:
 
         def work(channel: processes.Channel) -> dict[int, list[Outcome]]:
             done: dict[int, list[Outcome]] = {}
-            leases.get().pumped = True  # this process's own heartbeat, renewed while it waits
             self.execute = supervisor.execute
             try:
                 while (index := todo.get()) is not None:
@@ -328,7 +324,6 @@ class Runner:
                 leases.abandon()
                 raise
             finally:
-                leases.get().stop()
                 supervisor.shutdown()
             return done
 

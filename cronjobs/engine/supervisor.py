@@ -29,7 +29,6 @@ import logging
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, Pipe, wait
@@ -40,6 +39,7 @@ from django.db import DatabaseError, connections, router
 from cronjobs import conf
 from cronjobs.engine import conditions, execution, leases, retrying, stops, workhorse
 from cronjobs.engine.outcomes import Outcome, announce
+from cronjobs.engine.output import output_file, read_bounded
 from cronjobs.exceptions import JobCrashed, JobTimeout, LostClaim, LostLock
 from cronjobs.jobs import BaseCronJob
 from cronjobs.locks.database import DatabaseLock
@@ -93,11 +93,7 @@ class WorkHorse:
         """The job classes it can run: those this process knew when it forked it."""
         self.servers: list[tuple[str, str, int]] = []
         """(alias, vendor, id) of each of its database sessions."""
-        directory = tempfile.gettempdir()
-        handle, path = tempfile.mkstemp(prefix="cronjobs-output-", dir=directory)
-        os.close(handle)
-        self.output = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
-        os.unlink(path)
+        self.output = output_file()
         ours, theirs = Pipe(duplex=True)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -263,7 +259,7 @@ class WorkHorse:
     def output_text(self) -> str:
         """What it wrote since its current run began (read after it was stopped)."""
         try:
-            return workhorse.read_bounded(self.output, conf.get("OUTPUT_LIMIT"))
+            return read_bounded(self.output, conf.get("OUTPUT_LIMIT"))
         except OSError:
             return ""
 

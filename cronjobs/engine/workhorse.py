@@ -32,11 +32,10 @@ from django.db.backends.signals import connection_created
 
 from cronjobs import conf, signals
 from cronjobs.engine import execution, stops
-from cronjobs.engine.capture import _Handler
 from cronjobs.engine.hooks import Hooks
 from cronjobs.engine.outcomes import Outcome
+from cronjobs.engine.output import Output
 from cronjobs.models import Run
-from cronjobs.text import CUT_MARKER
 
 logger = logging.getLogger("cronjobs")
 
@@ -84,6 +83,9 @@ def _set_up(channel: Any, output: int) -> None:
     _die_with_parent()
     _keep_log_lines()
     global _standard
+    for stream in (sys.stdout, sys.stderr):  # whatever a job prints is kept, lone surrogates too
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     _standard = (os.dup(1), os.dup(2))
     os.dup2(output, 1)
     os.dup2(output, 2)
@@ -249,66 +251,3 @@ def resident_bytes() -> int:
         import resource
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-# -- output -------------------------------------------------------------------------------
-
-
-class Output:
-    """A run's output, captured at the file descriptors (1 and 2, shared with C code and
-    subprocesses) and, for log records that reach the root logger, by a handler."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = max(0, limit)
-        self._handler: logging.Handler | None = None
-
-    def __enter__(self) -> Output:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.ftruncate(1, 0)  # opened with O_APPEND: writes go on from the new end
-        root = logging.getLogger()
-        if not any(_to_standard_streams(handler) for handler in root.handlers):
-            self._handler = _Handler(_Writer())  # type: ignore[arg-type]
-            root.addHandler(self._handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._handler is not None:
-            logging.getLogger().removeHandler(self._handler)
-            self._handler = None
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-
-    def getvalue(self) -> str:
-        return read_bounded(1, self.limit)
-
-
-class _Writer:
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-
-def _to_standard_streams(handler: logging.Handler) -> bool:
-    stream = getattr(handler, "stream", None)
-    try:
-        return stream is not None and stream.fileno() in (1, 2)
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def read_bounded(fd: int, limit: int) -> str:
-    """What the output file ``fd`` holds, as text: its first and last ``limit // 2`` bytes, with a
-    marker where the middle was cut. Bytes that are not UTF-8 are kept as escapes (``\\xff``)."""
-    size = os.fstat(fd).st_size
-    if size <= limit:
-        return _text(os.pread(fd, size, 0))
-    half = limit // 2
-    head, tail = os.pread(fd, half, 0), os.pread(fd, limit - half, size - (limit - half))
-    return _text(head) + CUT_MARKER.format(count=size - limit) + _text(tail)
-
-
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", errors="surrogateescape")  # stored escaped, as \\udcff

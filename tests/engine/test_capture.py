@@ -3,60 +3,68 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import pytest
 
-from cronjobs.engine.capture import BoundedText, Capture
+from cronjobs.engine.output import Output, output_file, read_bounded
+
+
+def written(data: bytes) -> int:
+    fd = output_file()
+    os.write(fd, data)
+    return fd
 
 
 def test_short_output_is_kept_whole():
-    text = BoundedText(100)
-    text.write("hello\n")
-    text.write("world\n")
-    assert text.getvalue() == "hello\nworld\n"
-    assert text.dropped == 0
+    fd = written(b"hello\nworld\n")
+    assert read_bounded(fd, 100) == "hello\nworld\n"
+    os.close(fd)
 
 
 def test_long_output_keeps_head_and_tail_and_says_where_it_was_cut():
-    text = BoundedText(20)
-    for i in range(1000):
-        text.write(f"{i:04d}\n")
-    value = text.getvalue()
+    fd = written(b"".join(f"{i:04d}\n".encode() for i in range(1000)))
+    value = read_bounded(fd, 20)
+    os.close(fd)
     assert value.startswith("0000\n0001\n")
     assert value.endswith("0998\n0999\n")
     assert "[... 4980 characters cut here by CRONJOBS['OUTPUT_LIMIT'] ...]" in value
-    assert text.dropped == 5000 - 20
     assert len(value.replace(value[10:-10], "")) == 20
 
 
-def test_memory_stays_bounded_whatever_is_written():
-    text = BoundedText(1000)
-    for _ in range(10_000):
-        text.write("x" * 997)
-    assert text._head_size + text._tail_size == 1000
-    assert len(text._tail) <= 3
+def test_only_the_kept_bytes_are_read_whatever_was_written():
+    fd = written(b"x" * 10_000_000)
+    assert len(read_bounded(fd, 1000)) < 1100
+    os.close(fd)
+
+
+def test_bytes_that_are_not_utf8_are_kept():
+    fd = written(b"caf\xe9\n")
+    assert read_bounded(fd, 100) == "caf\udce9\n"  # stored escaped
+    os.close(fd)
 
 
 def test_a_limit_of_zero_stores_only_the_marker():
-    text = BoundedText(0)
-    text.write("abc")
-    assert text.getvalue() == "\n[... 3 characters cut here by CRONJOBS['OUTPUT_LIMIT'] ...]\n"
+    fd = written(b"abc")
+    assert read_bounded(fd, 0) == "\n[... 3 characters cut here by CRONJOBS['OUTPUT_LIMIT'] ...]\n"
+    os.close(fd)
 
 
-def test_capture_takes_stdout_stderr_and_log_records_and_restores_them():
+def test_inline_capture_takes_stdout_stderr_fds_and_log_records_and_restores_them():
     before = (sys.stdout, sys.stderr, list(logging.getLogger().handlers))
-    with Capture(10_000) as captured:
+    with Output(10_000, inline=True) as captured:
         print("to stdout")  # noqa: T201  (captured: that is the point)
         print("to stderr", file=sys.stderr)  # noqa: T201  (captured: that is the point)
+        os.write(1, b"to fd 1\n")
         logging.getLogger("myapp").warning("a warning from %s", "myapp")
-    assert captured.getvalue() == "to stdout\nto stderr\nWARNING myapp: a warning from myapp\n"
+    assert captured.getvalue() == "to stdout\nto stderr\nto fd 1\nWARNING myapp: a warning from myapp\n"
     assert (sys.stdout, sys.stderr, list(logging.getLogger().handlers)) == before
 
 
-def test_capture_is_undone_when_the_job_raises():
+def test_inline_capture_is_undone_when_the_job_raises():
     before = (sys.stdout, sys.stderr)
-    captured = Capture(100)
+    captured = Output(100, inline=True)
     try:
         with captured:
             print("before the error")  # noqa: T201  (captured: that is the point)
