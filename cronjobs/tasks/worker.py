@@ -56,7 +56,6 @@ from django.utils.module_loading import import_string
 from cronjobs import conf, identity
 from cronjobs.engine import alarm, stops
 from cronjobs.exceptions import Interrupted
-from cronjobs.models.transactions import explicit_begins
 from cronjobs.tasks.exceptions import LostAttempt, TaskTimeout
 from cronjobs.tasks.models import QueuedTask
 
@@ -174,10 +173,6 @@ class Worker:
         """Run ready tasks until none is ready, ``until`` (a ``time.monotonic()`` value) or ``limit``."""
         if not self.aliases:
             return Drained()
-        with explicit_begins(self.database):
-            return self._drain(until, limit)
-
-    def _drain(self, until: float | None, limit: int | None) -> Drained:
         drained = Drained()
 
         def more() -> bool:
