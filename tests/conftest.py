@@ -28,8 +28,8 @@ _RUN_DIR = pytest.StashKey[tuple]()
 
 #: The process tests that also run where the whole suite does not (Django 6.1 / Python 3.13 under
 #: CI, ``-m smoke``): one of each kind of process the suite starts (the demo, concurrent runners,
-#: fencing, SIGTERM with and without workers, tasks, async jobs, the example's own tests). Each
-#: process test runs in full in one session only (noxfile.py).
+#: fencing, SIGTERM with and without workers, tasks and what their commits wait for, async jobs,
+#: the example's own tests). Each process test runs in full in one session only (noxfile.py).
 SMOKE = (
     "tests/test_demo.py::test_the_demo_migrates_runs_every_job_and_then_has_nothing_due",
     "tests/test_example_tests.py::",
@@ -41,6 +41,7 @@ SMOKE = (
     "tests/engine/test_isolation.py::",
     "tests/engine/test_async_jobs.py::test_an_async_job_runs_in_the_jobs_transaction_and_its_output_is_kept",
     "tests/tasks/test_processes.py::test_rollback_run_after_and_priority",
+    "tests/tasks/test_durability.py::",
     "tests/tasks/test_processes.py::test_a_task_over_its_timeout_is_stopped_and_the_worker_goes_on",
     "tests/tasks/test_processes.py::test_loop_runs_due_jobs_and_drains_tasks_and_sigterm_puts_the_running_task_back",
 )

@@ -21,7 +21,6 @@ from cronjobs.engine.outcomes import Intent, Outcome, Preview, announce
 from cronjobs.exceptions import Interrupted
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Job, Maintenance, Run
-from cronjobs.models.transactions import explicit_begins
 from cronjobs.ops import retention
 from cronjobs.schedules import DueSlots, due_slots
 
@@ -150,7 +149,7 @@ class Runner:
         items = jitter.order(self.plan() if planned is None else planned)
         if not items:
             return []
-        with explicit_begins(router.db_for_write(Run)), supervisor.session():
+        with supervisor.session():
             return self._run(items, workers)
 
     def _run(self, items: list[Planned], workers: int) -> list[Outcome]:

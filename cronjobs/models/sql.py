@@ -87,7 +87,7 @@ class Statements:
             for field, as_it_is in insertable
             for value in (getattr(obj, field.attname),)
         ]
-        with self.cursor(connection) as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             if not unless_conflict:
                 return None
@@ -112,43 +112,6 @@ class Statements:
 
     def execute(self, connection: BaseDatabaseWrapper, sql: str, params: list[Any]) -> int:
         """Run ``sql``; returns the number of rows it changed."""
-        with self.cursor(connection) as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
-
-    def cursor(self, connection: BaseDatabaseWrapper) -> Any:
-        """A cursor for these statements; see :func:`cursor`."""
-        return cursor(connection)
-
-
-def cursor(connection: BaseDatabaseWrapper) -> Any:
-    """A cursor of ``connection`` (as ``connection.cursor()``) for the plain statements.
-
-    On PostgreSQL with psycopg 3 its parameters are bound on the server (``server_side_binding``)
-    whatever the connection's ``OPTIONS`` say: psycopg then adapts them in C, where client-side
-    binding quotes each one into the statement in Python (about 5% of the instructions of a
-    no-op task, 7% of a due job's). Prepared statements follow the connection's
-    ``prepare_threshold`` (Django's default: none, for connection poolers). Everything else is
-    as with ``connection.cursor()``: execute wrappers, query logging, errors as Django's.
-    """
-    base = _psycopg3_backend(connection)
-    if base is None:
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = base.ServerBindingCursor(connection.connection)
-        # As Django's create_cursor: timestamps read in the connection's time zone.
-        loader = connection.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, base.Format.TEXT)
-        if connection.timezone != loader.timezone:
-            base.register_tzloader(connection.timezone, raw)
-        return connection._prepare_cursor(raw)  # type: ignore[attr-defined]
-
-
-def _psycopg3_backend(connection: BaseDatabaseWrapper) -> Any:
-    """Django's PostgreSQL backend module when ``connection`` is one through psycopg 3; else None."""
-    if connection.vendor != "postgresql":
-        return None
-    from django.db.backends.postgresql import base
-
-    return base if getattr(base, "is_psycopg3", False) else None

@@ -56,7 +56,6 @@ from django.utils.module_loading import import_string
 from cronjobs import conf, identity
 from cronjobs.engine import alarm, stops
 from cronjobs.exceptions import Interrupted
-from cronjobs.models.transactions import explicit_begins
 from cronjobs.tasks.exceptions import LostAttempt, TaskTimeout
 from cronjobs.tasks.models import QueuedTask
 
@@ -171,10 +170,6 @@ class Worker:
         """Run ready tasks until none is ready, ``until`` (a ``time.monotonic()`` value) or ``limit``."""
         if not self.aliases:
             return Drained()
-        with explicit_begins(self.database):
-            return self._drain(until, limit)
-
-    def _drain(self, until: float | None, limit: int | None) -> Drained:
         drained = Drained()
 
         def more() -> bool:
@@ -267,7 +262,7 @@ class Worker:
             with transaction.atomic(using=self.database):
                 if relaxed == "postgresql":
                     with connection.cursor() as cursor:
-                        cursor.execute("SELECT set_config('synchronous_commit', 'off', true)")
+                        cursor.execute("SET LOCAL synchronous_commit = off")
                 yield
         finally:
             if relaxed == "sqlite":
@@ -325,8 +320,12 @@ class Worker:
             policy = backend.policy(task)  # type: ignore[attr-defined]
             result = to_result(row, task)
             task_started.send(type(backend), task_result=result)
+            # Relaxed bookkeeping: a task's transaction that writes nothing does not wait for the
+            # disk. SQLite: the connection's count of changed rows stays the same (its outcome is
+            # then written after it, as bookkeeping); PostgreSQL: the outcome's statement decides.
+            relaxed = self._relaxed(connections[self.database]) if policy.atomic else None
             with transaction.atomic(using=self.database) if policy.atomic else nullcontext():
-                changes = self._changes() if policy.atomic else None
+                changes = connections[self.database].connection.total_changes if relaxed == "sqlite" else None
                 if self.starting is not None:
                     self.starting(row, self.worker_id)  # the supervisor keeps the task's timeout
                 timeout = TaskTimeout("stopped: the task ran past its timeout")
@@ -338,8 +337,8 @@ class Worker:
                 row.status, row.finished_at, row.return_value = Status.SUCCESSFUL, timezone.now(), _json(row, value)
                 if policy.atomic:
                     if changes is not None and connections[self.database].connection.total_changes == changes:
-                        raise _WriteAfter  # SQLite: nothing of the task's to keep (see _changes)
-                    following = self._commit(row, claim_next, relax=self._relaxed_on_server())
+                        raise _WriteAfter  # SQLite: nothing of the task's to keep
+                    following = self._commit(row, claim_next, relax=relaxed == "postgresql")
             if not policy.atomic:
                 with self._bookkeeping():
                     following = self._commit(row, claim_next)
@@ -381,19 +380,6 @@ class Worker:
             " (not atomic: its work stays)" if kept else " and its work was rolled back",
         )
         return "lost"
-
-    def _relaxed_on_server(self) -> bool:
-        """On PostgreSQL the outcome's statement itself relaxes the commit of a task's transaction
-        that wrote nothing else (see the module's doc and :meth:`QueuedTaskQuerySet.finish`)."""
-        return self._relaxed(connections[self.database]) == "postgresql"
-
-    def _changes(self) -> int | None:
-        """On SQLite with relaxed bookkeeping: how many rows this connection has changed so far. A
-        task's transaction in which the count stays the same wrote nothing: it ends without a disk
-        flush, and its outcome is written after it, as bookkeeping (see the module's doc)."""
-        if self._relaxed(connections[self.database]) != "sqlite":
-            return None
-        return connections[self.database].connection.total_changes
 
     def _commit(self, row: QueuedTask, claim_next: bool, *, relax: bool = False) -> list[QueuedTask] | None:
         """Inside the transaction that commits the attempt: its outcome, then the next claim."""
