@@ -483,6 +483,7 @@ def drain(queues: list[str] | None, *, until: float | None, limit: int | None = 
         horse.send(("drain", queues, until, None if limit is None else limit - total.ran))
         current: tuple[str, int, str] | None = None
         current_worker: str | None = None
+        progress = None  # what the drain had done when its last task started
         deadline: float | None = None
         while True:
             answer = horse.wait(deadline=deadline, timeout="its timeout")
@@ -492,7 +493,7 @@ def drain(queues: list[str] | None, *, until: float | None, limit: int | None = 
                 current_worker = answer[1]
                 continue
             if answer[0] == "task":
-                _, task_id, attempt, seconds, worker_id = answer
+                _, task_id, attempt, seconds, worker_id, progress = answer
                 current = (task_id, attempt, worker_id)
                 deadline = None if seconds is None else time.monotonic() + seconds
                 continue
@@ -501,6 +502,8 @@ def drain(queues: list[str] | None, *, until: float | None, limit: int | None = 
             _served(horse, retire)
             return total
         how = horse.kill() if not isinstance(answer, Died) else horse.reap()
+        if progress is not None:
+            total.add(progress)  # the tasks it finished before the one it was stopped in
         worker_id = current[2] if current is not None else current_worker
         if answer.stopping:
             if worker_id is not None:

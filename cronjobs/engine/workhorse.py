@@ -196,13 +196,14 @@ def _drain(
     print goes to runcrons' own output, as it did before there were work horses."""
     from cronjobs.tasks.worker import Worker
 
-    def starting(row: Any, worker_id: str) -> None:
-        channel.send(("task", row.pk, row.attempts, row.timeout, worker_id))
-
     key = tuple(queues or ())
     worker = _workers.get(key)
     if worker is None:
         worker = _workers[key] = Worker(queues=queues)
+
+    def starting(row: Any, worker_id: str) -> None:  # with what the drain has done: kept if it is killed
+        channel.send(("task", row.pk, row.attempts, row.timeout, worker_id, worker.progress))
+
     worker.starting = starting
     channel.send(("worker", worker.worker_id))  # what it claims is given back if it is killed
     sys.stdout.flush()

@@ -161,6 +161,8 @@ class Worker:
         )
         self._relax: str | None = None
         self._sqlite_synchronous = 2
+        self.progress = Drained()
+        """What the current drain has done so far."""
         self.starting: Callable[[QueuedTask, str], None] | None = None
         """Called as each task starts, in its transaction (a work horse tells its supervisor)."""
 
@@ -170,7 +172,7 @@ class Worker:
         """Run ready tasks until none is ready, ``until`` (a ``time.monotonic()`` value) or ``limit``."""
         if not self.aliases:
             return Drained()
-        drained = Drained()
+        drained = self.progress = Drained()
 
         def more() -> bool:
             return (until is None or time.monotonic() < until) and (limit is None or drained.ran < limit)

@@ -184,3 +184,17 @@ def test_runcrons_stopped_while_jobs_run_exits_128_plus_the_signal_and_leaves_no
     rows = project.query("SELECT status FROM cronjobs_run")
     assert rows and {status for (status,) in rows} == {"interrupted"}, rows
     assert project.count("testapp_effect") == 0
+
+
+@pytest.mark.parametrize("project", ["sqlite", "postgresql", "mysql"], indirect=True)
+def test_a_task_stuck_in_c_dies_with_its_work_horse_at_its_timeout_and_the_queue_goes_on(project):
+    from tests.support.tasks import effects, enqueue, task_rows
+
+    enqueue(project, "stuck_in_c.enqueue('stuck')\nrecord.enqueue('after')")
+    result = project.manage("runcrons", "--tasks-only", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert effects(project) == ["after"]  # both attempts of the stuck task rolled back
+    [row] = task_rows(project, "task_path LIKE ?", ("%stuck_in_c",))
+    assert (row["status"], row["attempts"]) == ("FAILED", 2), row  # retried once, then failed for good
+    assert [e["exception_class_path"] for e in row["errors"]] == ["cronjobs.tasks.exceptions.TaskTimeout"] * 2
+    assert "tasks: 1 succeeded, 1 failed, 1 to retry" in result.stdout

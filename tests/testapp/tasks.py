@@ -157,3 +157,13 @@ def freezes_before_commit(context, label):
 
     QueuedTaskQuerySet.finish = finish
     return context.attempt
+
+
+@task
+@task_options(timeout=timedelta(seconds=2), max_attempts=2, retry_delay=timedelta(0))
+def stuck_in_c(label):
+    """Writes a row, then stays 600 s in one C call that keeps the GIL: past its 2 s timeout."""
+    from tests.testapp.jobs import hold_the_gil
+
+    Effect.objects.create(job=label, pid=os.getpid())
+    hold_the_gil(600)
