@@ -5,6 +5,8 @@ the run's record is written (and its transaction committed or rolled back). A ho
 that record: an exception in one is logged and noted on the run's message; the run's status
 stays what the job earned. Hooks are not called for runs that did not start the job (skipped,
 handed to a task backend) nor when runcrons is stopped (SIGTERM, Ctrl-C) in the middle of a run.
+A run its supervisor stopped (a timeout, a lost lease) or whose work horse died gets its
+``on_failure`` and ``on_finish`` in the next work horse.
 """
 
 from __future__ import annotations

@@ -17,15 +17,17 @@ a batch is renewed as one before a task starts when a quarter of the lease grace
 since the claim (see :mod:`cronjobs.tasks.models` for what becomes of the batch of a worker
 that dies).
 
-**Stopping.** SIGTERM (or Ctrl-C) while a task runs stops it: its transaction rolls back and
-the task goes back to the queue as it was (its attempt given back), with the rest of its
-batch. Between the outcome and the commit, and while claiming, the signal waits (a critical
-section) and the drain stops right after: every task is either committed once, and recorded
-so, or back in the queue as it was. A task's timeout stops it the way a cron job's does (its
-query interrupted, on the server too; see :mod:`cronjobs.engine.stopping`). A worker that
-dies (SIGKILL) leaves its attempt RUNNING: after the task's timeout and the lease grace
-another worker recovers it (retried, or FAILED with ``WorkerLost`` once its attempts are used
-up), and gives back the tasks of its batch it had not started.
+**Stopping.** Under runcrons the worker runs in a work horse (:mod:`cronjobs.engine.supervisor`),
+which tells its supervisor as each task starts (:attr:`Worker.starting`). SIGTERM (or Ctrl-C)
+while a task runs kills the work horse: the server rolls the task's transaction back and the
+supervisor gives the task back to the queue as it was (its attempt given back), with the rest
+of its batch: every task is either committed once, and recorded so, or back in the queue as it
+was. A task past its timeout dies with its work horse the same way, and its attempt is
+recorded as timed out (:func:`record_stopped`). A worker whose whole runcrons dies (SIGKILL)
+leaves its attempt RUNNING: after the task's timeout and the lease grace another worker
+recovers it (retried, or FAILED with ``WorkerLost`` once its attempts are used up), and gives
+back the tasks of its batch it had not started. Inline (tests) a timeout stops a task only
+between two bytecodes (:mod:`cronjobs.engine.alarm`).
 
 **Durability.** Unless ``CRONJOBS["TASKS_DURABLE_BOOKKEEPING"]``, the worker's own
 bookkeeping commits (claims and failure outcomes) do not wait for the disk:

@@ -198,3 +198,12 @@ def test_a_task_stuck_in_c_dies_with_its_work_horse_at_its_timeout_and_the_queue
     assert (row["status"], row["attempts"]) == ("FAILED", 2), row  # retried once, then failed for good
     assert [e["exception_class_path"] for e in row["errors"]] == ["cronjobs.tasks.exceptions.TaskTimeout"] * 2
     assert "tasks: 1 succeeded, 1 failed, 1 to retry" in result.stdout
+
+
+@pytest.mark.parametrize("project", ["sqlite"], indirect=True)
+def test_the_hooks_of_a_run_stopped_at_its_timeout_run_in_the_next_work_horse(project):
+    result = project.manage("runcrons", "--force", jobs="StuckInCWithHooks", timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    effects = project.query("SELECT job, pid FROM testapp_effect ORDER BY id")
+    assert [job for job, _ in effects] == ["on_failure:JobTimeout", "on_finish:timed_out"], effects
+    assert len({pid for _, pid in effects}) == 1  # both in one work horse, not the killed one

@@ -634,3 +634,15 @@ class ReportsItsProcess2(ReportsItsProcess):
 
 class StuckInCNoTimeout2(StuckInCNoTimeout):
     code = "test.stuck_in_c_no_timeout2"
+
+
+class StuckInCWithHooks(StuckInC):
+    """StuckInC whose hooks write what they were given (outside the job's transaction)."""
+
+    code = "test.stuck_in_c_with_hooks"
+
+    def on_failure(self, error):
+        Effect.objects.create(job=f"on_failure:{type(error).__name__}", slot=self.slot, pid=os.getpid())
+
+    def on_finish(self, outcome):
+        Effect.objects.create(job=f"on_finish:{outcome.status}", slot=self.slot, pid=os.getpid())
