@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "WORK_HORSE_MAX_MEMORY": None,
     # On SIGTERM, running work may finish for this long before it is stopped (runcrons --stop-grace).
     "STOP_GRACE": timedelta(0),
-    # Characters of a run's output (stdout, stderr, logging) stored; the middle is cut beyond.
+    # Bytes of a run's output (stdout, stderr, logging) stored; the middle is cut beyond.
     "OUTPUT_LIMIT": 64_000,
     # Send mail_admins when a job starts failing (once per streak) and when it recovers.
     "MAIL_ADMINS": False,

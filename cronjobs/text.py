@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 #: Put where a run's output was cut; formatted with the number of characters left out.
-CUT_MARKER = "\n[... {count} characters cut here by CRONJOBS['OUTPUT_LIMIT'] ...]\n"
+CUT_MARKER = "\n[... {count} bytes cut here by CRONJOBS['OUTPUT_LIMIT'] ...]\n"
 #: Put where another text (a message, a traceback) was cut.
 TEXT_CUT_MARKER = "\n[... {count} characters cut here ...]\n"
 #: The most characters of a run's message or traceback, or of a task's traceback, that are stored.

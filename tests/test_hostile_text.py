@@ -170,12 +170,16 @@ def jobs_record(text: str, slot: datetime) -> None:
             assert unstorable(stored) is None
         assert len(run.message) <= TEXT_LIMIT + len(TEXT_CUT_MARKER) + 10
         assert len(run.traceback) <= TEXT_LIMIT + len(TEXT_CUT_MARKER) + 10
-        output = f"printed {text}\nto stderr {text}\nWARNING testapp: logged {text}\n"
-        if len(output) <= OUTPUT_LIMIT:
-            assert run.output == storable(output, None)
-        else:  # cut as it was captured, then escaped
-            head, tail = run.output.split(CUT_MARKER.format(count=len(output) - OUTPUT_LIMIT))
-            assert (head, tail) == (storable(output[:32_000], None), storable(output[-32_000:], None))
+        # Written as UTF-8 (a lone surrogate as its escape), cut in bytes, read back and escaped.
+        written = f"printed {text}\nto stderr {text}\nWARNING testapp: logged {text}\n".encode(
+            errors="backslashreplace"
+        )
+        if len(written) <= OUTPUT_LIMIT:
+            assert run.output == storable(written.decode(errors="surrogateescape"), None)
+        else:
+            head, tail = run.output.split(CUT_MARKER.format(count=len(written) - OUTPUT_LIMIT))
+            assert head == storable(written[:32_000].decode(errors="surrogateescape"), None)
+            assert tail == storable(written[-32_000:].decode(errors="surrogateescape"), None)
     if len(text) < 1000:
         assert raised.traceback.endswith(storable(last_line(text)))
     else:

@@ -188,6 +188,12 @@ def _drain(found: Drainer, worker: Any, until: float, queues: list[str] | None) 
     started: this process only recovers the tasks of lost workers, when it is time to."""
     if supervisor.inline_reason() is not None:
         return worker.drain(until=until)
+    recovered = None
     if not found.ready(queues):
-        return worker.recover_if_due()
-    return supervisor.drain(queues, until=until)
+        recovered = worker.recover_if_due()
+        if not recovered.recovered or not found.ready(queues):
+            return recovered
+    report = supervisor.drain(queues, until=until)  # the tasks it recovered, retried now
+    if recovered is not None:
+        report.add(recovered)
+    return report

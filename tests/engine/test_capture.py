@@ -29,7 +29,7 @@ def test_long_output_keeps_head_and_tail_and_says_where_it_was_cut():
     os.close(fd)
     assert value.startswith("0000\n0001\n")
     assert value.endswith("0998\n0999\n")
-    assert "[... 4980 characters cut here by CRONJOBS['OUTPUT_LIMIT'] ...]" in value
+    assert "[... 4980 bytes cut here by CRONJOBS['OUTPUT_LIMIT'] ...]" in value
     assert len(value.replace(value[10:-10], "")) == 20
 
 
@@ -47,7 +47,7 @@ def test_bytes_that_are_not_utf8_are_kept():
 
 def test_a_limit_of_zero_stores_only_the_marker():
     fd = written(b"abc")
-    assert read_bounded(fd, 0) == "\n[... 3 characters cut here by CRONJOBS['OUTPUT_LIMIT'] ...]\n"
+    assert read_bounded(fd, 0) == "\n[... 3 bytes cut here by CRONJOBS['OUTPUT_LIMIT'] ...]\n"
     os.close(fd)
 
 

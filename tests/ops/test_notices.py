@@ -76,7 +76,7 @@ def test_output_beyond_the_limit_is_cut_in_the_middle(monkeypatch):
     run({"test.chatty": Chatty}, 0)
     run({"test.chatty": Chatty}, 1)
     output = Run.objects.get().output
-    cut = "\n[... 2880 characters cut here by CRONJOBS['OUTPUT_LIMIT'] ...]\n"
+    cut = "\n[... 2880 bytes cut here by CRONJOBS['OUTPUT_LIMIT'] ...]\n"
     assert output == "stdout line 0\nstderr" + cut + "estapp: log line 49\n"
 
 
