@@ -369,18 +369,20 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     started = time.monotonic()
     lock = None
     try:
+        answer: Any = None
         if _runs_at_once(job_cls, run):  # nothing of the project's to ask first: the lock, then the job
             lock, refused = execution.take_lock(job_cls, run)
             horse.send(("run", code, run, _for_child(lock), refused))
         else:  # its conditions (should_run) or its hand-off first, in the work horse
             horse.send(("job", code, run))
             answer = horse.wait(deadline=deadline, timeout=job_cls.timeout, run=run)
-            if isinstance(answer, Stop):
-                return _stopped(horse, job_cls, run, answer, time.monotonic() - started, lock)
-            if answer[0] == "ready":
+            if not isinstance(answer, Stop) and answer[0] == "ready":
                 lock, refused = execution.take_lock(job_cls, run)
                 horse.send(("go", _for_child(lock), refused))
-        answer = horse.wait(deadline=deadline, timeout=job_cls.timeout, run=run, lock=lock)
+                answer = None
+            # else "done": skipped, failed or handed off before the job would start
+        if answer is None:
+            answer = horse.wait(deadline=deadline, timeout=job_cls.timeout, run=run, lock=lock)
         if isinstance(answer, Stop):
             return _stopped(horse, job_cls, run, answer, time.monotonic() - started, lock)
         _, outcome, retire = answer
