@@ -86,7 +86,7 @@ def cron(schedule: str | None = None, /, **options: Any) -> Callable[[T], T]:
     ``@cron("*/5 * * * *", timeout=timedelta(minutes=2))`` or ``@cron(interval=timedelta(seconds=30))``;
     the keyword arguments are the attributes of :class:`BaseCronJob` (see :data:`OPTIONS`).
     """
-    if callable(schedule) and not options:
+    if callable(schedule):
         raise TypeError('@cron needs a schedule: write @cron("*/5 * * * *") or @cron(interval=timedelta(...))')
     if schedule is not None:
         if "schedule" in options:
