@@ -1,4 +1,7 @@
-"""Finding job classes: every installed app's ``cron.py`` plus ``CRONJOBS["JOBS"]``."""
+"""Finding job classes: every installed app's ``cron.py`` plus ``CRONJOBS["JOBS"]``.
+
+A function or task under ``@cron(...)`` counts as the class the decorator made of it
+(:mod:`cronjobs.decorator`), in ``cron.py`` (decorated there or imported there) or listed by path."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string, module_has_submodule
 
 from cronjobs import conf
+from cronjobs.decorator import job_of
 from cronjobs.jobs import BaseCronJob
 
 MODULE_NAME = "cron"
@@ -96,6 +100,10 @@ def _discover() -> Discovery:
                     and not obj.abstract
                 ):
                     found.append(obj)
+                else:  # a function or task under @cron, decorated here or imported here
+                    job = job_of(obj)
+                    if job is not None and job not in found:
+                        found.append(job)
     jobs_setting = conf.get("JOBS")
     for path in jobs_setting if isinstance(jobs_setting, (list, tuple)) else ():
         try:
@@ -103,8 +111,9 @@ def _discover() -> Discovery:
         except ImportError as exc:
             errors.append(f"{path!r} cannot be imported: {exc}")
             continue
+        obj = job_of(obj) or obj
         if not (inspect.isclass(obj) and issubclass(obj, BaseCronJob)):
-            errors.append(f"{path!r} is not a BaseCronJob subclass")
+            errors.append(f"{path!r} is neither a BaseCronJob subclass nor a function or task under @cron(...)")
         elif obj.abstract:
             errors.append(f"{path!r} is abstract")
         elif obj not in found:

@@ -37,7 +37,8 @@ from django.core import checks
 from django.core.management import CommandError, load_command_class
 from django.test import override_settings
 
-from cronjobs import BaseCronJob, CommandJob
+from cronjobs import BaseCronJob, CommandJob, cron
+from cronjobs.decorator import OPTIONS, job_of
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -90,6 +91,7 @@ def _id(page: Path) -> str:
 PRELUDE = {
     "BaseCronJob": BaseCronJob,
     "CommandJob": CommandJob,
+    "cron": cron,
     "timedelta": timedelta,
     "datetime": datetime,
     "UTC": timezone.utc,
@@ -123,23 +125,28 @@ def test_the_python_samples_of_a_page_run_and_their_jobs_pass_the_checks(page, m
                 pytest.skip(f"{block.where}: django.tasks is Django 6's (this is Django {django.get_version()})")
             raise
         jobs = [
-            value
+            f"{name}.{key}"
             for key, value in module.__dict__.items()
-            if isinstance(value, type)
-            and issubclass(value, BaseCronJob)
-            and before.get(key) is not value
-            and value.__module__ == name
-            and not value.__dict__.get("abstract", False)
+            if before.get(key) is not value
+            and (
+                (
+                    isinstance(value, type)
+                    and issubclass(value, BaseCronJob)
+                    and value.__module__ == name
+                    and not value.__dict__.get("abstract", False)
+                )
+                or job_of(value) is not None  # a function or task under @cron(...)
+            )
         ]
         new = {key for key in ("CRONJOBS", "TASKS") if module.__dict__.get(key) is not before.get(key)}
         if jobs or new:
             _check(block, jobs, module.__dict__.get("CRONJOBS", {}), module.__dict__.get("TASKS"))
 
 
-def _check(block: Block, jobs: list[type[BaseCronJob]], settings: dict, tasks: dict | None) -> None:
-    """cronjobs' system checks on these jobs, under these settings (the page's ``CRONJOBS`` and
-    ``TASKS``): no error."""
-    values = {**settings, "AUTODISCOVER": False, "JOBS": [f"{job.__module__}.{job.__qualname__}" for job in jobs]}
+def _check(block: Block, jobs: list[str], settings: dict, tasks: dict | None) -> None:
+    """cronjobs' system checks on these jobs (dotted paths), under these settings (the page's
+    ``CRONJOBS`` and ``TASKS``): no error."""
+    values = {**settings, "AUTODISCOVER": False, "JOBS": jobs}
     if values.get("LOCK") == "cache" or "LOCK_CACHE" in settings:
         values["LOCK_CACHE"] = "locks"  # the tests' Redis: the sample's own cache is another host's
     if "LOCK_DIR" not in settings:
@@ -322,6 +329,11 @@ def test_every_attribute_and_hook_of_the_job_class_is_documented():
     }
     set_by_the_runner = {"slot", "attempt", "forced"}
     assert public - set_by_the_runner <= documented
+
+
+def test_the_keywords_of_cron_are_the_documented_attributes_of_the_job_class_but_abstract():
+    documented = [a.name for a in reference_data.job_attributes() if a.kind == "attribute" and a.owner == "BaseCronJob"]
+    assert list(OPTIONS) == [name for name in documented if name != "abstract"]
 
 
 def test_every_metric_of_the_view_is_in_the_reference():

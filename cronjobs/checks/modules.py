@@ -1,4 +1,5 @@
-"""Where jobs come from: every app's ``cron.py`` imports, and every job class can run.
+"""Where jobs come from: every app's ``cron.py`` imports, every job class can run, and
+``@cron(...)`` is above ``@task`` where it decorates a task.
 
 A ``cron.py`` that raises on import (a SyntaxError, an ImportError, anything) is reported here
 with its app and file, and only its own jobs are missing: the other apps' jobs are still
@@ -8,6 +9,7 @@ registered, and ``runcrons`` runs them before it exits 2 (see
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.apps import apps
@@ -15,6 +17,7 @@ from django.core.checks import CheckMessage, Warning, register
 
 from cronjobs import registry
 from cronjobs.checks.base import TAG, error, where
+from cronjobs.decorator import FunctionJob, is_task
 from cronjobs.jobs import BaseCronJob
 
 #: The id of a broken ``cron.py``; runcrons runs the other apps' jobs despite it.
@@ -54,7 +57,27 @@ def check_modules(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     job,
                 )
             )
+        if _task_over_cron(job):
+            messages.append(
+                error(
+                    f"{where(job)}: @task is applied over @cron(...), so each slot would call the function in "
+                    "runcrons instead of enqueuing the task.",
+                    "Put @cron(...) above @task: the decorator nearest the def applies first.",
+                    125,
+                    job,
+                )
+            )
     return messages
+
+
+def _task_over_cron(job: type[BaseCronJob]) -> bool:
+    """Whether the function of a ``@cron`` function job became a task afterwards: its module's
+    name for it is a task of that very function (``@task`` above ``@cron(...)``)."""
+    if not issubclass(job, FunctionJob):
+        return False
+    module = sys.modules.get(job.__module__)
+    named = getattr(module, job.__name__, None)
+    return is_task(named) and getattr(named, "func", None) is job.function
 
 
 def _drains_tasks() -> bool:

@@ -5,6 +5,9 @@ records the run, but the run only enqueues :func:`run_cron_job`; the job's ``run
 executes wherever that backend's workers are (this package's DatabaseBackend, drained by
 runcrons, or a broker-backed backend such as django-tasks-rq's).
 
+With ``@cron(...)`` on a Django Tasks task (:mod:`cronjobs.decorator`), the run enqueues that
+task itself, on its own backend and queue, and is followed the same way.
+
 When the backend can report results (``supports_get_result``), the run is then *handed off*
 until the task's result is final; :mod:`cronjobs.engine.following` records it as succeeded or
 failed. A backend that cannot report results gets the old record: succeeded once enqueued.
@@ -18,14 +21,15 @@ import traceback
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import datetime
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import transaction
 
+from cronjobs.engine import asyncjobs
 from cronjobs.engine.outcomes import Outcome
 from cronjobs.jobs import BaseCronJob
 from cronjobs.models import Run
-from cronjobs.tasks_api import OPTIONS_ATTRIBUTE, task
+from cronjobs.tasks_api import OPTIONS_ATTRIBUTE, Task, task
 
 logger = logging.getLogger("cronjobs")
 
@@ -42,16 +46,27 @@ def hand_off(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     alias = job_cls.task_backend
     assert alias is not None
     try:
-        handed = run_cron_job.using(backend=alias, queue_name=job_cls.task_queue)
-        result = handed.enqueue(job_cls.get_code(), run.slot.isoformat(), run.attempt, run.forced)
+        handed, arguments, what = _work(job_cls, run)
+        result = handed.enqueue(*arguments)
     except Exception as exc:
         logger.error("%s: could not hand off to task backend %r: %s", job_cls.get_code(), alias, exc, exc_info=True)
         duration = time.monotonic() - started
         return record(job_cls, run, Run.Status.FAILED, duration, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-    message = f"handed to task backend {alias!r} as task {result.id}"
+    message = f"{what} task backend {alias!r} as task {result.id}"
     if not handed.get_backend().supports_get_result:
         return record(job_cls, run, Run.Status.SUCCEEDED, time.monotonic() - started, message)
     return record_handed_off(job_cls, run, alias, str(result.id), time.monotonic() - started, message)
+
+
+def _work(job_cls: type[BaseCronJob], run: Run) -> tuple[Task, tuple[Any, ...], str]:
+    """The task to enqueue for ``run``, its arguments, and how the run's message says it: a
+    scheduled task itself (``@cron`` on a task), else :func:`run_cron_job` for the job."""
+    from cronjobs.decorator import TaskJob
+
+    if issubclass(job_cls, TaskJob):
+        return job_cls.task, (), f"enqueued {job_cls.task.module_path} on"
+    handed = run_cron_job.using(backend=job_cls.task_backend, queue_name=job_cls.task_queue)
+    return handed, (job_cls.get_code(), run.slot.isoformat(), run.attempt, run.forced), "handed to"
 
 
 def _atomic_as_the_job_says(function: Callable[P, R]) -> Callable[P, R]:
@@ -72,5 +87,5 @@ def run_cron_job(code: str, slot: str, attempt: int, forced: bool) -> str | None
     job = job_cls()
     job.slot, job.attempt, job.forced = datetime.fromisoformat(slot), attempt, forced
     with transaction.atomic(using=job_cls.database) if job_cls.atomic else nullcontext():
-        result = job.run()
+        result = asyncjobs.call(job.run) if asyncjobs.is_async(job.run) else job.run()  # type: ignore[arg-type]
     return None if result is None else str(result)

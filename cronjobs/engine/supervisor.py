@@ -380,6 +380,7 @@ def execute(job_cls: type[BaseCronJob], run: Run) -> Outcome:
                 lock, refused = execution.take_lock(job_cls, run)
                 horse.send(("go", _for_child(lock), refused))
                 answer = horse.wait(deadline=deadline, timeout=job_cls.timeout, run=run, lock=lock)
+            # else "done": skipped, failed or handed off before the job would start
         if isinstance(answer, Stop):
             return _stopped(horse, job_cls, run, answer, time.monotonic() - started, lock)
         _, outcome, retire = answer

@@ -131,7 +131,7 @@ def test_duplicate_codes_are_an_error():
         (
             {"JOBS": ["tests.checks.test_jobs_and_settings.errors_for"]},
             "cronjobs.E011",
-            "is not a BaseCronJob subclass",
+            "is neither a BaseCronJob subclass nor a function or task under @cron(...)",
         ),
         ({"LOCK_DIR": __file__ + "/locks"}, "cronjobs.E012", "cannot be written: Not a directory"),
     ],

@@ -207,3 +207,17 @@ def test_the_hooks_of_a_run_stopped_at_its_timeout_run_in_the_next_work_horse(pr
     effects = project.query("SELECT job, pid FROM testapp_effect ORDER BY id")
     assert [job for job, _ in effects] == ["on_failure:JobTimeout", "on_finish:timed_out"], effects
     assert len({pid for _, pid in effects}) == 1  # both in one work horse, not the killed one
+
+
+@pytest.mark.parametrize("project", ["postgresql"], indirect=True)
+def test_a_run_that_ends_before_its_job_starts_does_not_keep_runcrons_waiting(project):
+    """should_run says no (skipped) or the job hands its work off: the work horse's first answer is
+    the run's end, and runcrons goes on (drains the handed-off task, follows it) and exits."""
+    project.seed_job("test.decides_itself", minutes_ago=1)
+    project.seed_job("test.handed_off", minutes_ago=1)
+    result = project.manage(
+        "runcrons", jobs="tests.testapp.api_jobs.DecidesItself,HandedOff", env={"CRONJOBS_TEST_SHOULD_RUN": "no"}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    statuses = project.query("SELECT job_code, status FROM cronjobs_run WHERE status != 'missed' ORDER BY job_code")
+    assert statuses == [("test.decides_itself", "skipped"), ("test.handed_off", "succeeded")]
