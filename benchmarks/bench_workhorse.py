@@ -36,7 +36,7 @@ def _child(runs: int) -> None:
     from django.utils import timezone
 
     from cronjobs import registry
-    from cronjobs.engine import leases, supervisor
+    from cronjobs.engine import supervisor
     from cronjobs.engine.runner import Runner
     from cronjobs.models import Run
 
@@ -44,11 +44,10 @@ def _child(runs: int) -> None:
     jobs = registry.get_jobs()
     job = next(iter(jobs.values()))
     Runner(jobs, now=timezone.now()).run()  # first seen
-    leases.get().pumped = True
     supervisor.know(jobs)
     starts, reused, rss, pss = [], [], [], []
     slot = timezone.now() - timedelta(days=1)
-    for index in range(runs):
+    for _ in range(runs):
         with supervisor.session():
             runs_of = []
             for _ in range(2):
