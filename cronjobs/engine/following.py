@@ -29,7 +29,13 @@ logger = logging.getLogger("cronjobs")
 
 
 def follow(now: datetime | None = None) -> list[Outcome]:
-    """Record the handed-off runs whose task has finished; the outcomes recorded by this call."""
+    """Record the handed-off runs whose task has finished; the outcomes recorded by this call.
+
+    Their ``run_finished`` (failure mail, monitors, your receivers) is sent in the work horse, as
+    for any run, unless runs are executed inline here."""
+    from cronjobs.engine import supervisor
+
+    inline = supervisor.inline_reason() is not None
     jobs = registry.get_jobs()
     if not any(job.task_backend for job in jobs.values()):
         return []
@@ -54,7 +60,10 @@ def follow(now: datetime | None = None) -> list[Outcome]:
             continue
         if run.failed and run.attempt <= job.retries:
             Job.objects.schedule_retry(run.job_id, now + job.retry_delay, run.slot, run.attempt + 1, replace=False)
-        signals.send(signals.run_finished, job, run=run, outcome=outcome)
+        if inline:
+            signals.send(signals.run_finished, job, run=run, outcome=outcome)
+        else:
+            supervisor.notify(job, run)
     return outcomes
 
 

@@ -454,6 +454,12 @@ def _notices(job_cls: type[BaseCronJob], run: Run, error: BaseException | None) 
         logger.error("%s: the notices of run %s were stopped (work horse %s %s)", run.job_id, run.pk, horse.pid, how)
 
 
+def notify(job_cls: type[BaseCronJob], run: Run) -> None:
+    """``run_finished`` for a run this process recorded without its work horse (a handed-off run
+    settled from its task's result), sent in the work horse."""
+    _notices(job_cls, run, None)
+
+
 def notify_crashed(outcomes: list[Outcome]) -> None:
     """``run_finished`` for runs crash recovery recorded (their own process never will)."""
     from cronjobs import registry
