@@ -48,7 +48,7 @@ def _child(runs: int) -> None:
     supervisor.know(jobs)
     starts, reused, rss, pss = [], [], [], []
     slot = timezone.now() - timedelta(days=1)
-    for index in range(runs):
+    for _run in range(runs):
         with supervisor.session():
             runs_of = []
             for _ in range(2):

@@ -1,4 +1,5 @@
-"""Finding job classes: every installed app's ``cron.py`` plus ``CRONJOBS["JOBS"]``.
+"""Finding job classes: every installed app's ``cron.py`` plus ``CRONJOBS["JOBS"]``, and the
+jobs of another scheduler's configuration read as it stands (:mod:`cronjobs.peers`).
 
 A function or task under ``@cron(...)`` counts as the class the decorator made of it
 (:mod:`cronjobs.decorator`), in ``cron.py`` (decorated there or imported there) or listed by path."""
@@ -18,6 +19,7 @@ from django.utils.module_loading import import_string, module_has_submodule
 from cronjobs import conf
 from cronjobs.decorator import job_of
 from cronjobs.jobs import BaseCronJob
+from cronjobs.peers import crontab
 
 MODULE_NAME = "cron"
 
@@ -118,6 +120,7 @@ def _discover() -> Discovery:
             errors.append(f"{path!r} is abstract")
         elif obj not in found:
             found.append(obj)
+    found.extend(crontab.read().jobs)  # their entries' mistakes are cronjobs.checks.peers'
     return Discovery(found, errors, broken)
 
 
