@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string, module_has_submodule
 from cronjobs import conf
 from cronjobs.decorator import job_of
 from cronjobs.jobs import BaseCronJob
-from cronjobs.peers import crontab
+from cronjobs.peers import crontab, djangocron
 
 MODULE_NAME = "cron"
 
@@ -58,7 +58,7 @@ def reset() -> None:
 
 @receiver(setting_changed)
 def _reset(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("CRONJOBS", "TIME_ZONE", "INSTALLED_APPS"):
+    if setting in ("CRONJOBS", "CRON_CLASSES", "TIME_ZONE", "INSTALLED_APPS"):
         reset()
 
 
@@ -120,7 +120,9 @@ def _discover() -> Discovery:
             errors.append(f"{path!r} is abstract")
         elif obj not in found:
             found.append(obj)
-    found.extend(crontab.read().jobs)  # their entries' mistakes are cronjobs.checks.peers'
+    # Another scheduler's configuration; what cannot be mapped is for cronjobs.checks.peers.
+    found.extend(crontab.read().jobs)
+    found.extend(djangocron.read().jobs)
     return Discovery(found, errors, broken)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Info, register
 
 from cronjobs.checks.base import TAG, error
-from cronjobs.peers import crontab
+from cronjobs.peers import crontab, djangocron
 
 
 @register(TAG)
@@ -30,3 +30,32 @@ def check_crontab_entries(app_configs: Any = None, **kwargs: Any) -> list[CheckM
             )
         )
     return messages
+
+
+@register(TAG)
+def check_cron_classes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """django-cron's ``CRON_CLASSES``: I211 says what became of them, E211 each class it cannot run."""
+    read = djangocron.read()
+    messages: list[CheckMessage] = [
+        error(f"{problem}.", "Fix the class, or rewrite it as a job class (see docs: Coming from django-cron).", 211)
+        for problem in read.errors
+    ]
+    if read.jobs:
+        messages.append(
+            Info(
+                f"CRON_CLASSES (django-cron): {len(read.jobs)} classes run as jobs here.",
+                hint="; ".join(f"{job.get_code()} at {_when(job)}" for job in read.jobs)
+                + "".join(f"; {note}" for note in read.notes)
+                + (
+                    ". MIN_NUM_FAILURES: with CRONJOBS['MAIL_ADMINS'] the first failure of a streak mails."
+                    if read.notes
+                    else "."
+                ),
+                id="cronjobs.I211",
+            )
+        )
+    return messages
+
+
+def _when(job: type) -> str:
+    return repr(job.schedule) if job.schedule else f"every {job.interval}"  # type: ignore[attr-defined]
