@@ -178,6 +178,14 @@ def tests_in_process(session: nox.Session, django: str) -> None:
         _beside(session, "python", "-m", "pytest", *DURABILITY)
 
 
+@nox.session(python="3.11", tags=["ci"])
+def peers(session: nox.Session) -> None:
+    """The ways in from django-cron and django-crontab (tests/peers/), against the real packages."""
+    _install(session, "django-5.2", "dev", "peers")
+    # CRONJOBS_PEERS_REQUIRED: a missing package fails the session (elsewhere tests/peers is not collected).
+    session.run("python", "-m", "pytest", "tests/peers", *session.posargs, env={"CRONJOBS_PEERS_REQUIRED": "1"})
+
+
 @nox.session(python="3.11", default=False)
 def coverage(session: nox.Session) -> None:
     """Branch coverage of cronjobs/ by the whole suite on Django 5.2, the processes it starts

@@ -1,4 +1,5 @@
-"""Finding job classes: every installed app's ``cron.py`` plus ``CRONJOBS["JOBS"]``.
+"""Finding job classes: every installed app's ``cron.py`` plus ``CRONJOBS["JOBS"]``, and the
+jobs of another scheduler's configuration read as it stands (:mod:`cronjobs.peers`).
 
 A function or task under ``@cron(...)`` counts as the class the decorator made of it
 (:mod:`cronjobs.decorator`), in ``cron.py`` (decorated there or imported there) or listed by path."""
@@ -18,6 +19,7 @@ from django.utils.module_loading import import_string, module_has_submodule
 from cronjobs import conf
 from cronjobs.decorator import job_of
 from cronjobs.jobs import BaseCronJob
+from cronjobs.peers import crontab, djangocron
 
 MODULE_NAME = "cron"
 
@@ -56,7 +58,7 @@ def reset() -> None:
 
 @receiver(setting_changed)
 def _reset(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("CRONJOBS", "TIME_ZONE", "INSTALLED_APPS"):
+    if setting in ("CRONJOBS", "CRON_CLASSES", "TIME_ZONE", "INSTALLED_APPS"):
         reset()
 
 
@@ -118,6 +120,9 @@ def _discover() -> Discovery:
             errors.append(f"{path!r} is abstract")
         elif obj not in found:
             found.append(obj)
+    # Another scheduler's configuration; what cannot be mapped is for cronjobs.checks.peers.
+    found.extend(crontab.read().jobs)
+    found.extend(djangocron.read().jobs)
     return Discovery(found, errors, broken)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
+import heapq
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -228,6 +229,31 @@ class IntervalSchedule(Schedule):
 
     def describe(self) -> str:
         return f"every {_words(self.interval)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class AnySchedule(Schedule):
+    """The slots of several schedules together, each once (django-cron's ``run_at_times``:
+    11:30, 14:00 and 23:15 are three cron expressions; see :mod:`cronjobs.peers.djangocron`)."""
+
+    parts: tuple[Schedule, ...]
+
+    @property
+    def key(self) -> str:  # type: ignore[override]
+        return "any:" + "|".join(part.key for part in self.parts)
+
+    def next_after(self, moment: datetime) -> datetime:
+        return min(part.next_after(moment) for part in self.parts)
+
+    def slots_back(self, after: datetime, until: datetime) -> Iterator[datetime]:
+        previous = None
+        for slot in heapq.merge(*(part.slots_back(after, until) for part in self.parts), reverse=True):
+            if slot != previous:
+                yield slot
+            previous = slot
+
+    def describe(self) -> str:
+        return "; ".join(part.describe() for part in self.parts)
 
 
 #: Each field's name, first value and count of values, for the step check.

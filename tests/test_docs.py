@@ -145,7 +145,9 @@ def test_the_python_samples_of_a_page_run_and_their_jobs_pass_the_checks(page, m
 
 def _check(block: Block, jobs: list[str], settings: dict, tasks: dict | None) -> None:
     """cronjobs' system checks on these jobs (dotted paths), under these settings (the page's
-    ``CRONJOBS`` and ``TASKS``): no error."""
+    ``CRONJOBS`` and ``TASKS``): no error. A list is django-crontab's ``CRONJOBS``, naming a made-up
+    project's functions (``myapp.cron...``): reading it is tested in tests/peers."""
+    settings = settings if isinstance(settings, dict) else {}
     values = {**settings, "AUTODISCOVER": False, "JOBS": jobs}
     if values.get("LOCK") == "cache" or "LOCK_CACHE" in settings:
         values["LOCK_CACHE"] = "locks"  # the tests' Redis: the sample's own cache is another host's
@@ -216,7 +218,8 @@ def _parse(block: Block, argv: list[str]) -> None:
     name, args = argv[0], argv[1:]
     command = load_command_class("cronjobs", name) if name in reference_data.COMMANDS else None
     if command is None:
-        assert name in ("migrate", "check", "rqworker"), f"{block.where}: unknown command {name}"
+        # Django's, django-rq's, and django-crontab's (Coming from django-crontab: its lines removed).
+        assert name in ("migrate", "check", "rqworker", "crontab"), f"{block.where}: unknown command {name}"
         return
     parser = command.create_parser("manage.py", name)
     try:

@@ -230,3 +230,14 @@ class TestDueSlots:
     def test_unknown_catchup_is_an_error(self):
         with pytest.raises(ValueError, match="catchup"):
             due_slots(self.every_minute, self.t0, self.t0 + timedelta(minutes=5), "some")
+
+
+def test_any_schedule_yields_the_slots_of_each_part_once_in_order():
+    from cronjobs.schedules import AnySchedule
+
+    start = datetime(2026, 12, 5, tzinfo=timezone.utc)
+    both = AnySchedule((CronSchedule("30 11 * * *", "UTC"), CronSchedule("0 */6 * * *", "UTC")))
+    slots = [s.strftime("%H:%M") for s in both.slots_back(start, start + timedelta(hours=12))]
+    assert slots == ["12:00", "11:30", "06:00"]
+    assert both.next_after(start + timedelta(hours=6)) == start + timedelta(hours=11, minutes=30)
+    assert both.key == "any:cron:30 11 * * *@UTC|cron:0 */6 * * *@UTC"

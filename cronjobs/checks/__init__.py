@@ -15,10 +15,13 @@ from cronjobs.checks.metrics import check_metrics_view
 from cronjobs.checks.modules import check_modules
 from cronjobs.checks.monitors import check_monitors
 from cronjobs.checks.operations import check_operations
+from cronjobs.checks.peers import check_cron_classes, check_crontab_entries
 from cronjobs.checks.settings import check_settings
 
 __all__ = [
     "TAG",
+    "check_cron_classes",
+    "check_crontab_entries",
     "check_fencing",
     "check_frozen_sessions",
     "check_install_settings",

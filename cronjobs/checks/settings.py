@@ -13,6 +13,7 @@ from django.core.checks import CheckMessage, register
 
 from cronjobs import conf, locks, registry
 from cronjobs.checks.base import TAG, error
+from cronjobs.peers import crontab
 
 #: The largest ``MAX_CATCHUP``: a week of a job due every minute. After an outage each missed
 #: slot up to this bound is planned, then recorded as missed or run, per job: 10,000 slots take
@@ -26,8 +27,16 @@ MAX_CATCHUP = 10_000
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     user = getattr(settings, "CRONJOBS", None)
-    if user is not None and not isinstance(user, dict):
-        return [error("CRONJOBS must be a dict.", f"Got {type(user).__name__}.", 10)]
+    if crontab.is_crontab_list(user):
+        user = None  # django-crontab's list of entries: cronjobs.checks.peers reads it
+    elif user is not None and not isinstance(user, dict):
+        return [
+            error(
+                "CRONJOBS must be a dict.",
+                f"Got {type(user).__name__}. (A list is read as django-crontab's list of entries.)",
+                10,
+            )
+        ]
     for key in sorted(set(user or {}) - set(conf.DEFAULTS), key=str):
         close = difflib.get_close_matches(str(key), sorted(conf.DEFAULTS), n=1)
         errors.append(

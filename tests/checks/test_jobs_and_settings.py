@@ -143,9 +143,11 @@ def test_each_mistake_in_the_setting_is_an_error_with_its_id(setting, expected_i
     assert text in messages[0].msg and messages[0].hint
 
 
-def test_cronjobs_must_be_a_dict():
-    with override_settings(CRONJOBS=["file"]):
+def test_cronjobs_must_be_a_dict_or_django_crontab_s_list():
+    with override_settings(CRONJOBS="file"):
         assert ids(checks.run_checks(tags=["cronjobs"])) == ["cronjobs.E010"]
+    with override_settings(CRONJOBS=["file"]):  # a list is django-crontab's: its entry is no tuple
+        assert ids(checks.run_checks(tags=["cronjobs"])) == ["cronjobs.E210"]
 
 
 def test_use_tz_false_is_an_error():
