@@ -290,3 +290,19 @@ def test_a_user_without_the_change_permission_cannot_change_a_schedule(db):
     schedule.refresh_from_db()
     assert (schedule.schedule, schedule.enabled) == ("* * * * *", True)
     assert StoredSchedule.objects.count() == 1 and not Action.objects.exists()
+
+
+@pytest.mark.django_db
+def test_list_health_and_simulate_show_a_stored_schedule_as_any_job(django_db_blocker):
+    from io import StringIO
+
+    row(schedule="0 3 * * *").save()
+    out = StringIO()
+    call_command("cronjobs", "list", stdout=out)
+    assert "db.report" in out.getvalue()
+    call_command("runcrons", "-v0")  # first seen (health calls a job runcrons never saw unhealthy, as any job)
+    call_command("cronjobs", "health", stdout=StringIO())  # not late: exits 0
+    out = StringIO()
+    with django_db_blocker.unblock():  # simulate runs on a database of its own, as in test_simulate.py
+        call_command("cronjobs", "simulate", "db.report", "--from", "2026-12-02", "--to", "2026-12-03", stdout=out)
+    assert "db.report" in out.getvalue() and "03:00" in out.getvalue()
