@@ -5,6 +5,7 @@
 lock, with its timeout, signals and record, like any other run. Acting on jobs (run now,
 pause, resume, unlock) needs the "change cron job" permission; forgetting a job that is no
 longer in code (its state and runs deleted) needs "delete cron job". Runs are read-only.
+Stored schedules (jobs edited here, without a deploy) have their own page.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from cronjobs import admin_display as display
 from cronjobs import registry, words
 from cronjobs.exceptions import CronJobsError
-from cronjobs.models import NOT_RUNS, Action, Job, Run
+from cronjobs.models import NOT_RUNS, Action, Job, Run, StoredSchedule
 from cronjobs.ops import actions, charts, maintenance, overview
 
 #: Badge colours by status (the admin's own greens, reds and blues).
@@ -102,6 +103,7 @@ class JobAdmin(admin.ModelAdmin):
     # -- what is shown ---------------------------------------------------------------
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        registry.refresh()  # the stored schedules as they are now
         # Registered jobs that runcrons has not seen yet are listed too: they start from now.
         Job.objects.ensure(registry.get_jobs(), timezone.now())
         switch = maintenance.current()
@@ -237,6 +239,7 @@ class JobAdmin(admin.ModelAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        registry.refresh()
         return super().change_view(
             request, object_id, form_url, {**self._buttons(request, object_id), **(extra_context or {})}
         )
@@ -497,3 +500,73 @@ class ActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
         return False
+
+
+@admin.register(StoredSchedule)
+class StoredScheduleAdmin(admin.ModelAdmin):
+    """Schedules edited here, without a deploy: add, change, enable, disable, delete.
+
+    Each form is validated with the system checks' rules and messages; each change is recorded
+    as an Action (who, what, when) and applies at the next ``runcrons``. Django's permissions
+    decide: "add", "change" (also to enable or disable) and "delete stored schedule"."""
+
+    list_display = ["name", "what", "when", "enabled", "job_link", "changed_at"]
+    list_filter = ["enabled"]
+    search_fields = ["name", "description", "task", "command"]
+    actions = ["enable", "disable"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "enabled"]}),
+        (_("What runs"), {"fields": ["task", "command", "args", "kwargs"]}),
+        (_("When"), {"fields": ["schedule", "interval", "timezone"]}),
+    ]
+
+    @admin.display(description=_("what"))
+    def what(self, obj: StoredSchedule) -> str:
+        return f"task {obj.task}" if obj.task else f"command {obj.command}"
+
+    @admin.display(description=_("when"))
+    def when(self, obj: StoredSchedule) -> str:
+        job = registry.get_jobs().get(obj.code)
+        if job is not None and job.__module__ == "cronjobs.stored":
+            return overview.describe(job)
+        return obj.schedule or f"every {obj.interval}"
+
+    @admin.display(description=_("job"))
+    def job_link(self, obj: StoredSchedule) -> str:
+        url = reverse("admin:cronjobs_job_change", args=[quote(obj.code)])
+        return format_html('<a class="cronjobs-job" href="{}">{}</a>', url, obj.code)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        registry.refresh()
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: StoredSchedule, form: Any, change: bool) -> None:
+        was = None
+        if change:
+            was = actions.schedule_state(StoredSchedule.objects.get(pk=obj.pk))
+        actions.save_schedule(obj, was, _actor(request), timezone.now())
+
+    def delete_model(self, request: HttpRequest, obj: StoredSchedule) -> None:
+        actions.delete_schedule(obj, _actor(request), timezone.now())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StoredSchedule]) -> None:
+        now = timezone.now()
+        for row in queryset:
+            actions.delete_schedule(row, _actor(request), now)
+
+    @admin.action(description=_("Enable (resume: the slots missed while disabled are skipped)"), permissions=["change"])
+    def enable(self, request: HttpRequest, queryset: QuerySet[StoredSchedule]) -> None:
+        self._switch(request, queryset, True)
+
+    @admin.action(description=_("Disable (pause)"), permissions=["change"])
+    def disable(self, request: HttpRequest, queryset: QuerySet[StoredSchedule]) -> None:
+        self._switch(request, queryset, False)
+
+    def _switch(self, request: HttpRequest, queryset: QuerySet[StoredSchedule], enabled: bool) -> None:
+        now = timezone.now()
+        done = [row.code for row in queryset if actions.set_schedule_enabled(row, enabled, _actor(request), now)]
+        word = "Enabled" if enabled else "Disabled"
+        if done:
+            self.message_user(request, f"{word}: {', '.join(done)}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Nothing {word.lower()}: already so.", messages.WARNING)

@@ -72,6 +72,10 @@ class TaskJob(BaseCronJob):
 
     abstract = True
     task: ClassVar[Task]
+    arguments: ClassVar[tuple[Any, ...]] = ()
+    """Enqueued with these positional arguments (a stored schedule's; ``@cron`` gives none)."""
+    keywords: ClassVar[dict[str, Any]] = {}
+    """... and these keyword arguments."""
 
     def run(self) -> str | None:
         raise RuntimeError(

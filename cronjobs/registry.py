@@ -1,8 +1,14 @@
-"""Finding job classes: every installed app's ``cron.py`` plus ``CRONJOBS["JOBS"]``, and the
-jobs of another scheduler's configuration read as it stands (:mod:`cronjobs.peers`).
+"""Finding job classes: every installed app's ``cron.py`` plus ``CRONJOBS["JOBS"]``, the jobs of
+another scheduler's configuration read as it stands (:mod:`cronjobs.peers`), and the schedules
+stored in the database.
 
 A function or task under ``@cron(...)`` counts as the class the decorator made of it
-(:mod:`cronjobs.decorator`), in ``cron.py`` (decorated there or imported there) or listed by path."""
+(:mod:`cronjobs.decorator`), in ``cron.py`` (decorated there or imported there) or listed by path.
+
+What is in code is found once per process (:func:`discover`); the stored schedules
+(:mod:`cronjobs.stored`) are read again after :func:`refresh`, which ``runcrons`` calls at each
+invocation and each pass of ``--loop``, and the admin at each of its pages (a change saved in
+this process refreshes too)."""
 
 from __future__ import annotations
 
@@ -48,12 +54,20 @@ class BrokenModule:
 
 
 _discovery: Discovery | None = None
+_stored: dict[str, type[BaseCronJob]] | None = None
 
 
 def reset() -> None:
     """Forget what was found (after settings change)."""
     global _discovery
     _discovery = None
+    refresh()
+
+
+def refresh() -> None:
+    """Read the stored schedules again at the next :func:`get_jobs` (a change takes effect)."""
+    global _stored
+    _stored = None
 
 
 @receiver(setting_changed)
@@ -71,11 +85,24 @@ def discover() -> Discovery:
 
 
 def get_jobs() -> dict[str, type[BaseCronJob]]:
-    """Registered jobs by code, in discovery order (the first of duplicate codes wins)."""
+    """Registered jobs by code, in discovery order (the first of duplicate codes wins), then the
+    stored schedules by name (a job in code wins over a stored schedule of the same code)."""
     jobs: dict[str, type[BaseCronJob]] = {}
     for cls in discover().classes:
         jobs.setdefault(cls.get_code(), cls)
+    for code, cls in stored().items():
+        jobs.setdefault(code, cls)
     return jobs
+
+
+def stored() -> dict[str, type[BaseCronJob]]:
+    """The jobs of the schedules stored in the database, read once after each :func:`refresh`."""
+    global _stored
+    if _stored is None:
+        from cronjobs import stored as rows
+
+        _stored = rows.read()
+    return _stored
 
 
 def _discover() -> Discovery:

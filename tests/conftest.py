@@ -93,6 +93,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(saved[1], ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _stored_schedules_read_again() -> None:
+    """Each test reads the stored schedules of its own database (a row a test made and rolled
+    back must not stay a job for the next one)."""
+    from cronjobs import registry
+
+    registry.refresh()
+
+
 @pytest.fixture(scope="session")
 def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     servers: dict[str, Server] = {}

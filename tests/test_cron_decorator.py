@@ -216,6 +216,7 @@ def test_task_above_cron_is_a_check_error_saying_the_order():
     assert found.hint == "Put @cron(...) above @task: the decorator nearest the def applies first."
 
 
+@pytest.mark.django_db  # the registry reads the stored schedules too
 def test_decorated_jobs_pass_the_checks():
     with jobs("writes_a_row", "writes_a_row_async", "enqueued", "enqueued_and_fails"):
         assert _errors() == []

@@ -24,7 +24,7 @@ def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     by_code: dict[str, list[type[BaseCronJob]]] = defaultdict(list)
     for job in registry.discover().classes:
         by_code[job.get_code()].append(job)
-        errors.extend(_check_job(job))
+        errors.extend(check_job(job))
     for code, classes in by_code.items():
         if len(classes) > 1:
             names = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in classes)
@@ -39,7 +39,8 @@ def check_jobs(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
-def _check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
+def check_job(job: type[BaseCronJob]) -> list[CheckMessage]:
+    """The errors and warnings of one job class (also the rules of stored schedules: :mod:`cronjobs.stored`)."""
     errors: list[CheckMessage] = []
 
     def add(msg: str, hint: str, id: int) -> None:
@@ -175,6 +176,22 @@ def _check_command(job: type[CommandJob]) -> list[CheckMessage]:
     return []
 
 
+def check_task_backend(job: type[BaseCronJob]) -> list[CheckMessage]:
+    """E056: the job's ``task_backend`` is an alias of ``settings.TASKS``."""
+    configured = getattr(settings, "TASKS", None) or {}
+    alias = job.task_backend
+    if alias is None or alias in configured:
+        return []
+    return [
+        error(
+            f"{where(job)}: task_backend is {alias!r}, which is not in settings.TASKS.",
+            f"Use one of {', '.join(map(repr, configured)) or '(none configured)'}, or add it to TASKS.",
+            56,
+            job,
+        )
+    ]
+
+
 def _zone_ok(name: str) -> bool:
     try:
         ZoneInfo(name)
@@ -192,16 +209,7 @@ def check_task_backends(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     errors: list[CheckMessage] = []
     configured = getattr(settings, "TASKS", None) or {}
     for job in registry.discover().classes:
-        alias = job.task_backend
-        if alias is not None and alias not in configured:
-            errors.append(
-                error(
-                    f"{where(job)}: task_backend is {alias!r}, which is not in settings.TASKS.",
-                    f"Use one of {', '.join(map(repr, configured)) or '(none configured)'}, or add it to TASKS.",
-                    56,
-                    job,
-                )
-            )
+        errors.extend(check_task_backend(job))
     if not apps.is_installed("cronjobs.tasks"):
         for alias, params in configured.items():
             backend = str(params.get("BACKEND", "")) if isinstance(params, dict) else ""

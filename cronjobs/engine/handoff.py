@@ -46,8 +46,8 @@ def hand_off(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     alias = job_cls.task_backend
     assert alias is not None
     try:
-        handed, arguments, what = _work(job_cls, run)
-        result = handed.enqueue(*arguments)
+        handed, arguments, keywords, what = _work(job_cls, run)
+        result = handed.enqueue(*arguments, **keywords)
     except Exception as exc:
         logger.error("%s: could not hand off to task backend %r: %s", job_cls.get_code(), alias, exc, exc_info=True)
         duration = time.monotonic() - started
@@ -58,15 +58,16 @@ def hand_off(job_cls: type[BaseCronJob], run: Run) -> Outcome:
     return record_handed_off(job_cls, run, alias, str(result.id), time.monotonic() - started, message)
 
 
-def _work(job_cls: type[BaseCronJob], run: Run) -> tuple[Task, tuple[Any, ...], str]:
+def _work(job_cls: type[BaseCronJob], run: Run) -> tuple[Task, tuple[Any, ...], dict[str, Any], str]:
     """The task to enqueue for ``run``, its arguments, and how the run's message says it: a
-    scheduled task itself (``@cron`` on a task), else :func:`run_cron_job` for the job."""
+    scheduled task itself (``@cron`` on a task, a stored schedule's task), else
+    :func:`run_cron_job` for the job."""
     from cronjobs.decorator import TaskJob
 
     if issubclass(job_cls, TaskJob):
-        return job_cls.task, (), f"enqueued {job_cls.task.module_path} on"
+        return job_cls.task, job_cls.arguments, job_cls.keywords, f"enqueued {job_cls.task.module_path} on"
     handed = run_cron_job.using(backend=job_cls.task_backend, queue_name=job_cls.task_queue)
-    return handed, (job_cls.get_code(), run.slot.isoformat(), run.attempt, run.forced), "handed to"
+    return handed, (job_cls.get_code(), run.slot.isoformat(), run.attempt, run.forced), {}, "handed to"
 
 
 def _atomic_as_the_job_says(function: Callable[P, R]) -> Callable[P, R]:

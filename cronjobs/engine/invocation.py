@@ -67,8 +67,11 @@ class Invocation:
         started: float,
         on_first_seen: Callable[[Report], None] = lambda report: None,
         on_pass: Callable[[list[Outcome], Any], None] = lambda outcomes, drained: None,
+        reload: Callable[[], dict[str, type[BaseCronJob]]] | None = None,
     ) -> None:
         self.jobs = jobs
+        self.reload = reload
+        """``--loop``: the jobs again before each pass (the stored schedules change without a deploy)."""
         self.options = options
         self.started = started
         self.on_first_seen = on_first_seen
@@ -132,6 +135,8 @@ class Invocation:
         options = self.options
 
         def run_jobs(now: Any) -> list[Outcome]:
+            if self.reload is not None:
+                self.jobs = self.reload()
             return Runner(self.jobs, now=now).run(workers=options.workers)
 
         try:

@@ -1,4 +1,5 @@
-"""What people did to jobs (pause, resume, unlock, run now, forget), kept for the record."""
+"""What people did to jobs (pause, resume, unlock, run now, forget; add, change or delete a stored
+schedule), kept for the record."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ class Action(models.Model):
         UNLOCK = "unlock", _("unlocked")
         RUN_NOW = "run_now", _("run requested")
         FORGET = "forget", _("forgotten")
+        ADD = "add", _("schedule added")
+        CHANGE = "change", _("schedule changed")
+        DELETE = "delete", _("schedule deleted")
 
     job_code = models.CharField(_("job"), max_length=191, db_index=True)
     kind = models.CharField(_("action"), max_length=16, choices=Kind.choices)

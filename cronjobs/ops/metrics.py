@@ -61,6 +61,8 @@ class CronJobsCollector:
         from cronjobs import registry
 
         now = self.now or timezone.now()
+        if self.jobs is None:
+            registry.refresh()  # each scrape sees the stored schedules as they are now
         jobs = self.jobs if self.jobs is not None else registry.get_jobs()
         codes = sorted(jobs)
         success = GaugeMetricFamily(

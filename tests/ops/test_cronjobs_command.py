@@ -70,10 +70,10 @@ def test_list_json_is_for_machines(ran):
 
 
 @pytest.mark.django_db
-def test_list_reads_the_state_of_all_jobs_in_three_queries_and_the_queues_and_maintenance_in_one_each(
+def test_list_reads_the_state_of_all_jobs_in_three_queries_and_the_queues_maintenance_and_stored_schedules_in_one_each(
     ran, django_assert_num_queries
 ):
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         cronjobs("list")
 
 

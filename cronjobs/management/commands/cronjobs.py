@@ -39,6 +39,7 @@ class Command(BaseCommand):
         return parser
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
+        registry.refresh()  # the stored schedules as they are now
         context = Context(timezone.now(), registry.get_jobs(), self.stdout, self.style)
         try:
             self.subcommands[subcommand].handle(context, **options)

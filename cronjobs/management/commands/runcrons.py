@@ -63,12 +63,20 @@ class Command(BaseCommand):
         self._verbosity = verbosity
         broken = self._check()
         _configure_logging(verbosity)
-        jobs = self._jobs = _select(registry.get_jobs(), tuple(codes))
         wanted = Options(codes, force, dry_run, workers, options["loop"], options["tasks_only"], options["queues"])
         _refuse_conflicts(wanted)
         _ensure_database()
+        registry.refresh()  # the stored schedules as they are now, at each invocation
+        jobs = self._jobs = _select(registry.get_jobs(), tuple(codes))
         supervisor.set_stop_grace(options.get("stop_grace"))
-        invocation = Invocation(jobs, wanted, started=started, on_first_seen=self._first_seen, on_pass=self._write_pass)
+        invocation = Invocation(
+            jobs,
+            wanted,
+            started=started,
+            on_first_seen=self._first_seen,
+            on_pass=self._write_pass,
+            reload=lambda: self._reload(codes),
+        )
         self._live = output.Live(self._report)
         try:
             with self._live:
@@ -84,6 +92,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=EXIT_FAILED) from None
         self._write(report, jobs)
         self._exit(report, broken)
+
+    def _reload(self, codes: list[str]) -> dict[str, Any]:
+        """``--loop``, at each pass: the stored schedules as they are now (added, changed, deleted)."""
+        registry.refresh()
+        self._jobs = {code: job for code, job in registry.get_jobs().items() if not codes or code in codes}
+        return self._jobs
 
     def _write(self, report: Report, jobs: dict[str, Any]) -> None:
         """The report's lines (the runs not written as they ended, the tasks, a dry run's plan)."""

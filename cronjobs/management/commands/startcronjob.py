@@ -32,7 +32,11 @@ class Command(BaseCommand):
             raise CommandError(f"no installed app with label {app!r}; installed: {labels}", returncode=2) from None
         try:
             done = scaffold.add_job(
-                config.label, Path(config.path), name, schedule=schedule, taken=set(registry.get_jobs())
+                config.label,
+                Path(config.path),
+                name,
+                schedule=schedule,
+                taken={job.get_code() for job in registry.discover().classes},
             )
         except scaffold.ScaffoldError as exc:
             raise CommandError(str(exc), returncode=2) from None
