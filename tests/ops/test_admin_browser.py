@@ -36,6 +36,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Served(str):
+    """The example project's URL, with ``manage(*args)`` to run its commands on its database."""
+
+    def __new__(cls, url: str, manage: object) -> Served:
+        served = super().__new__(cls, url)
+        served.manage = manage  # type: ignore[attr-defined]
+        return served
+
+
 @pytest.fixture
 def example(tmp_path):
     """The example project migrated into a fresh database, its jobs run once (the feed job fails), served."""
@@ -79,7 +88,7 @@ def example(tmp_path):
 
     try:
         wait_for(up, timeout=60, interval=0.2)
-        yield url
+        yield Served(url, manage)
     finally:
         stop(server)
         server.communicate(timeout=30)  # reaps it and closes its pipe
@@ -261,11 +270,11 @@ def test_the_job_page_shows_a_timeline_of_the_slots_and_a_duration_chart(example
     assert charts.screenshot(str(OUTPUT / "admin-job-charts-detail.png"))
 
 
-def _log_in(browser, example: str, next_url: str) -> None:
+def _log_in(browser, example: str, next_url: str, username: str = "admin") -> None:
     from selenium.webdriver.common.by import By
 
     browser.get(f"{example}/admin/login/?next={next_url}")
-    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys("browser-test")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
@@ -315,3 +324,75 @@ def test_at_1400_px_the_lists_fit_and_the_job_page_acts_with_buttons(example, br
     browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
     shot(browser, "admin-1400-job-page-charts.png")
     assert _cut_off(browser) == 0
+
+
+def _listed(example, code: str) -> str:
+    """What ``manage.py cronjobs list`` says of ``code`` after a ``runcrons`` ("" when it has no such job)."""
+    ran = example.manage("runcrons")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    listed = example.manage("cronjobs", "list")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    blocks = [block for block in listed.stdout.split("\n\n") if block.split()[:1] == [code]]
+    return blocks[0] if blocks else ""
+
+
+def _form(browser, **fields: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    for name, value in fields.items():
+        field = browser.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    browser.find_element(By.NAME, "_save").click()
+
+
+def test_a_schedule_added_changed_paused_and_deleted_in_the_admin_applies_at_the_next_runcrons(example, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _log_in(browser, example, "/admin/cronjobs/storedschedule/add/")
+    _form(browser, name="sessions", command="clearsessions", schedule="* * * * *")
+    assert "was added successfully" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert "Every minute" in _listed(example, "db.sessions")
+    shot(browser, "admin-stored-schedules.png")
+
+    browser.find_element(By.LINK_TEXT, "sessions").click()
+    _form(browser, schedule="61 * * * *")  # refused with the check's message
+    error = browser.find_element(By.CSS_SELECTOR, ".errorlist").text
+    assert "61" in error and "E001" in error, error
+    shot(browser, "admin-stored-schedule-refused.png")
+    _form(browser, schedule="*/5 * * * *")
+    assert "was changed successfully" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert "Every 5th minute of every hour" in _listed(example, "db.sessions")
+
+    row = browser.find_element(By.XPATH, "//tr[th/a[text()='sessions']]")
+    row.find_element(By.CSS_SELECTOR, "input.action-select").click()
+    Select(browser.find_element(By.NAME, "action")).select_by_value("disable")
+    browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
+    assert "Disabled: db.sessions." in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert "paused" in _listed(example, "db.sessions")
+
+    # A user who may only look cannot change it.
+    made = example.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import Permission, User\n"
+        "u = User.objects.create_user('viewer', password='browser-test', is_staff=True)\n"
+        "u.user_permissions.add(Permission.objects.get(codename='view_storedschedule'))",
+    )
+    assert made.returncode == 0, made.stderr
+    browser.delete_all_cookies()
+    _log_in(browser, example, "/admin/cronjobs/storedschedule/", username="viewer")
+    browser.find_element(By.LINK_TEXT, "sessions").click()
+    assert browser.find_elements(By.NAME, "_save") == []  # read only
+    assert browser.find_elements(By.NAME, "schedule") == []
+    browser.get(f"{example}/admin/cronjobs/storedschedule/add/")
+    assert "403" in browser.title or "Forbidden" in browser.page_source
+
+    browser.delete_all_cookies()
+    _log_in(browser, example, "/admin/cronjobs/storedschedule/")
+    browser.find_element(By.LINK_TEXT, "sessions").click()
+    browser.find_element(By.CSS_SELECTOR, "a.deletelink").click()
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    assert "was deleted successfully" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert "not registered any more" in _listed(example, "db.sessions")  # its history kept until `forget`
