@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
                 (
                     "name",
                     models.SlugField(
-                        help_text="Its job's code is db.<name>; letters, digits, - and _.",
+                        help_text="Letters, digits, - and _; its job's code is db. followed by this name.",
                         max_length=100,
                         unique=True,
                         verbose_name="name",
