@@ -36,7 +36,10 @@ class StoredSchedule(models.Model):
     expression or an interval: a job edited in the admin, without a deploy."""
 
     name = models.SlugField(
-        _("name"), max_length=100, unique=True, help_text=_("Letters, digits, - and _; its job's code is db. followed by this name.")
+        _("name"),
+        max_length=100,
+        unique=True,
+        help_text=_("Letters, digits, - and _; its job's code is db. followed by this name."),
     )
     description = models.TextField(_("description"), blank=True)
     task = models.CharField(
