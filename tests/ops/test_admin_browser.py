@@ -279,6 +279,23 @@ def _log_in(browser, example: str, next_url: str, username: str = "admin") -> No
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
 
+def _settled(browser, read, starting: str = ""):
+    """What ``read()`` gives once the page that a click or a load brings has replaced the last
+    one: an element of the old page goes stale under it (on a busy machine, often)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def ready(_driver):
+        try:
+            found = read()
+            text = found.text if hasattr(found, "text") else ""
+            return found if not starting or text.startswith(starting) else False
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+
+    return WebDriverWait(browser, 60, poll_frequency=0.1).until(ready)
+
+
 def _cut_off(browser) -> int:
     """How many pixels the page, or the list's table in its scrolling box, is wider than its room."""
     return browser.execute_script(
@@ -306,16 +323,20 @@ def test_at_1400_px_the_lists_fit_and_the_job_page_acts_with_buttons(example, br
     shot(browser, "admin-1400-run-list.png")
 
     browser.get(f"{example}/admin/cronjobs/job/shop.heartbeat/change/")
-    buttons = [b.get_attribute("value") for b in browser.find_elements(By.CSS_SELECTOR, ".cronjobs-buttons input")]
+    buttons = _settled(
+        browser,
+        lambda: [b.get_attribute("value") for b in browser.find_elements(By.CSS_SELECTOR, ".cronjobs-buttons input")],
+    )
     assert buttons == ["Run now (at the next runcrons)", "Pause"]  # no lock held: no "Unlock"
     assert browser.find_element(By.CSS_SELECTOR, ".field-paused_state .readonly").text == "no"
     shot(browser, "admin-1400-job-page.png")
     browser.find_element(By.CSS_SELECTOR, "input.cronjobs-button-pause").click()
-    message = browser.find_element(By.CSS_SELECTOR, "ul.messagelist li")
+    message = _settled(browser, lambda: browser.find_element(By.CSS_SELECTOR, "ul.messagelist li"), "Paused")
     assert (message.text, message.get_attribute("class")) == ("Paused: shop.heartbeat.", "success")
     assert browser.find_element(By.CSS_SELECTOR, ".field-paused_state .readonly").text == "paused"
     browser.find_element(By.CSS_SELECTOR, "input.cronjobs-button-resume").click()
-    assert browser.find_element(By.CSS_SELECTOR, "ul.messagelist li").text == "Resumed: shop.heartbeat."
+    message = _settled(browser, lambda: browser.find_element(By.CSS_SELECTOR, "ul.messagelist li"), "Resumed")
+    assert message.text == "Resumed: shop.heartbeat."
     browser.find_element(By.CSS_SELECTOR, "input.cronjobs-button-run_now").click()
     assert "The next runcrons runs shop.heartbeat once" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
     assert "at the next runcrons (run requested)" in browser.find_element(By.CSS_SELECTOR, ".field-next_run").text
