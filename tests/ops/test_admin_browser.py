@@ -153,7 +153,7 @@ def test_an_operator_sees_the_jobs_pauses_one_and_reads_a_failed_runs_traceback(
     row.find_element(By.CSS_SELECTOR, "input.action-select").click()
     Select(browser.find_element(By.NAME, "action")).select_by_value("pause")
     browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
-    assert "Paused: shop.heartbeat." in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert _message(browser, "Paused") == "Paused: shop.heartbeat."
     row = browser.find_element(By.XPATH, "//tr[th/a[text()='shop.heartbeat']]")
     assert row.find_element(By.CSS_SELECTOR, "td.field-next_run .cronjobs-status-paused").text == "paused"
     assert browser.save_screenshot(str(OUTPUT / "admin-job-list-paused.png"))
@@ -296,6 +296,13 @@ def _settled(browser, read, starting: str = ""):
     return WebDriverWait(browser, 60, poll_frequency=0.1).until(ready)
 
 
+def _message(browser, starting: str) -> str:
+    """The text of the message the page a click brings shows, once it begins with ``starting``."""
+    from selenium.webdriver.common.by import By
+
+    return _settled(browser, lambda: browser.find_element(By.CSS_SELECTOR, "ul.messagelist li"), starting).text
+
+
 def _cut_off(browser) -> int:
     """How many pixels the page, or the list's table in its scrolling box, is wider than its room."""
     return browser.execute_script(
@@ -338,7 +345,7 @@ def test_at_1400_px_the_lists_fit_and_the_job_page_acts_with_buttons(example, br
     message = _settled(browser, lambda: browser.find_element(By.CSS_SELECTOR, "ul.messagelist li"), "Resumed")
     assert message.text == "Resumed: shop.heartbeat."
     browser.find_element(By.CSS_SELECTOR, "input.cronjobs-button-run_now").click()
-    assert "The next runcrons runs shop.heartbeat once" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert "The next runcrons runs shop.heartbeat once" in _message(browser, "The next runcrons")
     assert "at the next runcrons (run requested)" in browser.find_element(By.CSS_SELECTOR, ".field-next_run").text
     assert browser.current_url.endswith("/admin/cronjobs/job/shop.heartbeat/change/")
     shot(browser, "admin-1400-job-page-run-requested.png")
@@ -373,24 +380,24 @@ def test_a_schedule_added_changed_paused_and_deleted_in_the_admin_applies_at_the
 
     _log_in(browser, example, "/admin/cronjobs/storedschedule/add/")
     _form(browser, name="sessions", command="clearsessions", schedule="* * * * *")
-    assert "was added successfully" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert "was added successfully" in _message(browser, "The stored schedule")
     assert "Every minute" in _listed(example, "db.sessions")
     shot(browser, "admin-stored-schedules.png")
 
     browser.find_element(By.LINK_TEXT, "sessions").click()
     _form(browser, schedule="61 * * * *")  # refused with the check's message
-    error = browser.find_element(By.CSS_SELECTOR, ".errorlist").text
+    error = _settled(browser, lambda: browser.find_element(By.CSS_SELECTOR, ".errorlist")).text
     assert "61" in error and "E001" in error, error
     shot(browser, "admin-stored-schedule-refused.png")
     _form(browser, schedule="*/5 * * * *")
-    assert "was changed successfully" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert "was changed successfully" in _message(browser, "The stored schedule")
     assert "Every 5th minute of every hour" in _listed(example, "db.sessions")
 
     row = browser.find_element(By.XPATH, "//tr[th/a[text()='sessions']]")
     row.find_element(By.CSS_SELECTOR, "input.action-select").click()
     Select(browser.find_element(By.NAME, "action")).select_by_value("disable")
     browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
-    assert "Disabled: db.sessions." in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert _message(browser, "Disabled") == "Disabled: db.sessions."
     assert "paused" in _listed(example, "db.sessions")
 
     # A user who may only look cannot change it.
@@ -415,5 +422,5 @@ def test_a_schedule_added_changed_paused_and_deleted_in_the_admin_applies_at_the
     browser.find_element(By.LINK_TEXT, "sessions").click()
     browser.find_element(By.CSS_SELECTOR, "a.deletelink").click()
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert "was deleted successfully" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert "was deleted successfully" in _message(browser, "The stored schedule")
     assert "not registered any more" in _listed(example, "db.sessions")  # its history kept until `forget`

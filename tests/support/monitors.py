@@ -77,7 +77,7 @@ class RecordingServer:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[Request]:
+    def wait_for(self, count: int, timeout: float = 60.0) -> list[Request]:
         deadline = time.monotonic() + timeout
         while len(self.requests) < count and time.monotonic() < deadline:
             time.sleep(0.01)
