@@ -180,7 +180,8 @@ def tests_in_process(session: nox.Session, django: str) -> None:
 
 @nox.session(python="3.11", tags=["ci"])
 def peers(session: nox.Session) -> None:
-    """The ways in from django-cron and django-crontab (tests/peers/), against the real packages."""
+    """The ways in from django-cron, django-crontab and django-celery-beat (tests/peers/), against the
+    real packages."""
     _install(session, "django-5.2", "dev", "peers")
     # CRONJOBS_PEERS_REQUIRED: a missing package fails the session (elsewhere tests/peers is not collected).
     session.run("python", "-m", "pytest", "tests/peers", *session.posargs, env={"CRONJOBS_PEERS_REQUIRED": "1"})

@@ -4,6 +4,7 @@ Processes started by tests read their database from the environment:
 CRONJOBS_TEST_DB_VENDOR (sqlite, postgresql, mysql) and CRONJOBS_TEST_DB_NAME.
 """
 
+import importlib.util
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,10 @@ INSTALLED_APPS = [
     "cronjobs.tasks",
     "tests.testapp",
 ]
+# django-celery-beat, where it is installed (the peers session, requirements/peers.txt): its tables
+# are what `cronjobs import-celery-beat` reads (tests/peers/test_celerybeat.py).
+if importlib.util.find_spec("django_celery_beat") is not None:
+    INSTALLED_APPS.append("django_celery_beat")
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

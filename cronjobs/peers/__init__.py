@@ -2,8 +2,10 @@
 
 - :mod:`cronjobs.peers.crontab`: django-crontab's ``CRONJOBS`` list of tuples.
 - :mod:`cronjobs.peers.djangocron`: django-cron's ``CRON_CLASSES`` and its ``CronJobBase`` classes.
+- :mod:`cronjobs.peers.celerybeat`: django-celery-beat's periodic tasks, copied into stored
+  schedules by ``manage.py cronjobs import-celery-beat`` (not read at each start: they are rows).
 
-Each turns what it reads into ordinary :class:`~cronjobs.jobs.BaseCronJob` subclasses, which
-:mod:`cronjobs.registry` adds to the jobs it finds, and lists what it could not map; the checks
+The first two turn what they read into ordinary :class:`~cronjobs.jobs.BaseCronJob` subclasses, which
+:mod:`cronjobs.registry` adds to the jobs it finds, and list what they could not map; the checks
 of :mod:`cronjobs.checks.peers` report both.
 """

@@ -26,6 +26,8 @@ README = [
     ("0   4 * * *", "django.core.management.call_command", ["clearsessions"]),
 ]
 AT = datetime(2026, 12, 2, 3, 58, tzinfo=timezone.utc)
+# registry.get_jobs() reads the stored schedules too: every test may use the database.
+pytestmark = pytest.mark.django_db
 
 
 def _cronjobs(entries: list) -> override_settings:

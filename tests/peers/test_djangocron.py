@@ -18,6 +18,8 @@ from tests.testapp.models import Effect
 
 CLASSES = "tests.peers.cron_classes"
 DAY = datetime(2026, 12, 5, tzinfo=timezone.utc)  # a Saturday
+# registry.get_jobs() reads the stored schedules too: every test may use the database.
+pytestmark = pytest.mark.django_db
 
 
 def _classes(*names: str) -> override_settings:

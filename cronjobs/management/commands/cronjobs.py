@@ -18,7 +18,10 @@ from cronjobs.ops import overview
 
 
 class Command(BaseCommand):
-    help = "Operate the cron jobs: list, history, pause, resume, run, unlock, prune, forget, health, simulate."
+    help = (
+        "Operate the cron jobs: list, history, pause, resume, run, unlock, prune, forget, health, simulate; "
+        "import-celery-beat."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
