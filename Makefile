@@ -8,9 +8,10 @@ PYTEST_ARGS ?=
 # The sessions `make test` runs (noxfile.py tags them "ci"), the long one first: the whole suite
 # on Django 5.2 / Python 3.11; then the in-process tests and the smoke set of the process tests on
 # Django 6.1 / Python 3.13, lint, the package build, the docs, and the in-process tests on Django
-# 6.0 / Python 3.12 and Django 5.2 / Python 3.10, and the ways in from the peers (their real packages).
+# 6.0 / Python 3.12 and Django 5.2 / Python 3.10, the ways in from the peers (their real packages),
+# and the Celery hand-off (real RabbitMQ and Celery workers).
 CI_SESSIONS = "tests(django5.2-py3.11)" "tests(django6.1-py3.13)" lint package docs \
-	"tests-in-process(django6.0-py3.12)" "tests-in-process(django5.2-py3.10)" peers
+	"tests-in-process(django6.0-py3.12)" "tests-in-process(django5.2-py3.10)" peers celery
 # Sessions run side by side: the whole suite, and the short ones one after the other beside it.
 PARALLEL ?= 3
 

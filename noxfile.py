@@ -187,6 +187,13 @@ def peers(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", "tests/peers", *session.posargs, env={"CRONJOBS_PEERS_REQUIRED": "1"})
 
 
+@nox.session(python="3.11", tags=["ci"])
+def celery(session: nox.Session) -> None:
+    """Jobs handed to real Celery workers (tests/tasks/test_celery.py): RabbitMQ, Redis results."""
+    _install(session, "django-5.2", "dev", "celery")
+    session.run("python", "-m", "pytest", "tests/tasks/test_celery.py", *session.posargs)
+
+
 @nox.session(python="3.11", default=False)
 def coverage(session: nox.Session) -> None:
     """Branch coverage of cronjobs/ by the whole suite on Django 5.2, the processes it starts

@@ -165,3 +165,16 @@ if os.environ.get("CRONJOBS_TEST_RQ_QUEUE"):
     _RQ_REDIS = {"URL": os.environ.get("CRONJOBS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")}
     RQ_QUEUES = {"default": _RQ_REDIS, os.environ["CRONJOBS_TEST_RQ_QUEUE"]: _RQ_REDIS}
     TASKS["rq"] = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [os.environ["CRONJOBS_TEST_RQ_QUEUE"]]}
+
+# CRONJOBS_TEST_CELERY_QUEUE: jobs hand work to Celery workers (cronjobs.tasks.celery) on this queue:
+# the test RabbitMQ is the broker, the test Redis keeps the results under a key prefix of the queue's name.
+if os.environ.get("CRONJOBS_TEST_CELERY_QUEUE"):
+    CELERY_BROKER_URL = os.environ.get("CRONJOBS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    CELERY_RESULT_BACKEND = os.environ.get("CRONJOBS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{os.environ['CRONJOBS_TEST_CELERY_QUEUE']}:"}
+    CELERY_TASK_ACKS_LATE = True
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+    TASKS["celery"] = {
+        "BACKEND": "cronjobs.tasks.celery.CeleryBackend",
+        "QUEUES": [os.environ["CRONJOBS_TEST_CELERY_QUEUE"]],
+    }

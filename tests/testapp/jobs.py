@@ -646,3 +646,19 @@ class StuckInCWithHooks(StuckInC):
 
     def on_finish(self, outcome):
         Effect.objects.create(job=f"on_finish:{outcome.status}", slot=self.slot, pid=os.getpid())
+
+
+class HandedToCelery(HandedOff):
+    """Handed to Celery workers (cronjobs.tasks.celery) on the queue CRONJOBS_TEST_CELERY_QUEUE."""
+
+    code = "test.handed_to_celery"
+    task_backend = "celery"
+    task_queue = os.environ.get("CRONJOBS_TEST_CELERY_QUEUE", "default")
+
+
+class HandedToCeleryFails(HandedOffFails):
+    """Handed to Celery; its task fails in the worker."""
+
+    code = "test.handed_to_celery_fails"
+    task_backend = "celery"
+    task_queue = os.environ.get("CRONJOBS_TEST_CELERY_QUEUE", "default")
