@@ -17,7 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "cronjobs"
 #: Where system checks are defined: the checks package, and the one-off tasks app's checks.
-CHECK_SOURCES = [*sorted((PACKAGE / "checks").glob("*.py")), PACKAGE / "tasks" / "checks.py"]
+CHECK_SOURCES = [
+    *sorted((PACKAGE / "checks").glob("*.py")),
+    PACKAGE / "tasks" / "checks.py",
+    PACKAGE / "tasks" / "celery.py",
+]
 CHECK_ID = re.compile(r"cronjobs\.([CEWID])(\d{3})")
 LEVELS = {"C": "critical", "E": "error", "W": "warning", "I": "info", "D": "debug"}
 

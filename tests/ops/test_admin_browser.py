@@ -357,7 +357,7 @@ def test_at_1400_px_the_lists_fit_and_the_job_page_acts_with_buttons(example, br
 def _listed(example, code: str) -> str:
     """What ``manage.py cronjobs list`` says of ``code`` after a ``runcrons`` ("" when it has no such job)."""
     ran = example.manage("runcrons")
-    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.returncode in (0, 1), ran.stdout + ran.stderr  # 1: the example's feed job fails when due
     listed = example.manage("cronjobs", "list")
     assert listed.returncode == 0, listed.stdout + listed.stderr
     blocks = [block for block in listed.stdout.split("\n\n") if block.split()[:1] == [code]]
