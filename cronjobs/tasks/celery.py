@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from celery import Celery, shared_task, states
-from celery.backends.base import KeyValueStoreBackend
+from celery.backends.base import BaseKeyValueStoreBackend
 from django.core import checks
 from django.utils import timezone as django_timezone
 from django.utils.module_loading import import_string
@@ -176,7 +176,7 @@ class CeleryBackend(BaseTaskBackend):
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
         messages = list(super().check(**kwargs))
-        if not isinstance(self.celery.backend, KeyValueStoreBackend):
+        if not isinstance(self.celery.backend, BaseKeyValueStoreBackend):
             messages.append(
                 checks.Error(
                     f"task backend {self.alias!r}: Celery's result backend is {type(self.celery.backend).__name__}, "

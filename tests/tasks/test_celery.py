@@ -179,3 +179,15 @@ def test_jobs_handed_to_celery_run_once_per_slot_on_celery_workers_and_their_run
     mails = [p.read_text() for p in (path / "mail").iterdir()]
     assert len(mails) == len(failed) and all("cron job test.handed_to_celery_fails failed" in m for m in mails)
     assert all("ValueError: the heavy work for" in m for m in mails)
+
+
+def test_a_result_backend_that_cannot_keep_the_task_records_is_a_system_check_error():
+    pytest.importorskip("celery")
+    from cronjobs.tasks.celery import CeleryBackend
+
+    def ids(app: str) -> list[str]:
+        backend = CeleryBackend("celery", {"QUEUES": [], "OPTIONS": {"APP": app}})
+        return [message.id for message in backend.check()]
+
+    assert "cronjobs.E059" in ids("tests.testapp.celery_apps.rpc_results")
+    assert "cronjobs.E059" not in ids("tests.testapp.celery_apps.redis_results")
