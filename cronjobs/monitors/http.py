@@ -44,8 +44,8 @@ def send(
     """
     request = _Request(url, body, method, retries, headers or {}, time.monotonic() + float(timeout))
     thread = threading.Thread(target=request.run, name="cronjobs-monitor", daemon=True)
-    thread.start()
     try:
+        thread.start()  # inside: a stop may reach this thread while start() waits for the new one
         if request.done.wait(max(0.0, request.deadline - time.monotonic())):
             return request.ok
     finally:

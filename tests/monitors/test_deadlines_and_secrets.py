@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -70,7 +69,9 @@ def test_a_stop_while_waiting_still_cuts_the_connection(dripping):
 
     def send_the_stop_once_connected():
         if dripping.connected.wait(60):
-            os.kill(os.getpid(), signal.SIGALRM)
+            # To the main thread: a signal the kernel hands to another thread would leave the
+            # main thread asleep in its wait until the wait's own timeout.
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGALRM)
 
     previous = signal.signal(signal.SIGALRM, stop)
     try:
@@ -79,6 +80,25 @@ def test_a_stop_while_waiting_still_cuts_the_connection(dripping):
             http.send(dripping.url + "/u", timeout=120, retries=0)
     finally:
         signal.signal(signal.SIGALRM, previous)
+    assert dripping.closed.wait(60) and dripping.finished == 0
+
+
+def test_a_stop_that_arrives_while_the_request_thread_starts_still_cuts_the_connection(dripping, monkeypatch):
+    class Stop(Exception):
+        pass
+
+    start = threading.Thread.start
+
+    def start_then_stop(thread):
+        start(thread)
+        if thread.name == "cronjobs-monitor":  # the signal's handler runs before start() returns
+            assert dripping.connected.wait(60)
+            raise Stop
+
+    monkeypatch.setattr(threading.Thread, "start", start_then_stop)
+    with pytest.raises(Stop):
+        http.send(dripping.url + "/u", timeout=120, retries=0)
+    monkeypatch.undo()
     assert dripping.closed.wait(60) and dripping.finished == 0
 
 

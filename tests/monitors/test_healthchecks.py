@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -136,14 +135,13 @@ def test_a_monitor_that_is_slow_never_delays_the_job_beyond_its_timeout():
     try:
         with settings_with(hc={"BACKEND": "healthchecks", "URL": slow.url + "/u", "TIMEOUT": 0.3}):
             Runner({"reports.Nightly": Nightly}, now=T0).run()
-            began = time.monotonic()
             outcomes = Runner({"reports.Nightly": Nightly}, now=T0 + timedelta(minutes=1)).run()
-            took = time.monotonic() - began
+            answered = slow.answered
         assert [o.status for o in outcomes] == ["succeeded"]
         # No retry: the budget was spent waiting (on a busy machine a request may even be given
         # up before it was sent: at most one per event, never more).
         assert len(slow.requests) <= 2
-        assert took < 30, took  # the job gave up on the monitor at its timeout, not its minute
+        assert answered == 0  # the run ended before the server's first answer: it gave up at its timeout
     finally:
         slow.close()
 
@@ -151,10 +149,9 @@ def test_a_monitor_that_is_slow_never_delays_the_job_beyond_its_timeout():
 def test_a_monitor_that_is_down_never_fails_the_job(caplog):
     url = f"http://127.0.0.1:{free_port()}/u"
     with settings_with(hc={"BACKEND": "healthchecks", "URL": url, "TIMEOUT": 1}):
-        began = time.monotonic()
         outcomes = run_twice(Nightly)
     assert [o.status for o in outcomes] == ["succeeded"]
-    assert time.monotonic() - began < 30  # no retries waited out
+    assert caplog.text.count("Connection refused") <= 4  # two events, one retry each at most
     assert "monitor request http://127.0.0.1" in caplog.text and "Connection refused" in caplog.text
 
 

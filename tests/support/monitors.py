@@ -45,6 +45,8 @@ class RecordingServer:
 
     def __init__(self, answers: list[int] | None = None, delay: float = 0.0) -> None:
         self.requests: list[Request] = []
+        self.answered = 0
+        """Requests answered (a slow server answers ``delay`` seconds after each request)."""
         self.answers = list(answers or [])
         self.delay = delay
         recorder = self
@@ -58,6 +60,7 @@ class RecordingServer:
                     body = gzip.decompress(body)
                 recorder.requests.append(Request(self.command, self.path, dict(self.headers), body))
                 time.sleep(recorder.delay)
+                recorder.answered += 1
                 code = recorder.answers.pop(0) if recorder.answers else 200
                 try:
                     self.send_response(code)
@@ -112,6 +115,8 @@ class DrippingServer:
         """Connections that got the whole drip."""
         self.closed = threading.Event()
         self.connected = threading.Event()
+        self._stopped = threading.Event()
+        self._connections: list[Any] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
@@ -122,6 +127,10 @@ class DrippingServer:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
+            if self._stopped.is_set():
+                conn.close()
+                return
+            self._connections.append(conn)
             threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
 
     def _drip(self, conn: Any) -> None:
@@ -136,8 +145,21 @@ class DrippingServer:
                     self.sent.append(index)
                     self.closed.set()
                     return
-                time.sleep(self.every)
+                if self._stopped.wait(self.every):
+                    return
             self.finished += 1
 
     def close(self) -> None:
+        """Stops listening and dripping. Closing the listener alone would not do: on Linux a
+        socket closed while another thread waits in ``accept()`` goes on listening until that
+        call returns, and its port may then be handed to the next test's server, whose clients
+        would get this drip."""
+        import socket
+
+        self._stopped.set()
+        for sock in [self._listener, *self._connections]:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # not connected, or closed meanwhile
         self._listener.close()
