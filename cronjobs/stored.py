@@ -80,15 +80,7 @@ FIELDS |= {"cronjobs.E014": "command", "cronjobs.E015": "name", "cronjobs.E056":
 def job_class(row: StoredSchedule) -> type[BaseCronJob]:
     """The job class of ``row``; raises :class:`Unusable` saying what is wrong with its task,
     command or arguments (its schedule is checked by :func:`problems`)."""
-    attributes: dict[str, Any] = {
-        "code": row.code,
-        "schedule": row.schedule or None,
-        "interval": row.interval,
-        "timezone": row.timezone or None,
-        "__module__": __name__,
-        "__qualname__": f"StoredSchedule[{row.name!r}]",
-        "__doc__": row.description or None,
-    }
+    attributes: dict[str, Any] = {**_schedule_only(row), "__doc__": row.description or None}
     args, kwargs = _arguments(row)
     if row.task and row.command:
         raise Unusable(None, "set a task or a command, not both")
